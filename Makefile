@@ -1,0 +1,133 @@
+# Coffer - encrypted record vault.  `make` builds, `make check` tests.
+# Every variable below can be overridden on the command line.
+
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+DESTDIR  ?=
+CC       ?= cc
+PKG_CONFIG ?= pkg-config
+O        ?= build
+SAN      ?= 0        # 1: AddressSanitizer + UndefinedBehaviorSanitizer
+WERROR   ?= 0        # 1: warnings are errors (CI)
+FUZZ_SECONDS ?= 20   # per harness, in `make check`
+
+OUT      := $(O)
+PKGS     := libsodium libcbor sqlcipher
+WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wvla \
+            -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS   ?= -O2 -g
+BASE_CFLAGS := -std=c11 $(WARN) -fstack-protector-strong -fPIE -pthread \
+            $(shell $(PKG_CONFIG) --cflags $(PKGS))
+BASE_CPPFLAGS := -Iinclude -D_GNU_SOURCE \
+            -DSQLITE_HAS_CODEC
+BASE_LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread
+LIBS     := $(shell $(PKG_CONFIG) --libs $(PKGS))
+
+ifeq ($(strip $(SAN)),1)
+  OUT := $(O)-san
+  BASE_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+                 -fno-sanitize-recover=undefined
+  BASE_LDFLAGS += -fsanitize=address,undefined
+else
+  BASE_CPPFLAGS += -D_FORTIFY_SOURCE=2
+endif
+ifeq ($(strip $(WERROR)),1)
+  BASE_CFLAGS += -Werror
+endif
+
+ALL_CFLAGS   = $(BASE_CFLAGS) $(CFLAGS)
+ALL_CPPFLAGS = $(BASE_CPPFLAGS) $(CPPFLAGS)
+ALL_LDFLAGS  = $(BASE_LDFLAGS) $(LDFLAGS)
+
+# Each program has one main file; everything else is the shared library.
+MAINS    := src/daemon/cofferd.c src/client/coffer.c src/admin/coffer-admin.c \
+            tools/coffer-verify.c
+LIB_SRC  := $(filter-out $(MAINS),$(wildcard src/*/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(OUT)/obj/%.o)
+LIB      := $(OUT)/libcoffer.a
+PROGS    := $(OUT)/bin/cofferd $(OUT)/bin/coffer $(OUT)/bin/coffer-admin
+PROGS    += $(if $(wildcard tools/coffer-verify.c),$(OUT)/bin/coffer-verify)
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
+UNIT_HELPER_OBJ := $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard tests/unit/helper_*.c))
+
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(OUT)/fuzz/%)
+
+.PHONY: all check unit fuzz-bins fuzz demo install uninstall clean deps
+all: $(PROGS)
+
+$(OUT)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(OUT)/bin/%: $(OUT)/obj/src/daemon/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(OUT)/bin/%: $(OUT)/obj/src/client/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(OUT)/bin/%: $(OUT)/obj/src/admin/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(OUT)/bin/%: $(OUT)/obj/tools/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(OUT)/tests/%: $(OUT)/obj/tests/unit/%.o $(UNIT_HELPER_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+
+# libFuzzer harnesses need clang; they are built with their own flags.
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined $(ALL_CPPFLAGS) \
+              -U_FORTIFY_SOURCE $(shell $(PKG_CONFIG) --cflags $(PKGS))
+$(OUT)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
+
+unit: $(UNIT_BIN)
+# The whole suite: warnings are errors, and every unit and end-to-end test
+# runs twice, on the normal build and on the ASan+UBSan build (SANCHECK=0
+# skips the second for a quicker local run).  One summary line at the end.
+SANCHECK ?= 1
+check:
+	@$(MAKE) --no-print-directory WERROR=1 SAN=0 all unit fuzz-bins
+	@if [ "$(SANCHECK)" = 1 ]; then $(MAKE) --no-print-directory WERROR=1 SAN=1 all unit; fi
+	@BUILDS="$(O) $(if $(filter 1,$(SANCHECK)),$(O)-san)" FUZZ_DIR=$(O)/fuzz \
+	  FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/run-all.sh
+fuzz-bins: $(FUZZ_BIN)
+
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do mkdir -p $(OUT)/corpus/$$(basename $$f); \
+	  $$f -max_total_time=600 $(OUT)/corpus/$$(basename $$f) \
+	      tests/fuzz/corpus/$$(basename $$f) || exit 1; done
+
+deps:
+	sh tools/install-deps
+
+# The quick start: install what is missing, build, make the demo vault
+# under var/demo if there is none, and run the daemon in the foreground.
+demo: deps
+	$(MAKE) all
+	sh tools/demo-run
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
+	for m in docs/man/*.1; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
+	for m in docs/man/*.8; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done; true
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS)))
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(OUT)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,25 @@
+/*
+ * frame.h - length-prefixed frames on a stream socket: a 4-byte big-endian
+ * length followed by that many bytes.  The length is checked against the
+ * caller's cap before any allocation.  Zero-length frames are invalid.
+ */
+#ifndef COFFER_FRAME_H
+#define COFFER_FRAME_H
+
+#include <stddef.h>
+
+#define FRAME_MAX           (1024u * 1024u) /* after the handshake */
+#define FRAME_HANDSHAKE_MAX 1024u           /* during the handshake */
+
+/* Write one frame; retries on EINTR and short writes.  COFFER_ERR_IO. */
+int frame_write(int fd, const unsigned char *buf, size_t len);
+
+/*
+ * Read one frame of at most max bytes into a malloc'd buffer the caller
+ * frees.  COFFER_ERR_EOF on a clean close before the first byte,
+ * COFFER_ERR_TOO_BIG if the declared length exceeds max (nothing more is
+ * read), COFFER_ERR_PROTO for a zero length, COFFER_ERR_IO otherwise.
+ */
+int frame_read(int fd, size_t max, unsigned char **out, size_t *outlen);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * handlers.h - one function per operation of the wire protocol
+ * (docs/protocol.md, "Operations").  A handler validates its arguments,
+ * asks access_decide(), does the work and returns a result map in *result
+ * (a new reference the dispatcher releases).  On error it returns the
+ * status and fills detail; it never writes to the connection itself.
+ */
+#ifndef COFFER_HANDLERS_H
+#define COFFER_HANDLERS_H
+
+#include <cbor.h>
+#include "coffer/daemon.h"
+
+typedef int (*handler_fn)(struct request *r, const cbor_item_t *args,
+    cbor_item_t **result, struct coffer_errdetail *detail);
+
+int handle_status(struct request *, const cbor_item_t *, cbor_item_t **,
+    struct coffer_errdetail *);
+int handle_whoami(struct request *, const cbor_item_t *, cbor_item_t **,
+    struct coffer_errdetail *);
+int handle_record_get(struct request *, const cbor_item_t *, cbor_item_t **,
+    struct coffer_errdetail *);
+int handle_record_list(struct request *, const cbor_item_t *, cbor_item_t **,
+    struct coffer_errdetail *);
+int handle_record_create(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+int handle_record_update(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+int handle_record_delete(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+int handle_user_list(struct request *, const cbor_item_t *, cbor_item_t **,
+    struct coffer_errdetail *);
+int handle_user_add(struct request *, const cbor_item_t *, cbor_item_t **,
+    struct coffer_errdetail *);
+int handle_user_update(struct request *, const cbor_item_t *, cbor_item_t **,
+    struct coffer_errdetail *);
+
+#endif

@@ -1,0 +1,128 @@
+/*
+ * store.h - the encrypted database (SQLCipher 4, raw 32-byte key, WAL,
+ * foreign keys on).  One struct store is one connection and is used by one
+ * thread at a time; the daemon gives each worker its own connection and
+ * serialises writers itself.  Records travel as CBOR maps (field name ->
+ * value) described by schema.h.  Tables and migrations: docs/schema.md.
+ */
+#ifndef COFFER_STORE_H
+#define COFFER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cbor.h>
+#include "coffer/err.h"
+#include "coffer/schema.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_LIST_MAX 500 /* largest page a list returns */
+
+struct store;
+
+/*
+ * Open (and with create != 0, create) the database at path with the raw
+ * key.  Runs migrations up to STORE_SCHEMA_VERSION.  COFFER_ERR_KEY if the
+ * key does not open the file, COFFER_ERR_DB otherwise.
+ */
+int store_open(const char *path, const unsigned char key[32], int create,
+    struct store **out);
+void store_close(struct store *st);
+
+/* Transactions for multi-step writes (BEGIN IMMEDIATE). */
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+/* Users ------------------------------------------------------------- */
+
+enum user_role { ROLE_AGENT = 1, ROLE_MANAGER, ROLE_COMPLIANCE, ROLE_ADMIN };
+
+struct store_user {
+	int64_t id;
+	char name[65];
+	char display[129];
+	enum user_role role;
+	char team[65];        /* empty if none */
+	int64_t manager_id;   /* 0 if none */
+	char clearance[33];   /* level name: public/internal/confidential/secret */
+	unsigned char pubkey[32];
+	int active;           /* 0 = disabled, cannot log in */
+	int64_t version, created, updated;
+};
+
+const char *store_role_name(enum user_role r);
+int store_role_parse(const char *s, enum user_role *out);
+
+/* COFFER_ERR_NOT_FOUND if absent. */
+int store_user_get(struct store *st, const char *name, struct store_user *u);
+int store_user_get_id(struct store *st, int64_t id, struct store_user *u);
+/* Validates and inserts; sets u->id, version, times.  CONFLICT if name
+ * exists; INVALID (with detail) for a bad field. */
+int store_user_add(struct store *st, struct store_user *u,
+    struct coffer_errdetail *detail);
+/* Set active / role / team / manager / clearance / pubkey; by u->id. */
+int store_user_update(struct store *st, const struct store_user *u,
+    struct coffer_errdetail *detail);
+/* Array of user maps (no key material beyond the public key). */
+int store_user_list(struct store *st, cbor_item_t **out);
+/* Map of one user (for the wire). */
+cbor_item_t *store_user_to_map(const struct store_user *u);
+
+/* Records ----------------------------------------------------------- */
+
+/* Row scope for a request, pushed into SQL. */
+enum scope_kind { SCOPE_NONE = 0, SCOPE_OWN, SCOPE_TEAM, SCOPE_ALL };
+struct store_scope {
+	enum scope_kind kind;
+	int64_t user_id;     /* SCOPE_OWN: rows owned by this user */
+	char team[65];       /* SCOPE_TEAM: rows owned by users of this team */
+};
+
+struct store_filter {
+	const char *field;   /* an FF_FILTER field of the kind */
+	const cbor_item_t *value; /* equality */
+};
+
+/*
+ * One record as a map of all its fields (including id, version, created,
+ * updated).  COFFER_ERR_NOT_FOUND if it does not exist, COFFER_ERR_DENIED
+ * if it exists but is outside scope.
+ */
+int store_record_get(struct store *st, const struct kind_def *k, int64_t id,
+    const struct store_scope *scope, cbor_item_t **out);
+
+/*
+ * A page of records in scope matching all filters, ordered by id, as an
+ * array of maps; *total gets the number matching (for paging).  limit is
+ * capped at STORE_LIST_MAX.
+ */
+int store_record_list(struct store *st, const struct kind_def *k,
+    const struct store_filter *filters, size_t nfilters,
+    const struct store_scope *scope, size_t limit, size_t offset,
+    cbor_item_t **out, uint64_t *total);
+
+/*
+ * Insert a validated record (schema_validate first).  Referenced records
+ * (FT_REF) must exist and be in scope, or COFFER_ERR_INVALID / DENIED with
+ * detail naming the field.  *id gets the new id.
+ */
+int store_record_create(struct store *st, const struct kind_def *k,
+    const cbor_item_t *fields, const struct store_scope *scope,
+    int64_t *id, struct coffer_errdetail *detail);
+
+/*
+ * Update fields of a record in scope whose version is expected_version
+ * (COFFER_ERR_CONFLICT otherwise); bumps version and updated.
+ */
+int store_record_update(struct store *st, const struct kind_def *k,
+    int64_t id, int64_t expected_version, const cbor_item_t *fields,
+    const struct store_scope *scope, struct coffer_errdetail *detail);
+
+/* Delete a record in scope at expected_version (tombstone later). */
+int store_record_delete(struct store *st, const struct kind_def *k,
+    int64_t id, int64_t expected_version, const struct store_scope *scope);
+
+/* Counts per kind and schema version, for status. */
+int store_stats(struct store *st, cbor_item_t **out);
+
+#endif

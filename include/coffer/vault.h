@@ -1,0 +1,93 @@
+/*
+ * vault.h - one vault directory, opened: the master key unsealed, every
+ * subkey derived from it, and the lock that keeps a second writer out.
+ * Shared by cofferd and the offline coffer-admin.  Directory layout and
+ * key hierarchy: docs/keys.md.
+ *
+ * A struct vault owns its keys in one guard-paged, read-only
+ * sodium_malloc'd block; the pointers the accessors return stay valid
+ * until vault_close(), which wipes them.  The master key itself is not
+ * kept once the subkeys are derived.
+ */
+#ifndef COFFER_VAULT_H
+#define COFFER_VAULT_H
+
+#include <stddef.h>
+
+#include "coffer/store.h"
+
+/* Names inside the vault directory. */
+#define VAULT_SEALED_FILE "master.sealed" /* sealed master key, 0600 */
+#define VAULT_KEY_FILE "master.key"  /* default wrapping key file (demo) */
+#define VAULT_DB_FILE "coffer.db"    /* SQLCipher database */
+#define VAULT_DAEMON_PUB "daemon.pub" /* daemon identity, public line */
+#define VAULT_AUDIT_PUB "audit.pub"  /* audit checkpoint key, public line */
+#define VAULT_LOCK_FILE "cofferd.lock" /* flock(2) target */
+
+struct vault;
+
+/*
+ * Create a new vault in dir: dir is made 0700 (an existing, empty
+ * directory we own is accepted and tightened to 0700; anything else is
+ * COFFER_ERR_CONFLICT), a master key is generated and sealed - under a
+ * fresh wrapping key written to keyfile (O_EXCL, 0600) when keyfile is not
+ * NULL, otherwise under pass/passlen - and daemon.pub and audit.pub are
+ * written.  The database is not created: call vault_store_open(v, 1, ...).
+ * On failure nothing is left behind.
+ */
+int vault_create(const char *dir, const char *keyfile, const char *pass,
+    size_t passlen, struct vault **out);
+
+/*
+ * Open an existing vault: dir must be a directory owned by the effective
+ * user and not writable by group or others (COFFER_ERR_PERM).  For a vault
+ * sealed with a key file, keyfile names it; NULL means dir/master.key.
+ * For a passphrase vault pass/passlen is the passphrase (NULL:
+ * COFFER_ERR_USAGE).  COFFER_ERR_KEY for a wrong key or passphrase.
+ */
+int vault_open(const char *dir, const char *keyfile, const char *pass,
+    size_t passlen, struct vault **out);
+
+/* 1 if dir's master key is sealed under a passphrase, 0 if under a key
+ * file, or minus a COFFER_ERR_* code. */
+int vault_needs_passphrase(const char *dir);
+
+/*
+ * Take the vault's exclusive lock (flock on dir/cofferd.lock, held until
+ * vault_close).  COFFER_ERR_BUSY if another process holds it - cofferd, or
+ * coffer-admin changing the vault.  Calling it twice is harmless.
+ */
+int vault_lock(struct vault *v);
+
+/* Close, release the lock and wipe every key.  NULL is allowed. */
+void vault_close(struct vault *v);
+
+/*
+ * Undo a vault_create() that the caller could not finish (e.g. the first
+ * administrator could not be registered): close v and remove every file
+ * vault_create and the database made, and the directory if it made it.
+ * Only for a struct vault from vault_create; otherwise the same as
+ * vault_close.
+ */
+void vault_discard(struct vault *v);
+
+/* Open a new connection to the vault's database (one per thread). */
+int vault_store_open(const struct vault *v, int create, struct store **out);
+
+const char *vault_dir(const struct vault *v);
+const char *vault_store_path(const struct vault *v);
+
+/* 32-byte SQLCipher raw key (KEYS_SUB_DATABASE). */
+const unsigned char *vault_db_key(const struct vault *v);
+/* Daemon identity Ed25519 keypair (seed KEYS_SUB_IDENTITY): pk 32, sk 64. */
+const unsigned char *vault_identity_pk(const struct vault *v);
+const unsigned char *vault_identity_sk(const struct vault *v);
+/* Audit checkpoint Ed25519 keypair (seed KEYS_SUB_AUDIT_SIGN). */
+const unsigned char *vault_audit_sign_pk(const struct vault *v);
+const unsigned char *vault_audit_sign_sk(const struct vault *v);
+/* 32-byte key for keyed hashes in the audit log (KEYS_SUB_AUDIT_HASH). */
+const unsigned char *vault_audit_hash_key(const struct vault *v);
+/* 32-byte backup encryption key (KEYS_SUB_BACKUP). */
+const unsigned char *vault_backup_key(const struct vault *v);
+
+#endif

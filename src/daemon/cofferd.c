@@ -1,0 +1,363 @@
+/*
+ * cofferd.c - the Coffer daemon: opens one vault (unseals the master key,
+ * derives the subkeys, takes the vault lock), makes itself undumpable,
+ * listens on a Unix socket (and optionally TCP) and serves sessions until
+ * SIGTERM/SIGINT.  Usage and exit codes: cofferd --help, docs/man/cofferd.8.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#include "coffer/daemon.h"
+#include "coffer/keys.h"
+#include "coffer/log.h"
+#include "coffer/passphrase.h"
+#include "coffer/server.h"
+#include "coffer/vault.h"
+
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_FAILURE_ = 1,  /* runtime failure */
+	EXIT_USAGE = 2,
+	EXIT_VAULT = 3,     /* the vault cannot be opened */
+	EXIT_BUSY = 4,      /* another daemon serves this vault */
+	EXIT_LISTEN = 5     /* cannot create the listening socket */
+};
+
+struct options {
+	const char *vault;
+	const char *key_file;
+	const char *pass_file;
+	const char *socket;
+	const char *listen;
+	unsigned max_clients;
+	unsigned idle_timeout;
+	int syslog;
+	int verbose;
+	int check;
+};
+
+static const char usage_text[] =
+"usage: cofferd [-d DIR] [-k KEYFILE | -p PASSFILE] [-s SOCKET] [-l HOST:PORT]\n"
+"               [--max-clients N] [--idle-timeout SEC] [--syslog] [-v]\n"
+"       cofferd --check [-d DIR] [-k KEYFILE | -p PASSFILE]\n"
+"\n"
+"Serve one Coffer vault: an encrypted (SQLCipher) database of customers,\n"
+"calls, follow-ups, deals, products and notes.  Clients (coffer) connect\n"
+"over the Unix socket, or over TCP if --listen is given, and authenticate\n"
+"with their Ed25519 key; every message is then encrypted and authenticated.\n"
+"cofferd runs in the foreground and logs to stderr (--syslog: to syslog).\n"
+"\n"
+"options:\n"
+"  -d, --vault DIR        vault directory (default $COFFER_VAULT, else\n"
+"                         /var/lib/coffer); made by coffer-admin init\n"
+"  -k, --key-file FILE    key file that unseals the master key (default\n"
+"                         DIR/master.key for a key-file vault); must be 0600\n"
+"  -p, --passphrase-file FILE\n"
+"                         first line is the administrator passphrase, for\n"
+"                         a passphrase vault (default: ask on the terminal)\n"
+"  -s, --socket PATH      Unix socket (default DIR/cofferd.sock), mode 0660\n"
+"  -l, --listen HOST:PORT also accept TCP connections (off by default; use a\n"
+"                         loopback address unless you mean otherwise)\n"
+"      --max-clients N    sessions at once (default 256)\n"
+"      --idle-timeout SEC close sessions idle this long (default 900, 0 = never)\n"
+"      --syslog           log to syslog instead of stderr\n"
+"      --check            open the vault, check keys and database, print\n"
+"                         \"vault OK\" and exit\n"
+"  -v, --verbose          log each failed request too\n"
+"  -h, --help             this text;  -V, --version  the version\n"
+"\n"
+"signals: SIGTERM, SIGINT stop after open requests are answered; SIGHUP is\n"
+"logged (nothing to reload yet).\n"
+"\n"
+"exit status: 0 stopped normally, 1 runtime failure, 2 usage, 3 the vault\n"
+"could not be opened (wrong key, bad permissions, damaged), 4 another\n"
+"process holds the vault, 5 the socket could not be created.\n";
+
+static struct server *g_server; /* for the signal handler only */
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	if (g_server != NULL)
+		server_stop(g_server);
+}
+
+static void
+on_hup(int sig)
+{
+	(void)sig;
+}
+
+static int
+parse_uint(const char *s, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v > max || s[0] == '-')
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "vault", required_argument, NULL, 'd' },
+		{ "key-file", required_argument, NULL, 'k' },
+		{ "passphrase-file", required_argument, NULL, 'p' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "max-clients", required_argument, NULL, 'M' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "syslog", no_argument, NULL, 'S' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->vault = getenv("COFFER_VAULT");
+	if (o->vault == NULL || o->vault[0] == '\0')
+		o->vault = "/var/lib/coffer";
+	o->max_clients = 256;
+	o->idle_timeout = 900;
+	while ((c = getopt_long(argc, argv, "d:k:p:s:l:vhV", longopts, NULL))
+	    != -1) {
+		switch (c) {
+		case 'd': o->vault = optarg; break;
+		case 'k': o->key_file = optarg; break;
+		case 'p': o->pass_file = optarg; break;
+		case 's': o->socket = optarg; break;
+		case 'l': o->listen = optarg; break;
+		case 'S': o->syslog = 1; break;
+		case 'C': o->check = 1; break;
+		case 'v': o->verbose = 1; break;
+		case 'M':
+			if (parse_uint(optarg, 65536, &o->max_clients) < 0 ||
+			    o->max_clients == 0) {
+				fprintf(stderr, "cofferd: --max-clients %s: not a "
+				    "number from 1 to 65536\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'I':
+			if (parse_uint(optarg, 86400 * 7, &o->idle_timeout) < 0) {
+				fprintf(stderr, "cofferd: --idle-timeout %s: not "
+				    "a number of seconds\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h': fputs(usage_text, stdout); return -1;
+		case 'V': printf("cofferd %s\n", COFFER_VERSION); return -1;
+		default:
+			fputs("Try 'cofferd --help'.\n", stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "cofferd: unexpected argument '%s'\n",
+		    argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (o->key_file != NULL && o->pass_file != NULL) {
+		fputs("cofferd: give --key-file or --passphrase-file, not "
+		    "both\n", stderr);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/* Nothing of this process may end up in a core file or be ptraced. */
+static void
+harden_process(void)
+{
+	struct rlimit nocore = { 0, 0 };
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		log_warn("cannot make the process undumpable: %s",
+		    strerror(errno));
+	if (setrlimit(RLIMIT_CORE, &nocore) != 0)
+		log_warn("cannot disable core dumps: %s", strerror(errno));
+	umask(077);
+}
+
+static int
+open_vault(const struct options *o, struct vault **v)
+{
+	char *pass = NULL;
+	size_t passlen = 0;
+	int rc, needs;
+
+	needs = vault_needs_passphrase(o->vault);
+	if (needs < 0) {
+		rc = -needs;
+		log_err("vault %s: %s", o->vault, coffer_strerror(rc));
+		return rc;
+	}
+	if (needs) {
+		if ((pass = sodium_malloc(PASSPHRASE_MAX)) == NULL)
+			return COFFER_ERR_NOMEM;
+		rc = passphrase_get(o->pass_file, "Vault passphrase: ", 0, pass,
+		    PASSPHRASE_MAX, &passlen);
+		if (rc != COFFER_OK) {
+			log_err("vault %s: no passphrase (%s): give "
+			    "--passphrase-file or run on a terminal", o->vault,
+			    coffer_strerror(rc));
+			goto out;
+		}
+	}
+	rc = vault_open(o->vault, o->key_file, pass, passlen, v);
+	if (rc != COFFER_OK)
+		log_err("vault %s: cannot open: %s", o->vault,
+		    coffer_strerror(rc));
+out:
+	if (pass != NULL)
+		sodium_free(pass);
+	return rc;
+}
+
+static int
+sign_identity(void *arg, unsigned char sig[64], const unsigned char *m,
+    size_t len)
+{
+	const struct vault *v = arg;
+
+	return crypto_sign_detached(sig, NULL, m, len,
+	    vault_identity_sk(v)) == 0 ? COFFER_OK : COFFER_ERR_CRYPTO;
+}
+
+static int
+check_database(struct vault *v)
+{
+	struct store *st = NULL;
+	int rc = vault_store_open(v, 0, &st);
+
+	if (rc != COFFER_OK)
+		log_err("database %s: %s", vault_store_path(v),
+		    coffer_strerror(rc));
+	store_close(st);
+	return rc;
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static int
+serve(const struct options *o, struct vault *v)
+{
+	struct daemon_ctx d;
+	struct server_config sc;
+	char sock[PATH_MAX], fpr[USERKEY_FPR_TEXT];
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	d.started = time(NULL);
+	pthread_mutex_init(&d.write_lock, NULL);
+	d.keys.db_path = vault_store_path(v);
+	d.keys.db_key = vault_db_key(v);
+	d.keys.identity_pk = vault_identity_pk(v);
+	d.keys.sign = sign_identity;
+	d.keys.sign_arg = v;
+
+	if (o->socket != NULL)
+		snprintf(sock, sizeof(sock), "%s", o->socket);
+	else if (snprintf(sock, sizeof(sock), "%s/cofferd.sock", o->vault) >=
+	    (int)sizeof(sock))
+		return EXIT_USAGE;
+	memset(&sc, 0, sizeof(sc));
+	sc.socket_path = sock;
+	sc.tcp_listen = o->listen;
+	sc.max_clients = o->max_clients;
+	sc.handshake_timeout = 10;
+	sc.idle_timeout = o->idle_timeout;
+	rc = server_open(&d, &sc, &g_server);
+	if (rc != COFFER_OK) {
+		log_err("cannot listen on %s%s%s: %s", sock,
+		    o->listen ? " / " : "", o->listen ? o->listen : "",
+		    rc == COFFER_ERR_IO ? strerror(errno) :
+		    rc == COFFER_ERR_BUSY ? "a daemon is already serving it" :
+		    coffer_strerror(rc));
+		return EXIT_LISTEN;
+	}
+	install_signals();
+	userkey_fingerprint(vault_identity_pk(v), fpr, sizeof(fpr));
+	log_info("serving vault %s on unix:%s%s%s (daemon key %s)",
+	    vault_dir(v), sock, o->listen ? " and tcp:" : "",
+	    o->listen ? o->listen : "", fpr);
+	server_run(g_server);
+	server_close(g_server);
+	g_server = NULL;
+	pthread_mutex_destroy(&d.write_lock);
+	log_info("stopped");
+	return EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct vault *v = NULL;
+	int rc, ex;
+
+	if ((ex = parse_options(argc, argv, &o)) != EXIT_OK)
+		return ex < 0 ? EXIT_OK : ex;
+	log_init("cofferd", o.syslog, o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	harden_process();
+	if (sodium_init() < 0) {
+		log_err("libsodium failed to initialise");
+		return EXIT_FAILURE_;
+	}
+	if (open_vault(&o, &v) != COFFER_OK)
+		return EXIT_VAULT;
+	if ((rc = vault_lock(v)) != COFFER_OK) {
+		log_err("vault %s: %s", o.vault, rc == COFFER_ERR_BUSY ?
+		    "in use by another cofferd or coffer-admin" :
+		    coffer_strerror(rc));
+		vault_close(v);
+		return rc == COFFER_ERR_BUSY ? EXIT_BUSY : EXIT_VAULT;
+	}
+	if (check_database(v) != COFFER_OK) {
+		vault_close(v);
+		return EXIT_VAULT;
+	}
+	if (o.check) {
+		printf("vault OK: %s\n", vault_dir(v));
+		vault_close(v);
+		return EXIT_OK;
+	}
+	ex = serve(&o, v);
+	vault_close(v);
+	return ex;
+}

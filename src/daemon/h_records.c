@@ -1,0 +1,437 @@
+/*
+ * h_records.c - record.get/list/create/update/delete for every kind in the
+ * schema.  Each handler asks access_decide() for a row scope and hands it
+ * to the store, which applies it in SQL; ownership fields that the daemon
+ * controls (owner, agent, author) are filled or checked here.
+ */
+#include <string.h>
+
+#include "coffer/handlers.h"
+#include "coffer/msg.h"
+#include "coffer/schema.h"
+#include "coffer/store.h"
+
+#define LIST_DEFAULT 50
+#define FILTERS_MAX 8
+
+/* The kind named by args.kind; INVALID with detail if missing/unknown. */
+static int
+arg_kind(const cbor_item_t *args, const struct kind_def **k,
+    struct coffer_errdetail *d)
+{
+	char name[32];
+	int rc;
+
+	rc = msg_get_str(args, "kind", name, sizeof(name));
+	if (rc == COFFER_ERR_NOT_FOUND)
+		return coffer_detail(d, COFFER_ERR_INVALID, "kind",
+		    "kind: required");
+	if (rc != COFFER_OK || (*k = schema_kind(name)) == NULL)
+		return coffer_detail(d, COFFER_ERR_INVALID, "kind",
+		    "kind: unknown record kind");
+	return COFFER_OK;
+}
+
+static int
+arg_id(const cbor_item_t *args, const char *key, int64_t *id,
+    struct coffer_errdetail *d)
+{
+	uint64_t v;
+
+	if (msg_get_uint(args, key, &v) != COFFER_OK || v == 0 ||
+	    v > INT64_MAX)
+		return coffer_detail(d, COFFER_ERR_INVALID, key,
+		    "%s: required, a positive integer", key);
+	*id = (int64_t)v;
+	return COFFER_OK;
+}
+
+static int
+decide(struct request *r, enum access_action a, const struct kind_def *k,
+    struct access_decision *dec, struct coffer_errdetail *d)
+{
+	if (access_decide(&r->subject, a, k, dec) != COFFER_OK)
+		return coffer_detail(d, COFFER_ERR_DENIED, "", "%s %s: %s",
+		    access_action_name(a), k != NULL ? k->plural : "users",
+		    dec->reason);
+	return COFFER_OK;
+}
+
+/* A new map holding every pair of src plus key -> value (value taken). */
+static int
+map_with(const cbor_item_t *src, const char *key, cbor_item_t *value,
+    cbor_item_t **out)
+{
+	cbor_item_t *m = msg_new_map();
+	struct cbor_pair *p = cbor_map_handle(src);
+	size_t i, n = cbor_map_size(src);
+	char name[64];
+
+	if (m == NULL)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (msg_item_str(p[i].key, name, sizeof(name)) != COFFER_OK)
+			continue; /* schema_validate rejects it later */
+		if (strcmp(name, key) == 0)
+			continue;
+		if (msg_put(m, name, cbor_incref(p[i].value)) != COFFER_OK)
+			goto fail;
+	}
+	if (msg_put(m, key, value) != COFFER_OK) {
+		value = NULL;
+		goto fail;
+	}
+	*out = m;
+	return COFFER_OK;
+fail:
+	if (value != NULL)
+		cbor_decref(&value);
+	if (m != NULL)
+		cbor_decref(&m);
+	return COFFER_ERR_NOMEM;
+}
+
+/* The field that names the user a new record belongs to, if any. */
+static const char *
+owner_field(const struct kind_def *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->nfields; i++)
+		if (k->fields[i].flags & FF_OWNER)
+			return k->fields[i].name;
+	if (schema_field(k, "agent_id") != NULL)
+		return "agent_id";
+	return NULL;
+}
+
+/*
+ * An owner named in a new or updated record must be an active agent or
+ * manager the requester may act for: themselves for agents, a member of
+ * their team for managers.
+ */
+static int
+check_owner(struct request *r, const char *field, int64_t owner,
+    struct coffer_errdetail *d)
+{
+	struct store_user u;
+	int rc;
+
+	if (owner == r->subject.user_id)
+		return COFFER_OK;
+	if (r->subject.role != ROLE_MANAGER)
+		return coffer_detail(d, COFFER_ERR_DENIED, field,
+		    "%s: you may only record data as yourself", field);
+	rc = store_user_get_id(r->st, owner, &u);
+	if (rc == COFFER_ERR_NOT_FOUND || (rc == COFFER_OK && !u.active))
+		return coffer_detail(d, COFFER_ERR_INVALID, field,
+		    "%s: no such active user", field);
+	if (rc != COFFER_OK)
+		return rc;
+	if (strcmp(u.team, r->subject.team) != 0)
+		return coffer_detail(d, COFFER_ERR_DENIED, field,
+		    "%s: user is not in your team", field);
+	return COFFER_OK;
+}
+
+int
+handle_record_get(struct request *r, const cbor_item_t *args,
+    cbor_item_t **result, struct coffer_errdetail *d)
+{
+	const struct kind_def *k;
+	struct access_decision dec;
+	cbor_item_t *rec = NULL, *res = NULL;
+	int64_t id = 0;
+	int rc;
+
+	if ((rc = arg_kind(args, &k, d)) != COFFER_OK ||
+	    (rc = arg_id(args, "id", &id, d)) != COFFER_OK ||
+	    (rc = decide(r, ACT_READ, k, &dec, d)) != COFFER_OK)
+		return rc;
+	rc = store_record_get(r->st, k, id, &dec.scope, &rec);
+	if (rc == COFFER_ERR_NOT_FOUND)
+		return coffer_detail(d, rc, "id", "%s %lld: no such record",
+		    k->name, (long long)id);
+	if (rc == COFFER_ERR_DENIED)
+		return coffer_detail(d, rc, "id", "%s %lld: not in your scope",
+		    k->name, (long long)id);
+	if (rc != COFFER_OK)
+		return rc;
+	if ((res = msg_new_map()) == NULL || msg_put(res, "record", rec) !=
+	    COFFER_OK) {
+		if (res == NULL)
+			cbor_decref(&rec);
+		else
+			cbor_decref(&res);
+		return COFFER_ERR_NOMEM;
+	}
+	*result = res;
+	return COFFER_OK;
+}
+
+/* args.filters -> store filters, each an FF_FILTER field of k. */
+static int
+parse_filters(const struct kind_def *k, const cbor_item_t *args,
+    struct store_filter *f, size_t *nf, char names[][64],
+    struct coffer_errdetail *d)
+{
+	const cbor_item_t *m = msg_get(args, "filters");
+	struct cbor_pair *p;
+	const struct field_def *fd;
+	size_t i, n;
+
+	*nf = 0;
+	if (m == NULL)
+		return COFFER_OK;
+	if (!cbor_isa_map(m))
+		return coffer_detail(d, COFFER_ERR_INVALID, "filters",
+		    "filters: must be a map of field to value");
+	n = cbor_map_size(m);
+	if (n > FILTERS_MAX)
+		return coffer_detail(d, COFFER_ERR_INVALID, "filters",
+		    "filters: at most %d", FILTERS_MAX);
+	p = cbor_map_handle(m);
+	for (i = 0; i < n; i++) {
+		if (msg_item_str(p[i].key, names[i], 64) != COFFER_OK ||
+		    (fd = schema_field(k, names[i])) == NULL)
+			return coffer_detail(d, COFFER_ERR_INVALID, "filters",
+			    "filters: unknown field of %s", k->name);
+		if (!(fd->flags & FF_FILTER))
+			return coffer_detail(d, COFFER_ERR_INVALID, names[i],
+			    "%s: cannot filter on this field", names[i]);
+		f[i].field = fd->name;
+		f[i].value = p[i].value;
+	}
+	*nf = n;
+	return COFFER_OK;
+}
+
+static int
+page_args(const cbor_item_t *args, size_t *limit, size_t *offset,
+    struct coffer_errdetail *d)
+{
+	uint64_t v;
+	int rc;
+
+	*limit = LIST_DEFAULT;
+	*offset = 0;
+	rc = msg_get_uint(args, "limit", &v);
+	if (rc == COFFER_OK) {
+		if (v == 0 || v > STORE_LIST_MAX)
+			return coffer_detail(d, COFFER_ERR_INVALID, "limit",
+			    "limit: must be between 1 and %d", STORE_LIST_MAX);
+		*limit = (size_t)v;
+	} else if (rc != COFFER_ERR_NOT_FOUND)
+		return coffer_detail(d, COFFER_ERR_INVALID, "limit",
+		    "limit: must be an unsigned integer");
+	rc = msg_get_uint(args, "offset", &v);
+	if (rc == COFFER_OK && v <= 100000000)
+		*offset = (size_t)v;
+	else if (rc != COFFER_ERR_NOT_FOUND)
+		return coffer_detail(d, COFFER_ERR_INVALID, "offset",
+		    "offset: must be an unsigned integer up to 100000000");
+	return COFFER_OK;
+}
+
+int
+handle_record_list(struct request *r, const cbor_item_t *args,
+    cbor_item_t **result, struct coffer_errdetail *d)
+{
+	const struct kind_def *k;
+	struct access_decision dec;
+	struct store_filter filters[FILTERS_MAX];
+	char names[FILTERS_MAX][64];
+	cbor_item_t *recs = NULL, *res = NULL;
+	size_t nf, limit, offset;
+	uint64_t total = 0;
+	int rc;
+
+	if ((rc = arg_kind(args, &k, d)) != COFFER_OK ||
+	    (rc = decide(r, ACT_LIST, k, &dec, d)) != COFFER_OK ||
+	    (rc = parse_filters(k, args, filters, &nf, names, d)) != COFFER_OK ||
+	    (rc = page_args(args, &limit, &offset, d)) != COFFER_OK)
+		return rc;
+	rc = store_record_list(r->st, k, filters, nf, &dec.scope, limit,
+	    offset, &recs, &total);
+	if (rc != COFFER_OK)
+		return rc == COFFER_ERR_INVALID ? coffer_detail(d, rc, "filters",
+		    "filters: value has the wrong type") : rc;
+	rc = COFFER_ERR_NOMEM;
+	if ((res = msg_new_map()) == NULL)
+		goto out;
+	if (msg_put(res, "records", recs) != COFFER_OK) {
+		recs = NULL;
+		goto out;
+	}
+	recs = NULL; /* transferred */
+	if (msg_put_uint(res, "total", total) != COFFER_OK ||
+	    msg_put_uint(res, "offset", offset) != COFFER_OK)
+		goto out;
+	*result = res;
+	res = NULL;
+	rc = COFFER_OK;
+out:
+	if (recs != NULL)
+		cbor_decref(&recs);
+	if (res != NULL)
+		cbor_decref(&res);
+	return rc;
+}
+
+/* Fill in or check the owner of a new record; *fields may be replaced. */
+static int
+settle_owner(struct request *r, const struct kind_def *k,
+    cbor_item_t **fields, struct coffer_errdetail *d)
+{
+	const char *of = owner_field(k);
+	cbor_item_t *nf = NULL;
+	int64_t owner;
+	int rc;
+
+	if (of == NULL)
+		return COFFER_OK;
+	rc = msg_get_int(*fields, of, &owner);
+	if (rc == COFFER_OK)
+		return check_owner(r, of, owner, d);
+	if (rc != COFFER_ERR_NOT_FOUND)
+		return coffer_detail(d, COFFER_ERR_INVALID, of,
+		    "%s: must be a user id", of);
+	rc = map_with(*fields, of, msg_new_int(r->subject.user_id), &nf);
+	if (rc != COFFER_OK)
+		return rc;
+	cbor_decref(fields);
+	*fields = nf;
+	return COFFER_OK;
+}
+
+static int
+record_result(struct request *r, const struct kind_def *k, int64_t id,
+    const struct store_scope *scope, cbor_item_t **result)
+{
+	cbor_item_t *rec = NULL, *res = NULL;
+	int rc;
+
+	if ((rc = store_record_get(r->st, k, id, scope, &rec)) != COFFER_OK)
+		return rc;
+	if ((res = msg_new_map()) == NULL) {
+		cbor_decref(&rec);
+		return COFFER_ERR_NOMEM;
+	}
+	if (msg_put(res, "record", rec) != COFFER_OK) {
+		cbor_decref(&res);
+		return COFFER_ERR_NOMEM;
+	}
+	*result = res;
+	return COFFER_OK;
+}
+
+static int
+fields_arg(const cbor_item_t *args, const cbor_item_t **fields,
+    struct coffer_errdetail *d)
+{
+	*fields = msg_get(args, "fields");
+	if (*fields == NULL || !cbor_isa_map(*fields))
+		return coffer_detail(d, COFFER_ERR_INVALID, "fields",
+		    "fields: required, a map of field name to value");
+	return COFFER_OK;
+}
+
+int
+handle_record_create(struct request *r, const cbor_item_t *args,
+    cbor_item_t **result, struct coffer_errdetail *d)
+{
+	const struct kind_def *k;
+	const cbor_item_t *given;
+	struct access_decision dec;
+	cbor_item_t *fields = NULL;
+	int64_t id = 0;
+	int rc;
+
+	if ((rc = arg_kind(args, &k, d)) != COFFER_OK ||
+	    (rc = decide(r, ACT_CREATE, k, &dec, d)) != COFFER_OK ||
+	    (rc = fields_arg(args, &given, d)) != COFFER_OK)
+		return rc;
+	fields = cbor_incref((cbor_item_t *)given);
+	if ((rc = settle_owner(r, k, &fields, d)) != COFFER_OK ||
+	    (rc = schema_validate(k, fields, 1, d)) != COFFER_OK)
+		goto out;
+	if ((rc = store_record_create(r->st, k, fields, &dec.scope, &id, d))
+	    != COFFER_OK)
+		goto out;
+	rc = record_result(r, k, id, &dec.scope, result);
+out:
+	cbor_decref(&fields);
+	return rc;
+}
+
+int
+handle_record_update(struct request *r, const cbor_item_t *args,
+    cbor_item_t **result, struct coffer_errdetail *d)
+{
+	const struct kind_def *k;
+	const cbor_item_t *fields;
+	struct access_decision dec;
+	const char *of;
+	int64_t id = 0, version = 0, owner = 0;
+	int rc;
+
+	if ((rc = arg_kind(args, &k, d)) != COFFER_OK ||
+	    (rc = arg_id(args, "id", &id, d)) != COFFER_OK ||
+	    (rc = arg_id(args, "version", &version, d)) != COFFER_OK ||
+	    (rc = decide(r, ACT_UPDATE, k, &dec, d)) != COFFER_OK ||
+	    (rc = fields_arg(args, &fields, d)) != COFFER_OK ||
+	    (rc = schema_validate(k, fields, 0, d)) != COFFER_OK)
+		return rc;
+	of = owner_field(k);
+	if (of != NULL && msg_get_int(fields, of, &owner) == COFFER_OK &&
+	    (rc = check_owner(r, of, owner, d)) != COFFER_OK)
+		return rc;
+	rc = store_record_update(r->st, k, id, version, fields, &dec.scope, d);
+	if (rc == COFFER_ERR_CONFLICT && d->message[0] == '\0')
+		return coffer_detail(d, rc, "version", "%s %lld: changed since "
+		    "version %lld; fetch it again", k->name, (long long)id,
+		    (long long)version);
+	if (rc == COFFER_ERR_NOT_FOUND || rc == COFFER_ERR_DENIED)
+		return coffer_detail(d, rc, "id", "%s %lld: %s", k->name,
+		    (long long)id, rc == COFFER_ERR_DENIED ?
+		    "not in your scope" : "no such record");
+	if (rc != COFFER_OK)
+		return rc;
+	return record_result(r, k, id, &dec.scope, result);
+}
+
+int
+handle_record_delete(struct request *r, const cbor_item_t *args,
+    cbor_item_t **result, struct coffer_errdetail *d)
+{
+	const struct kind_def *k;
+	struct access_decision dec;
+	cbor_item_t *res;
+	int64_t id = 0, version = 0;
+	int rc;
+
+	if ((rc = arg_kind(args, &k, d)) != COFFER_OK ||
+	    (rc = arg_id(args, "id", &id, d)) != COFFER_OK ||
+	    (rc = arg_id(args, "version", &version, d)) != COFFER_OK ||
+	    (rc = decide(r, ACT_DELETE, k, &dec, d)) != COFFER_OK)
+		return rc;
+	rc = store_record_delete(r->st, k, id, version, &dec.scope);
+	if (rc == COFFER_ERR_CONFLICT)
+		return coffer_detail(d, rc, "version", "%s %lld: changed since "
+		    "version %lld, or other records still refer to it",
+		    k->name, (long long)id, (long long)version);
+	if (rc == COFFER_ERR_NOT_FOUND || rc == COFFER_ERR_DENIED)
+		return coffer_detail(d, rc, "id", "%s %lld: %s", k->name,
+		    (long long)id, rc == COFFER_ERR_DENIED ?
+		    "not in your scope" : "no such record");
+	if (rc != COFFER_OK)
+		return rc;
+	if ((res = msg_new_map()) == NULL)
+		return COFFER_ERR_NOMEM;
+	if (msg_put_int(res, "id", id) != COFFER_OK) {
+		cbor_decref(&res);
+		return COFFER_ERR_NOMEM;
+	}
+	*result = res;
+	return COFFER_OK;
+}

@@ -1,0 +1,49 @@
+/*
+ * h_status.c - the daemon's health report (`coffer status`): version,
+ * uptime, open sessions, requests served, failed logins, schema version and
+ * record counts.  Any authenticated user may ask; counts reveal no rows.
+ */
+#include <time.h>
+
+#include "coffer/handlers.h"
+#include "coffer/msg.h"
+
+int
+handle_status(struct request *r, const cbor_item_t *args,
+    cbor_item_t **result, struct coffer_errdetail *d)
+{
+	cbor_item_t *res = NULL, *counts = NULL;
+	time_t now = time(NULL);
+	int rc;
+
+	(void)args;
+	(void)d;
+	if ((rc = store_stats(r->st, &counts)) != COFFER_OK)
+		return rc;
+	rc = COFFER_ERR_NOMEM;
+	if ((res = msg_new_map()) == NULL)
+		goto out;
+	if (msg_put_str(res, "version", COFFER_VERSION) != COFFER_OK ||
+	    msg_put_uint(res, "uptime", (uint64_t)(now - r->d->started)) !=
+	    COFFER_OK ||
+	    msg_put_uint(res, "schema", STORE_SCHEMA_VERSION) != COFFER_OK ||
+	    msg_put_uint(res, "connections",
+	    atomic_load(&r->d->connections)) != COFFER_OK ||
+	    msg_put_uint(res, "requests", atomic_load(&r->d->requests)) !=
+	    COFFER_OK ||
+	    msg_put_uint(res, "auth_failures",
+	    atomic_load(&r->d->auth_failures)) != COFFER_OK)
+		goto out;
+	rc = msg_put(res, "counts", counts);
+	counts = NULL; /* transferred */
+	if (rc != COFFER_OK)
+		goto out;
+	*result = res;
+	res = NULL;
+out:
+	if (counts != NULL)
+		cbor_decref(&counts);
+	if (res != NULL)
+		cbor_decref(&res);
+	return rc;
+}
