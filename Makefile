@@ -92,7 +92,13 @@ $(OUT)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
 
-unit: $(UNIT_BIN)
+# Tools the end-to-end tests use (hostile clients); never installed.
+TEST_TOOLS := $(OUT)/tests/coffer-probe
+$(OUT)/tests/coffer-probe: $(OUT)/obj/tests/tools/coffer-probe.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+unit: $(UNIT_BIN) $(TEST_TOOLS)
 # The whole suite: warnings are errors, and every unit and end-to-end test
 # runs twice, on the normal build and on the ASan+UBSan build (SANCHECK=0
 # skips the second for a quicker local run).  One summary line at the end.

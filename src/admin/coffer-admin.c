@@ -1,0 +1,1140 @@
+/*
+ * coffer-admin.c - the administrator's offline tool: create a vault, add
+ * and list users for bootstrap and recovery, build a demo vault, print the
+ * daemon key.  It opens the vault directly; cofferd must not be running.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cbor.h>
+#include <sodium.h>
+
+#include "coffer/demo.h"
+#include "coffer/err.h"
+#include "coffer/keys.h"
+#include "coffer/passphrase.h"
+#include "coffer/secfile.h"
+#include "coffer/store.h"
+#include "coffer/vault.h"
+
+#define PROG "coffer-admin"
+
+enum exit_code { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2 };
+
+/* A parsed command line: positional words and the options seen. */
+struct args {
+	const char *pos[4];
+	int npos;
+	const char *key_file, *pass_file;
+	const char *admin, *admin_pubkey;
+	const char *role, *clearance, *team, *manager, *display, *pubkey;
+	const char *customers, *seed, *keys_dir;
+	int help;
+};
+
+/* Help texts ------------------------------------------------------------ */
+
+static const char help_main[] =
+"usage: coffer-admin COMMAND [ARGS] [--help]\n"
+"\n"
+"The administrator's offline tool for Coffer vaults.  It opens the vault\n"
+"directory itself, so cofferd must not be running on the same vault while\n"
+"it changes anything (the vault lock enforces this).\n"
+"\n"
+"commands:\n"
+"  init DIR ...          create a new vault and its first administrator\n"
+"  user add DIR NAME ... register a user (bootstrap and recovery)\n"
+"  user list DIR         list the users\n"
+"  demo DIR ...          create a complete demo vault with users and data\n"
+"  pubkey DIR            print the daemon's public key and fingerprint\n"
+"\n"
+"Run 'coffer-admin COMMAND --help' for the options of a command.\n"
+"\n"
+"exit status: 0 success, 1 failure, 2 usage error.\n"
+"files and key formats: docs/keys.md.\n";
+
+static const char help_init[] =
+"usage: coffer-admin init DIR --admin NAME --admin-pubkey FILE.pub\n"
+"                         [--key-file FILE | --passphrase-file FILE]\n"
+"                         [--display TEXT]\n"
+"\n"
+"Create a new vault in DIR.  DIR is created with mode 0700; an existing\n"
+"empty directory owned by you is accepted (and set to 0700), anything else\n"
+"is refused.  A random 256-bit master key is generated and sealed into\n"
+"DIR/master.sealed, either:\n"
+"\n"
+"  --key-file FILE        under a fresh random wrapping key written to FILE\n"
+"                         (created, must not exist, mode 0600).  Keep FILE\n"
+"                         off the vault's disk and out of its backups if you\n"
+"                         can: whoever has both files has the vault.  Use\n"
+"                         DIR/master.key to have cofferd and coffer-admin\n"
+"                         find it without -k (what the demo does).\n"
+"  --passphrase-file FILE under an administrator passphrase (Argon2id),\n"
+"                         read from the first line of FILE (mode 0600).\n"
+"  (neither)              under a passphrase asked twice on the terminal.\n"
+"\n"
+"The database DIR/coffer.db is created, the first administrator is\n"
+"registered with the Ed25519 public key in FILE.pub (a line\n"
+"\"coffer-ed25519 BASE64 COMMENT\", as written by 'coffer keygen'), and the\n"
+"daemon's identity key (derived from the master key) is written to\n"
+"DIR/daemon.pub and its fingerprint printed: give it to the users so they\n"
+"can check the daemon on first connection.  If any step fails, everything\n"
+"made so far is removed again.\n"
+"\n"
+"options:\n"
+"  --admin NAME           user name of the first administrator (required)\n"
+"  --admin-pubkey FILE    the administrator's public key file (required)\n"
+"  --display TEXT         the administrator's display name\n"
+"\n"
+"exit status: 0 created, 1 failure, 2 usage error.\n"
+"example:\n"
+"  coffer-admin init /var/lib/coffer --key-file /etc/coffer/master.key \\\n"
+"      --admin alice --admin-pubkey alice.pub\n";
+
+static const char help_user_add[] =
+"usage: coffer-admin user add DIR NAME --role ROLE --clearance LEVEL\n"
+"                             --pubkey FILE.pub [--team TEAM]\n"
+"                             [--manager NAME] [--display TEXT]\n"
+"                             [--key-file FILE | --passphrase-file FILE]\n"
+"\n"
+"Register user NAME in the vault in DIR, offline.  Meant for bootstrap and\n"
+"recovery (e.g. all administrators lost their keys); day-to-day, an\n"
+"administrator uses 'coffer user add' against the running daemon.\n"
+"The vault is locked while the user is added: stop cofferd first.\n"
+"\n"
+"options:\n"
+"  --role ROLE            agent, manager, compliance or admin (required)\n"
+"  --clearance LEVEL      public, internal, confidential or secret: the\n"
+"                         highest label the user may read (required)\n"
+"  --pubkey FILE          the user's public key file (required)\n"
+"  --team TEAM            team name (agents and managers)\n"
+"  --manager NAME         the agent's manager, an existing user\n"
+"  --display TEXT         display name\n"
+"  -k, --key-file FILE    wrapping key file (default DIR/master.key)\n"
+"  -p, --passphrase-file FILE\n"
+"                         passphrase file for a passphrase vault (default:\n"
+"                         ask on the terminal)\n"
+"\n"
+"exit status: 0 added, 1 failure (e.g. the name exists, a field is\n"
+"invalid, the vault is in use), 2 usage error.\n";
+
+static const char help_user_list[] =
+"usage: coffer-admin user list DIR [--key-file FILE | --passphrase-file FILE]\n"
+"\n"
+"List the users of the vault in DIR: id, name, role, clearance, team,\n"
+"manager, whether the account is active, and the fingerprint of the\n"
+"user's public key (SHA256:..., compare it with 'coffer keygen' output).\n"
+"Reading does not take the vault lock, so it works while cofferd runs.\n"
+"\n"
+"options:\n"
+"  -k, --key-file FILE    wrapping key file (default DIR/master.key)\n"
+"  -p, --passphrase-file FILE\n"
+"                         passphrase file for a passphrase vault\n"
+"\n"
+"exit status: 0 listed, 1 failure, 2 usage error.\n";
+
+static const char help_demo[] =
+"usage: coffer-admin demo DIR [--customers N] [--seed S] [--keys-dir D]\n"
+"\n"
+"Create a complete demo vault in DIR, which must not exist yet.  The\n"
+"master key is sealed under a key file DIR/master.key.  The users are:\n"
+"\n"
+"  admin                   admin,      clearance internal\n"
+"  compliance              compliance, clearance secret\n"
+"  mgr-north, mgr-south    manager of team north / south, confidential\n"
+"  agent01..agent05        agents of team north (manager mgr-north)\n"
+"  agent06..agent10        agents of team south (manager mgr-south)\n"
+"                          agents are confidential\n"
+"\n"
+"Each user gets an UNENCRYPTED key pair D/NAME.key and D/NAME.pub (mode\n"
+"0600 / 0644) so the demo can be driven without passphrases; never use\n"
+"such keys for real data.  Then customers, calls, follow-ups, deals,\n"
+"products and notes are generated deterministically from the seed and\n"
+"owned by the agents.  Progress is shown on stderr when it is a terminal.\n"
+"\n"
+"options:\n"
+"  --customers N          number of customers (default 200, 1..1000000)\n"
+"  --seed S               random seed (default 1); the same seed gives the\n"
+"                         same data\n"
+"  --keys-dir D           where the user keys go (default DIR/keys)\n"
+"\n"
+"exit status: 0 created, 1 failure, 2 usage error.\n"
+"example:\n"
+"  coffer-admin demo var/demo && cofferd -d var/demo\n";
+
+static const char help_pubkey[] =
+"usage: coffer-admin pubkey DIR\n"
+"\n"
+"Print the daemon's public key line (from DIR/daemon.pub, written by init)\n"
+"and its fingerprint.  Users compare the fingerprint with what the coffer\n"
+"client shows on its first connection.  No key or passphrase is needed.\n"
+"\n"
+"exit status: 0 printed, 1 failure (missing or malformed DIR/daemon.pub),\n"
+"2 usage error.\n";
+
+/* Option parsing -------------------------------------------------------- */
+
+enum opt_id {
+	O_KEYFILE = 'k', O_PASSFILE = 'p', O_HELP = 'h',
+	O_ADMIN = 256, O_ADMIN_PUBKEY, O_ROLE, O_CLEARANCE, O_TEAM,
+	O_MANAGER, O_DISPLAY, O_PUBKEY, O_CUSTOMERS, O_SEED, O_KEYS_DIR
+};
+
+static const char **
+opt_slot(struct args *a, int id)
+{
+	switch (id) {
+	case O_KEYFILE: return &a->key_file;
+	case O_PASSFILE: return &a->pass_file;
+	case O_ADMIN: return &a->admin;
+	case O_ADMIN_PUBKEY: return &a->admin_pubkey;
+	case O_ROLE: return &a->role;
+	case O_CLEARANCE: return &a->clearance;
+	case O_TEAM: return &a->team;
+	case O_MANAGER: return &a->manager;
+	case O_DISPLAY: return &a->display;
+	case O_PUBKEY: return &a->pubkey;
+	case O_CUSTOMERS: return &a->customers;
+	case O_SEED: return &a->seed;
+	case O_KEYS_DIR: return &a->keys_dir;
+	default: return NULL;
+	}
+}
+
+/*
+ * Parse argv (argv[0] is the command word) with the given long options;
+ * every option not in the list is a usage error naming it.  Positional
+ * words are collected in order, at most maxpos of them.
+ */
+static int
+parse_args(const char *cmd, int argc, char **argv,
+    const struct option *opts, int maxpos, struct args *a)
+{
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	optind = 0; /* glibc: full re-initialisation */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":k:p:h", opts, NULL)) != -1) {
+		const char **slot = opt_slot(a, c);
+
+		if (c == O_HELP) {
+			a->help = 1;
+		} else if (c == ':') {
+			fprintf(stderr, PROG " %s: option '%s' needs a value\n",
+			    cmd, argv[optind - 1]);
+			return EX_USAGE;
+		} else if (slot == NULL) {
+			fprintf(stderr, PROG " %s: unknown option '%s'\n", cmd,
+			    argv[optind - 1]);
+			return EX_USAGE;
+		} else if (*slot != NULL) {
+			fprintf(stderr, PROG " %s: option '%s' given twice\n",
+			    cmd, argv[optind - 1]);
+			return EX_USAGE;
+		} else {
+			*slot = optarg;
+		}
+	}
+	if (a->help)
+		return EX_OK;
+	for (; optind < argc; optind++) {
+		if (a->npos >= maxpos) {
+			fprintf(stderr, PROG " %s: unexpected argument '%s'\n",
+			    cmd, argv[optind]);
+			return EX_USAGE;
+		}
+		a->pos[a->npos++] = argv[optind];
+	}
+	if (a->key_file != NULL && a->pass_file != NULL) {
+		fprintf(stderr, PROG " %s: give --key-file or "
+		    "--passphrase-file, not both\n", cmd);
+		return EX_USAGE;
+	}
+	return EX_OK;
+}
+
+/* Positional words required: complain naming what is missing. */
+static int
+need_pos(const char *cmd, const struct args *a, int n, const char *what)
+{
+	if (a->npos >= n)
+		return EX_OK;
+	fprintf(stderr, PROG " %s: missing %s\nTry '" PROG " %s --help'.\n",
+	    cmd, what, cmd);
+	return EX_USAGE;
+}
+
+static int
+need_opt(const char *cmd, const char *val, const char *name)
+{
+	if (val != NULL)
+		return EX_OK;
+	fprintf(stderr, PROG " %s: %s is required\nTry '" PROG " %s --help'.\n",
+	    cmd, name, cmd);
+	return EX_USAGE;
+}
+
+static int
+parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end = NULL;
+	unsigned long long v;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = (uint64_t)v;
+	return 0;
+}
+
+/* Shared steps ---------------------------------------------------------- */
+
+static void
+report(const char *what, const char *subject, int rc)
+{
+	if (rc == COFFER_ERR_IO && errno != 0)
+		fprintf(stderr, PROG ": %s%s%s: %s\n", what,
+		    subject ? " " : "", subject ? subject : "",
+		    strerror(errno));
+	else
+		fprintf(stderr, PROG ": %s%s%s: %s\n", what,
+		    subject ? " " : "", subject ? subject : "",
+		    coffer_strerror(rc));
+}
+
+static int
+load_pubkey(const char *path, unsigned char pk[32])
+{
+	int rc;
+
+	errno = 0;
+	if ((rc = userkey_load_public(path, pk)) == COFFER_OK)
+		return EX_OK;
+	if (rc == COFFER_ERR_INVALID)
+		fprintf(stderr, PROG ": %s: not a coffer public key (expected "
+		    "one line \"coffer-ed25519 BASE64 [COMMENT]\")\n", path);
+	else
+		report("public key", path, rc);
+	return EX_FAIL;
+}
+
+/* Explain a vault_open failure in terms of what the admin can fix. */
+static void
+report_open(const char *dir, const char *keyfile, int rc)
+{
+	switch (rc) {
+	case COFFER_ERR_KEY:
+		fprintf(stderr, PROG ": %s: wrong %s\n", dir, keyfile ?
+		    "key file" : "key file or passphrase");
+		break;
+	case COFFER_ERR_PERM:
+		fprintf(stderr, PROG ": %s: unsafe permissions: the directory "
+		    "must be yours and not writable by others, the sealed "
+		    "master key and key file yours and mode 0600\n", dir);
+		break;
+	case COFFER_ERR_NOT_FOUND:
+		fprintf(stderr, PROG ": %s: no such vault directory\n", dir);
+		break;
+	case COFFER_ERR_PROTO:
+		fprintf(stderr, PROG ": %s/" VAULT_SEALED_FILE ": damaged or "
+		    "not a sealed master key\n", dir);
+		break;
+	default:
+		report("vault", dir, rc);
+	}
+}
+
+/* Unseal the vault, asking for the passphrase if it needs one. */
+static int
+open_vault(const struct args *a, const char *dir, int lock,
+    struct vault **out)
+{
+	char *pass = NULL;
+	size_t passlen = 0;
+	int needs, rc;
+
+	*out = NULL;
+	errno = 0;
+	if ((needs = vault_needs_passphrase(dir)) < 0) {
+		report_open(dir, a->key_file, -needs);
+		return EX_FAIL;
+	}
+	if (needs == 1) {
+		if ((pass = sodium_malloc(PASSPHRASE_MAX)) == NULL)
+			return EX_FAIL;
+		rc = passphrase_get(a->pass_file, "Vault passphrase: ", 0, pass,
+		    PASSPHRASE_MAX, &passlen);
+		if (rc != COFFER_OK) {
+			report("passphrase", a->pass_file, rc);
+			sodium_free(pass);
+			return EX_FAIL;
+		}
+	}
+	errno = 0;
+	rc = vault_open(dir, a->key_file, pass, passlen, out);
+	sodium_free(pass);
+	if (rc != COFFER_OK) {
+		report_open(dir, a->key_file, rc);
+		return EX_FAIL;
+	}
+	if (lock && (rc = vault_lock(*out)) != COFFER_OK) {
+		if (rc == COFFER_ERR_BUSY)
+			fprintf(stderr, PROG ": %s: the vault is in use (is "
+			    "cofferd running? stop it first)\n", dir);
+		else
+			report("lock", dir, rc);
+		vault_close(*out);
+		*out = NULL;
+		return EX_FAIL;
+	}
+	return EX_OK;
+}
+
+static int
+open_db(struct vault *v, int create, struct store **st)
+{
+	int rc = vault_store_open(v, create, st);
+
+	if (rc != COFFER_OK) {
+		report("database", vault_store_path(v), rc);
+		return EX_FAIL;
+	}
+	return EX_OK;
+}
+
+static void
+copy_field(char *dst, size_t dstsz, const char *src)
+{
+	snprintf(dst, dstsz, "%s", src != NULL ? src : "");
+}
+
+/*
+ * Fill a store_user from words; the store validates the values.  The
+ * role is checked here so the message can list the valid names.
+ */
+static int
+user_from_args(const char *name, const char *role, const char *clearance,
+    const char *team, const char *display, const unsigned char pk[32],
+    struct store_user *u)
+{
+	memset(u, 0, sizeof(*u));
+	if (strlen(name) >= sizeof(u->name)) {
+		fprintf(stderr, PROG ": user name '%.20s...': longer than %zu "
+		    "bytes\n", name, sizeof(u->name) - 1);
+		return EX_USAGE;
+	}
+	if (store_role_parse(role, &u->role) != COFFER_OK) {
+		fprintf(stderr, PROG ": --role %s: not one of agent, manager, "
+		    "compliance, admin\n", role);
+		return EX_USAGE;
+	}
+	copy_field(u->name, sizeof(u->name), name);
+	copy_field(u->clearance, sizeof(u->clearance), clearance);
+	copy_field(u->team, sizeof(u->team), team);
+	copy_field(u->display, sizeof(u->display), display ? display : name);
+	memcpy(u->pubkey, pk, 32);
+	u->active = 1;
+	return EX_OK;
+}
+
+static int
+add_user(struct store *st, struct store_user *u)
+{
+	struct coffer_errdetail d;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	if ((rc = store_user_add(st, u, &d)) == COFFER_OK)
+		return EX_OK;
+	if (rc == COFFER_ERR_CONFLICT)
+		fprintf(stderr, PROG ": user %s: already exists\n", u->name);
+	else if (d.field[0] != '\0' || d.message[0] != '\0')
+		fprintf(stderr, PROG ": user %s: %s: %s\n", u->name,
+		    d.field[0] ? d.field : "value",
+		    d.message[0] ? d.message : coffer_strerror(rc));
+	else
+		report("user", u->name, rc);
+	return EX_FAIL;
+}
+
+static void
+print_fingerprint(const char *label, const unsigned char pk[32])
+{
+	char fpr[USERKEY_FPR_TEXT];
+
+	userkey_fingerprint(pk, fpr, sizeof(fpr));
+	printf("%s %s\n", label, fpr);
+}
+
+/* init ------------------------------------------------------------------ */
+
+/* The passphrase for a new passphrase vault, from a file or asked twice. */
+static int
+new_passphrase(const struct args *a, char **pass, size_t *passlen)
+{
+	int rc;
+
+	*pass = NULL;
+	if (a->key_file != NULL)
+		return EX_OK;
+	if ((*pass = sodium_malloc(PASSPHRASE_MAX)) == NULL)
+		return EX_FAIL;
+	rc = passphrase_get(a->pass_file, "New vault passphrase: ", 1, *pass,
+	    PASSPHRASE_MAX, passlen);
+	if (rc == COFFER_OK)
+		return EX_OK;
+	if (a->pass_file == NULL && rc == COFFER_ERR_USAGE)
+		fprintf(stderr, PROG ": init: no passphrase (no terminal, empty, "
+		    "or the two entries differ); use --key-file or "
+		    "--passphrase-file\n");
+	else
+		report("passphrase file", a->pass_file, rc);
+	sodium_free(*pass);
+	*pass = NULL;
+	return EX_FAIL;
+}
+
+static void
+report_create(const char *dir, const char *keyfile, int rc)
+{
+	if (rc == COFFER_ERR_CONFLICT)
+		fprintf(stderr, PROG ": %s: exists and is not an empty "
+		    "directory%s%s%s\n", dir, keyfile ? " (or key file " : "",
+		    keyfile ? keyfile : "", keyfile ? " exists)" : "");
+	else if (rc == COFFER_ERR_PERM)
+		fprintf(stderr, PROG ": %s: exists and is not yours\n", dir);
+	else
+		report("cannot create vault", dir, rc);
+}
+
+/* The new vault's database with its first administrator. */
+static int
+init_database(struct vault *v, const struct args *a,
+    const unsigned char pk[32])
+{
+	struct store *st = NULL;
+	struct store_user u;
+	int ex;
+
+	if ((ex = user_from_args(a->admin, "admin", "internal", NULL,
+	    a->display, pk, &u)) != EX_OK)
+		return ex;
+	if ((ex = open_db(v, 1, &st)) != EX_OK)
+		return ex;
+	ex = add_user(st, &u);
+	store_close(st);
+	return ex;
+}
+
+static int
+cmd_init(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key-file", required_argument, NULL, O_KEYFILE },
+		{ "passphrase-file", required_argument, NULL, O_PASSFILE },
+		{ "admin", required_argument, NULL, O_ADMIN },
+		{ "admin-pubkey", required_argument, NULL, O_ADMIN_PUBKEY },
+		{ "display", required_argument, NULL, O_DISPLAY },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 }
+	};
+	unsigned char pk[32];
+	struct vault *v = NULL;
+	struct args a;
+	char *pass = NULL;
+	size_t passlen = 0;
+	int ex, rc;
+
+	if ((ex = parse_args("init", argc, argv, opts, 1, &a)) != EX_OK ||
+	    a.help) {
+		if (ex == EX_OK)
+			fputs(help_init, stdout);
+		return ex;
+	}
+	if ((ex = need_pos("init", &a, 1, "the vault directory DIR")) ||
+	    (ex = need_opt("init", a.admin, "--admin NAME")) ||
+	    (ex = need_opt("init", a.admin_pubkey, "--admin-pubkey FILE")))
+		return ex;
+	/* Check every input before anything is created. */
+	if ((ex = load_pubkey(a.admin_pubkey, pk)) != EX_OK ||
+	    (ex = new_passphrase(&a, &pass, &passlen)) != EX_OK)
+		return ex;
+	errno = 0;
+	rc = vault_create(a.pos[0], a.key_file, pass, passlen, &v);
+	sodium_free(pass);
+	if (rc != COFFER_OK) {
+		report_create(a.pos[0], a.key_file, rc);
+		return EX_FAIL;
+	}
+	if ((rc = vault_lock(v)) != COFFER_OK) {
+		report("lock", a.pos[0], rc);
+		vault_discard(v);
+		return EX_FAIL;
+	}
+	if ((ex = init_database(v, &a, pk)) != EX_OK) {
+		vault_discard(v);
+		return ex;
+	}
+	printf("vault created: %s\n", vault_dir(v));
+	printf("administrator: %s\n", a.admin);
+	print_fingerprint("daemon key:", vault_identity_pk(v));
+	vault_close(v);
+	return EX_OK;
+}
+
+/* user add / user list -------------------------------------------------- */
+
+static int
+set_manager(struct store *st, const char *manager, struct store_user *u)
+{
+	struct store_user m;
+	int rc;
+
+	if (manager == NULL)
+		return EX_OK;
+	if ((rc = store_user_get(st, manager, &m)) != COFFER_OK) {
+		if (rc == COFFER_ERR_NOT_FOUND)
+			fprintf(stderr, PROG ": --manager %s: no such user\n",
+			    manager);
+		else
+			report("user", manager, rc);
+		return EX_FAIL;
+	}
+	u->manager_id = m.id;
+	return EX_OK;
+}
+
+static int
+cmd_user_add(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key-file", required_argument, NULL, O_KEYFILE },
+		{ "passphrase-file", required_argument, NULL, O_PASSFILE },
+		{ "role", required_argument, NULL, O_ROLE },
+		{ "clearance", required_argument, NULL, O_CLEARANCE },
+		{ "team", required_argument, NULL, O_TEAM },
+		{ "manager", required_argument, NULL, O_MANAGER },
+		{ "display", required_argument, NULL, O_DISPLAY },
+		{ "pubkey", required_argument, NULL, O_PUBKEY },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 }
+	};
+	unsigned char pk[32];
+	struct vault *v = NULL;
+	struct store *st = NULL;
+	struct store_user u;
+	struct args a;
+	int ex;
+
+	if ((ex = parse_args("user add", argc, argv, opts, 2, &a)) != EX_OK ||
+	    a.help) {
+		if (ex == EX_OK)
+			fputs(help_user_add, stdout);
+		return ex;
+	}
+	if ((ex = need_pos("user add", &a, 2, "DIR and NAME")) ||
+	    (ex = need_opt("user add", a.role, "--role ROLE")) ||
+	    (ex = need_opt("user add", a.clearance, "--clearance LEVEL")) ||
+	    (ex = need_opt("user add", a.pubkey, "--pubkey FILE")))
+		return ex;
+	if ((ex = load_pubkey(a.pubkey, pk)) != EX_OK ||
+	    (ex = user_from_args(a.pos[1], a.role, a.clearance, a.team,
+	    a.display, pk, &u)) != EX_OK)
+		return ex;
+	if ((ex = open_vault(&a, a.pos[0], 1, &v)) != EX_OK)
+		return ex;
+	if ((ex = open_db(v, 0, &st)) == EX_OK &&
+	    (ex = set_manager(st, a.manager, &u)) == EX_OK &&
+	    (ex = add_user(st, &u)) == EX_OK) {
+		printf("user %s added (id %" PRId64 ")\n", u.name, u.id);
+		print_fingerprint("key:", u.pubkey);
+	}
+	store_close(st);
+	vault_close(v);
+	return ex;
+}
+
+static const cbor_item_t *
+map_get(const cbor_item_t *map, const char *key)
+{
+	struct cbor_pair *p = cbor_map_handle(map);
+	size_t n = cbor_map_size(map), klen = strlen(key);
+
+	for (size_t i = 0; i < n; i++) {
+		if (cbor_isa_string(p[i].key) &&
+		    cbor_string_is_definite(p[i].key) &&
+		    cbor_string_length(p[i].key) == klen &&
+		    memcmp(cbor_string_handle(p[i].key), key, klen) == 0)
+			return p[i].value;
+	}
+	return NULL;
+}
+
+/* A text value, control characters shown as '?'; "-" when absent. */
+static void
+map_text(const cbor_item_t *map, const char *key, char *buf, size_t bufsz)
+{
+	const cbor_item_t *v = map_get(map, key);
+	size_t n, i;
+
+	snprintf(buf, bufsz, "-");
+	if (v == NULL || !cbor_isa_string(v) || !cbor_string_is_definite(v) ||
+	    cbor_string_length(v) == 0)
+		return;
+	n = cbor_string_length(v);
+	if (n >= bufsz)
+		n = bufsz - 1;
+	for (i = 0; i < n; i++) {
+		unsigned char c = cbor_string_handle(v)[i];
+
+		buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	buf[i] = '\0';
+}
+
+static uint64_t
+map_uint(const cbor_item_t *map, const char *key)
+{
+	const cbor_item_t *v = map_get(map, key);
+
+	return (v != NULL && cbor_isa_uint(v)) ? cbor_get_int(v) : 0;
+}
+
+static int
+map_bool(const cbor_item_t *map, const char *key)
+{
+	const cbor_item_t *v = map_get(map, key);
+
+	return v != NULL && cbor_is_bool(v) && cbor_get_bool(v);
+}
+
+static void
+print_user_row(const cbor_item_t *m)
+{
+	char name[65], role[16], clr[33], team[65], mgr[65], fpr[64];
+
+	map_text(m, "name", name, sizeof(name));
+	map_text(m, "role", role, sizeof(role));
+	map_text(m, "clearance", clr, sizeof(clr));
+	map_text(m, "team", team, sizeof(team));
+	map_text(m, "manager", mgr, sizeof(mgr));
+	map_text(m, "fingerprint", fpr, sizeof(fpr));
+	printf("%4" PRIu64 "  %-16s %-10s %-12s %-8s %-16s %-3s %s\n",
+	    map_uint(m, "id"), name, role, clr, team, mgr,
+	    map_bool(m, "active") ? "yes" : "no", fpr);
+}
+
+static int
+cmd_user_list(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key-file", required_argument, NULL, O_KEYFILE },
+		{ "passphrase-file", required_argument, NULL, O_PASSFILE },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct vault *v = NULL;
+	struct store *st = NULL;
+	cbor_item_t *list = NULL;
+	struct args a;
+	int ex, rc;
+
+	if ((ex = parse_args("user list", argc, argv, opts, 1, &a)) != EX_OK ||
+	    a.help) {
+		if (ex == EX_OK)
+			fputs(help_user_list, stdout);
+		return ex;
+	}
+	if ((ex = need_pos("user list", &a, 1, "the vault directory DIR")) ||
+	    (ex = open_vault(&a, a.pos[0], 0, &v)) != EX_OK)
+		return ex;
+	if ((ex = open_db(v, 0, &st)) != EX_OK)
+		goto out;
+	if ((rc = store_user_list(st, &list)) != COFFER_OK ||
+	    !cbor_isa_array(list)) {
+		report("user list", vault_store_path(v), rc ? rc :
+		    COFFER_ERR_INTERNAL);
+		ex = EX_FAIL;
+		goto out;
+	}
+	printf("%4s  %-16s %-10s %-12s %-8s %-16s %-3s %s\n", "ID", "NAME",
+	    "ROLE", "CLEARANCE", "TEAM", "MANAGER", "ON", "FINGERPRINT");
+	for (size_t i = 0; i < cbor_array_size(list); i++) {
+		cbor_item_t *m = cbor_array_handle(list)[i];
+
+		if (cbor_isa_map(m))
+			print_user_row(m);
+	}
+out:
+	if (list != NULL)
+		cbor_decref(&list);
+	store_close(st);
+	vault_close(v);
+	return ex;
+}
+
+static int
+cmd_user(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "add") == 0)
+		return cmd_user_add(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "list") == 0)
+		return cmd_user_list(argc - 1, argv + 1);
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)) {
+		fputs(help_user_add, stdout);
+		fputs("\n", stdout);
+		fputs(help_user_list, stdout);
+		return EX_OK;
+	}
+	fprintf(stderr, PROG " user: %s%s%s\nTry '" PROG " user --help'.\n",
+	    argc >= 2 ? "unknown subcommand '" : "missing subcommand (add "
+	    "or list)", argc >= 2 ? argv[1] : "", argc >= 2 ? "'" : "");
+	return EX_USAGE;
+}
+
+/* demo ------------------------------------------------------------------ */
+
+struct demo_user {
+	char name[16], display[32], team[8], manager[16];
+	enum user_role role;
+	const char *clearance;
+};
+
+#define DEMO_AGENTS 10
+#define DEMO_USERS (4 + DEMO_AGENTS)
+
+static void
+demo_users(struct demo_user *u)
+{
+	static const struct demo_user fixed[4] = {
+		{ "admin", "Administrator", "", "", ROLE_ADMIN, "internal" },
+		{ "compliance", "Compliance Officer", "", "", ROLE_COMPLIANCE,
+		    "secret" },
+		{ "mgr-north", "Manager North", "north", "", ROLE_MANAGER,
+		    "confidential" },
+		{ "mgr-south", "Manager South", "south", "", ROLE_MANAGER,
+		    "confidential" },
+	};
+
+	memcpy(u, fixed, sizeof(fixed));
+	for (int i = 0; i < DEMO_AGENTS; i++) {
+		struct demo_user *a = &u[4 + i];
+		int north = i < DEMO_AGENTS / 2;
+
+		memset(a, 0, sizeof(*a));
+		snprintf(a->name, sizeof(a->name), "agent%02d", i + 1);
+		snprintf(a->display, sizeof(a->display), "Agent %02d", i + 1);
+		snprintf(a->team, sizeof(a->team), "%s",
+		    north ? "north" : "south");
+		snprintf(a->manager, sizeof(a->manager), "%s",
+		    north ? "mgr-north" : "mgr-south");
+		a->role = ROLE_AGENT;
+		a->clearance = "confidential";
+	}
+}
+
+/* NAME.key / NAME.pub in keys_dir, unencrypted (demo only). */
+static int
+demo_keypair(const char *keys_dir, const char *name, unsigned char pk[32])
+{
+	char sk_path[PATH_MAX], pk_path[PATH_MAX];
+	int n1, n2, rc;
+
+	n1 = snprintf(sk_path, sizeof(sk_path), "%s/%s.key", keys_dir, name);
+	n2 = snprintf(pk_path, sizeof(pk_path), "%s/%s.pub", keys_dir, name);
+	if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof(sk_path) ||
+	    (size_t)n2 >= sizeof(pk_path)) {
+		fprintf(stderr, PROG ": --keys-dir %s: path too long\n",
+		    keys_dir);
+		return EX_FAIL;
+	}
+	errno = 0;
+	if ((rc = userkey_generate(sk_path, pk_path, NULL, 0, name)) !=
+	    COFFER_OK || (rc = userkey_load_public(pk_path, pk)) != COFFER_OK) {
+		if (rc == COFFER_ERR_CONFLICT)
+			fprintf(stderr, PROG ": %s: already exists\n", sk_path);
+		else
+			report("key", sk_path, rc);
+		return EX_FAIL;
+	}
+	return EX_OK;
+}
+
+static int
+demo_add_users(struct store *st, const char *keys_dir, int64_t *agent_ids,
+    int64_t *admin_id)
+{
+	struct demo_user du[DEMO_USERS];
+	struct store_user u;
+	unsigned char pk[32];
+	int ex;
+
+	demo_users(du);
+	for (int i = 0; i < DEMO_USERS; i++) {
+		if ((ex = demo_keypair(keys_dir, du[i].name, pk)) != EX_OK ||
+		    (ex = user_from_args(du[i].name,
+		    store_role_name(du[i].role), du[i].clearance, du[i].team,
+		    du[i].display, pk, &u)) != EX_OK ||
+		    (du[i].manager[0] != '\0' &&
+		    (ex = set_manager(st, du[i].manager, &u)) != EX_OK) ||
+		    (ex = add_user(st, &u)) != EX_OK)
+			return ex;
+		if (du[i].role == ROLE_AGENT)
+			agent_ids[i - 4] = u.id;
+		if (du[i].role == ROLE_ADMIN)
+			*admin_id = u.id;
+	}
+	return EX_OK;
+}
+
+static void
+demo_progress(void *arg, size_t done, size_t total)
+{
+	(void)arg;
+	fprintf(stderr, "\rdemo data: %zu/%zu%s", done, total,
+	    done == total ? "\n" : "");
+}
+
+static int
+demo_populate(struct vault *v, const char *keys_dir, uint64_t seed,
+    size_t customers)
+{
+	int64_t agent_ids[DEMO_AGENTS], admin_id = 0;
+	struct demo_options o;
+	struct store *st = NULL;
+	int ex, rc;
+
+	if ((ex = open_db(v, 1, &st)) != EX_OK)
+		return ex;
+	if ((ex = demo_add_users(st, keys_dir, agent_ids, &admin_id)) !=
+	    EX_OK)
+		goto out;
+	memset(&o, 0, sizeof(o));
+	o.seed = seed;
+	o.customers = customers;
+	o.agent_ids = agent_ids;
+	o.nagents = DEMO_AGENTS;
+	o.author_id = admin_id;
+	if (isatty(STDERR_FILENO))
+		o.progress = demo_progress;
+	if ((rc = demo_fill(st, &o)) != COFFER_OK) {
+		report("demo data", vault_store_path(v), rc);
+		ex = EX_FAIL;
+	}
+out:
+	store_close(st);
+	return ex;
+}
+
+/* Remove what demo_keypair made, after a failure. */
+static void
+demo_remove_keys(const char *keys_dir, int made_dir)
+{
+	struct demo_user du[DEMO_USERS];
+	char path[PATH_MAX];
+
+	demo_users(du);
+	for (int i = 0; i < DEMO_USERS; i++) {
+		snprintf(path, sizeof(path), "%s/%s.key", keys_dir, du[i].name);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/%s.pub", keys_dir, du[i].name);
+		unlink(path);
+	}
+	if (made_dir)
+		rmdir(keys_dir);
+}
+
+static int
+demo_options_parse(const struct args *a, uint64_t *seed, size_t *customers)
+{
+	uint64_t n = 200;
+
+	*seed = 1;
+	if (a->customers != NULL &&
+	    parse_u64(a->customers, 1, 1000000, &n) != 0) {
+		fprintf(stderr, PROG " demo: --customers %s: not a number from "
+		    "1 to 1000000\n", a->customers);
+		return EX_USAGE;
+	}
+	if (a->seed != NULL && parse_u64(a->seed, 0, UINT64_MAX, seed) != 0) {
+		fprintf(stderr, PROG " demo: --seed %s: not an unsigned "
+		    "64-bit number\n", a->seed);
+		return EX_USAGE;
+	}
+	*customers = (size_t)n;
+	return EX_OK;
+}
+
+static int
+demo_build(const char *dir, const char *keys_arg, uint64_t seed,
+    size_t customers)
+{
+	char keyfile[PATH_MAX], keys_dir[PATH_MAX];
+	struct vault *v = NULL;
+	int made_keys = 0, ex, rc;
+
+	if (snprintf(keyfile, sizeof(keyfile), "%s/" VAULT_KEY_FILE, dir) >=
+	    (int)sizeof(keyfile) || snprintf(keys_dir, sizeof(keys_dir),
+	    "%s", keys_arg ? keys_arg : dir) >= (int)sizeof(keys_dir) ||
+	    (keys_arg == NULL && strlen(keys_dir) + 5 >= sizeof(keys_dir))) {
+		fprintf(stderr, PROG " demo: %s: path too long\n", dir);
+		return EX_FAIL;
+	}
+	if (keys_arg == NULL)
+		strcat(keys_dir, "/keys");
+	errno = 0;
+	if ((rc = vault_create(dir, keyfile, NULL, 0, &v)) != COFFER_OK) {
+		report_create(dir, NULL, rc);
+		return EX_FAIL;
+	}
+	if ((rc = vault_lock(v)) != COFFER_OK) {
+		report("lock", dir, rc);
+		vault_discard(v);
+		return EX_FAIL;
+	}
+	if (mkdir(keys_dir, 0700) == 0)
+		made_keys = 1;
+	else if (errno != EEXIST) {
+		report("keys directory", keys_dir, COFFER_ERR_IO);
+		vault_discard(v);
+		return EX_FAIL;
+	}
+	if ((ex = demo_populate(v, keys_dir, seed, customers)) != EX_OK) {
+		demo_remove_keys(keys_dir, made_keys);
+		vault_discard(v);
+		return ex;
+	}
+	printf("demo vault created: %s\n", vault_dir(v));
+	printf("user keys (unencrypted, demo only): %s\n", keys_dir);
+	print_fingerprint("daemon key:", vault_identity_pk(v));
+	vault_close(v);
+	return EX_OK;
+}
+
+static int
+cmd_demo(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "customers", required_argument, NULL, O_CUSTOMERS },
+		{ "seed", required_argument, NULL, O_SEED },
+		{ "keys-dir", required_argument, NULL, O_KEYS_DIR },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct args a;
+	struct stat sb;
+	uint64_t seed = 0;
+	size_t customers = 0;
+	int ex;
+
+	if ((ex = parse_args("demo", argc, argv, opts, 1, &a)) != EX_OK ||
+	    a.help) {
+		if (ex == EX_OK)
+			fputs(help_demo, stdout);
+		return ex;
+	}
+	if (a.key_file != NULL || a.pass_file != NULL) {
+		fprintf(stderr, PROG " demo: the demo always uses a key file "
+		    "DIR/master.key; --key-file/--passphrase-file are not "
+		    "options of demo\n");
+		return EX_USAGE;
+	}
+	if ((ex = need_pos("demo", &a, 1, "the vault directory DIR")) ||
+	    (ex = demo_options_parse(&a, &seed, &customers)))
+		return ex;
+	if (lstat(a.pos[0], &sb) == 0) {
+		fprintf(stderr, PROG " demo: %s: already exists; the demo only "
+		    "creates a new vault (remove it or choose another "
+		    "directory)\n", a.pos[0]);
+		return EX_FAIL;
+	}
+	return demo_build(a.pos[0], a.keys_dir, seed, customers);
+}
+
+/* pubkey ---------------------------------------------------------------- */
+
+static int
+cmd_pubkey(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 }
+	};
+	char path[PATH_MAX], line[USERKEY_PUBLIC_TEXT];
+	unsigned char pk[32];
+	struct args a;
+	int ex, n;
+
+	if ((ex = parse_args("pubkey", argc, argv, opts, 1, &a)) != EX_OK ||
+	    a.help) {
+		if (ex == EX_OK)
+			fputs(help_pubkey, stdout);
+		return ex;
+	}
+	if (a.key_file != NULL || a.pass_file != NULL) {
+		fprintf(stderr, PROG " pubkey: needs no key or passphrase\n");
+		return EX_USAGE;
+	}
+	if ((ex = need_pos("pubkey", &a, 1, "the vault directory DIR")))
+		return ex;
+	n = snprintf(path, sizeof(path), "%s/" VAULT_DAEMON_PUB, a.pos[0]);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		fprintf(stderr, PROG " pubkey: %s: path too long\n", a.pos[0]);
+		return EX_FAIL;
+	}
+	if ((ex = load_pubkey(path, pk)) != EX_OK)
+		return ex;
+	userkey_format_public(pk, "cofferd", line, sizeof(line));
+	printf("%s\n", line);
+	print_fingerprint("fingerprint:", pk);
+	return EX_OK;
+}
+
+/* main ------------------------------------------------------------------ */
+
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+	{ "init", cmd_init },
+	{ "user", cmd_user },
+	{ "demo", cmd_demo },
+	{ "pubkey", cmd_pubkey },
+};
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(help_main, stderr);
+		return EX_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(help_main, stdout);
+		return EX_OK;
+	}
+	umask(077); /* nothing this tool writes is for others but *.pub */
+	if (sodium_init() < 0) {
+		fputs(PROG ": libsodium failed to initialise\n", stderr);
+		return EX_FAIL;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, PROG ": unknown command '%s'\nTry '" PROG " --help'.\n",
+	    argv[1]);
+	return EX_USAGE;
+}

@@ -1,0 +1,290 @@
+/*
+ * help.c - the coffer client's help texts (see help.h).  Keep in step with
+ * docs/man/coffer.1.  Each literal stays under the 4095 characters C11
+ * promises to support.
+ */
+#include <string.h>
+
+#include "coffer/help.h"
+
+static const char global_head[] =
+"usage: coffer [global options] COMMAND [arguments]\n"
+"\n"
+"coffer is the command-line client of the Coffer record vault.  It connects\n"
+"to the vault daemon cofferd, authenticates with your Ed25519 key, and lists,\n"
+"shows, creates, updates and deletes records (customers, calls, follow-ups,\n"
+"deals, products, notes) and, for administrators, users.\n"
+"\n"
+"Global options (before the command):\n"
+"  -S, --socket PATH        the daemon's Unix socket (default: $COFFER_SOCKET,\n"
+"                           else /run/coffer/cofferd.sock)\n"
+"  -H, --host HOST:PORT     connect over TCP instead ([ADDR]:PORT for IPv6)\n"
+"  -u, --user NAME          your user name (default: $COFFER_USER, else your\n"
+"                           login name)\n"
+"  -k, --key FILE           your secret key (default: $COFFER_KEY, else\n"
+"                           ~/.config/coffer/NAME.key)\n"
+"      --known-hosts FILE   pinned daemon keys (default: $COFFER_KNOWN_HOSTS,\n"
+"                           else ~/.config/coffer/known_hosts)\n"
+"      --passphrase-file FILE  read the key's passphrase from the first line\n"
+"                           of FILE, which must be mode 0600 (default:\n"
+"                           $COFFER_PASSPHRASE_FILE, else ask on the terminal)\n"
+"      --json               print the result as one JSON document on stdout\n"
+"  -q, --quiet              print only what scripts need (no headers, totals\n"
+"                           or notices; create prints just the new id)\n"
+"  -h, --help               this help; 'coffer COMMAND --help' for a command\n"
+"      --version            print the version and exit\n"
+"\n"
+"Commands:\n";
+
+static const char global_tail[] =
+"\n"
+"KIND is customer, call, followup, deal, product or note (singular or\n"
+"plural); 'coffer fields KIND' lists a kind's fields and their types.\n"
+"\n"
+"Values (FIELD=VALUE) are converted by the field's type:\n"
+"  integer, record id   decimal: duration=95, customer_id=12\n"
+"  money                yuan with at most 2 decimals: amount=1234.50\n"
+"                       (sent as 123450 fen)\n"
+"  time                 UTC: Unix seconds, 2024-05-01, 2024-05-01T14:30,\n"
+"                       2024-05-01T14:30:15, now, +3d, -2h, +30m, +1w, +45s\n"
+"  boolean              true/false, yes/no, on/off, 1/0\n"
+"  text, phone, e-mail  as given (UTF-8); an enum must be one of its values\n"
+"Tables print times as ISO-8601 UTC and money as yuan with 2 decimals;\n"
+"--json prints the daemon's values unchanged (Unix seconds, fen).\n"
+"\n"
+"Exit status:\n"
+"   0  success\n"
+"   1  the daemon reported an error not listed below\n"
+"   2  usage error: bad arguments, unknown field, bad value\n"
+"   3  cannot connect, I/O or protocol failure\n"
+"   4  authentication failed\n"
+"   5  permission denied\n"
+"   6  not found\n"
+"   7  invalid data (refused by the daemon's validation)\n"
+"   8  conflict: the record changed meanwhile, or a duplicate\n"
+"   9  the daemon's key differs from the pinned one\n"
+"  10  daemon unavailable (shutting down, busy) or its audit log unavailable\n"
+"  11  local key file problem (wrong passphrase, bad permissions, missing)\n"
+"\n"
+"Examples:\n"
+"  coffer keygen -o ~/.config/coffer/$USER.key\n"
+"  coffer list customers --filter stage=new --limit 20\n"
+"  coffer create customer name=张三 phone=13812345678 intent=high\n"
+"  coffer update customer 12 stage=screened\n"
+"  coffer create followup customer_id=12 due=+3d kind=callback\n"
+"  coffer --json show deal 7 | jq .record.amount\n"
+"\n"
+"See coffer(1) for the environment, files and the daemon-key pinning.\n";
+
+static const struct help_entry entries[] = {
+{ "status", "status",
+  "show the daemon's version, uptime and record counts",
+"Asks the daemon for its version, uptime, schema version, number of open\n"
+"connections and the number of records of each kind you may see.\n"
+"\n"
+"Example:\n"
+"  coffer status\n" },
+
+{ "whoami", "whoami",
+  "show the user you are authenticated as",
+"Prints your user record as the daemon sees it: name, display name, role,\n"
+"team, manager, clearance, whether the account is active and the\n"
+"fingerprint of your registered public key.\n"
+"\n"
+"Example:\n"
+"  coffer -u li.na whoami\n" },
+
+{ "keygen", "keygen -o FILE [--no-passphrase] [--comment TEXT]",
+  "make a new key pair for a user (local, no daemon)",
+"Generates an Ed25519 key pair and writes the secret key to FILE (created\n"
+"exclusively, mode 0600; an existing file is never overwritten) and the\n"
+"public key to FILE.pub.  Prints the public key line and its fingerprint;\n"
+"give FILE.pub to the administrator, who registers it with 'user add'.\n"
+"\n"
+"The secret key is sealed under a passphrase (Argon2id), asked twice on the\n"
+"terminal, or read from --passphrase-file.\n"
+"\n"
+"Options:\n"
+"  -o, --output FILE   where to write the secret key (required)\n"
+"      --no-passphrase store the secret key unsealed (tests and demos only;\n"
+"                      the file is still mode 0600)\n"
+"  -c, --comment TEXT  comment at the end of the public key line\n"
+"\n"
+"Example:\n"
+"  mkdir -p ~/.config/coffer && coffer keygen -o ~/.config/coffer/li.na.key \\\n"
+"      --comment 'li.na laptop'\n" },
+
+{ "list", "list KIND [--filter FIELD=VALUE]... [--limit N] [--offset N]",
+  "list records of a kind",
+"Lists the records of KIND you may see, as a table of the id and the most\n"
+"useful fields (all fields with --json).  Filters must all match; only some\n"
+"fields can filter ('coffer fields KIND' marks them).  Without -q a line\n"
+"with the total follows when not everything was shown.\n"
+"\n"
+"Options:\n"
+"  -f, --filter FIELD=VALUE  only records whose FIELD equals VALUE\n"
+"  -n, --limit N             at most N records (the daemon caps it)\n"
+"  -o, --offset N            skip the first N records\n"
+"\n"
+"Examples:\n"
+"  coffer list customers --filter stage=new --filter do_not_call=no\n"
+"  coffer list followups --filter status=open --limit 50\n"
+"  coffer -q list deals --filter payment_status=unpaid | wc -l\n" },
+
+{ "show", "show KIND ID",
+  "show one record, field by field",
+"Prints every field of record ID of KIND as 'field: value' lines in schema\n"
+"order.  Fields you may not see, or that have no value, are left out.\n"
+"\n"
+"Example:\n"
+"  coffer show customer 12\n" },
+
+{ "create", "create KIND FIELD=VALUE...",
+  "create a record",
+"Creates a record of KIND.  Every required field must be given ('coffer\n"
+"fields KIND'); id, version, created and updated are set by the daemon.\n"
+"Prints the new record, or with -q only its id.\n"
+"\n"
+"Examples:\n"
+"  coffer create customer name=张三 phone='138 1234 5678' source_list=2024-spring\n"
+"  coffer create call customer_id=12 started=now duration=95 outcome=answered\n"
+"  coffer create deal customer_id=12 product_id=3 amount=12800 closed=now\n"
+"  id=$(coffer -q create note kind=feedback subject='price too high')\n" },
+
+{ "update", "update KIND ID FIELD=VALUE... [--version N]",
+  "change fields of a record",
+"Changes the given fields of record ID.  Updates name the version they\n"
+"change, so that two people editing the same record do not overwrite each\n"
+"other: without --version coffer fetches the record first and uses its\n"
+"current version; with --version N the update fails with exit status 8 if\n"
+"the record is no longer at version N.  Fields marked immutable cannot be\n"
+"changed.  Prints the updated record (nothing with -q).\n"
+"\n"
+"Options:\n"
+"  -V, --version N   the version you read (from 'show' or --json)\n"
+"\n"
+"Examples:\n"
+"  coffer update customer 12 stage=screened intent=medium\n"
+"  coffer update followup 40 status=done outcome='ordered two units' --version 3\n" },
+
+{ "delete", "delete KIND ID [--version N]",
+  "delete a record",
+"Deletes record ID of KIND.  As with update, --version N makes the delete\n"
+"fail (exit status 8) if the record changed after you read it; without it\n"
+"the current version is fetched first.\n"
+"\n"
+"Options:\n"
+"  -V, --version N   the version you read\n"
+"\n"
+"Example:\n"
+"  coffer delete note 9\n" },
+
+{ "fields", "fields [KIND]",
+  "list the kinds, or a kind's fields and types (local)",
+"Without KIND, lists the record kinds.  With KIND, lists its fields: name,\n"
+"type, flags and meaning.  Flags: required (must be given to create),\n"
+"filter (usable with list --filter), immutable (set on create only),\n"
+"daemon (set by the daemon, read only).  Needs no daemon.\n"
+"\n"
+"Example:\n"
+"  coffer fields deal\n" },
+
+{ "user list", "user list",
+  "list users (administrators, managers)",
+"Lists the users: name, display name, role, team, manager, clearance,\n"
+"whether active, and key fingerprint.\n"
+"\n"
+"Example:\n"
+"  coffer user list\n" },
+
+{ "user add",
+  "user add NAME --role ROLE --clearance LEVEL --pubkey FILE.pub "
+  "[--team T] [--manager M] [--display D]",
+  "register a new user (administrators)",
+"Registers user NAME with the public key from FILE.pub (made by 'coffer\n"
+"keygen').  Compare the printed fingerprint with the one the user sees.\n"
+"\n"
+"Options:\n"
+"  -r, --role ROLE         agent, manager, compliance or admin\n"
+"  -c, --clearance LEVEL   highest label the user may read: public,\n"
+"                          internal, confidential or secret\n"
+"  -p, --pubkey FILE       the user's public key file\n"
+"  -t, --team T            team name\n"
+"  -m, --manager M         user name of the user's manager\n"
+"  -d, --display D         display name (e.g. 李娜)\n"
+"\n"
+"Example:\n"
+"  coffer user add li.na --role agent --clearance internal \\\n"
+"      --pubkey li.na.key.pub --team east --manager wang.wei --display 李娜\n" },
+
+{ "user update",
+  "user update NAME [--role R] [--clearance C] [--team T] [--manager M] "
+  "[--pubkey FILE.pub]",
+  "change a user's role, team, manager, clearance or key",
+"Changes the given attributes of user NAME; at least one option is needed.\n"
+"--pubkey replaces the user's key (after a lost or compromised key).\n"
+"Options as for 'user add'.\n"
+"\n"
+"Example:\n"
+"  coffer user update li.na --clearance confidential\n" },
+
+{ "user disable", "user disable NAME",
+  "stop a user from logging in",
+"Marks user NAME inactive: the daemon refuses their handshake from now on.\n"
+"Their records and the audit log are kept.\n"
+"\n"
+"Example:\n"
+"  coffer user disable li.na\n" },
+
+{ "user enable", "user enable NAME",
+  "allow a disabled user to log in again",
+"Marks user NAME active again.\n"
+"\n"
+"Example:\n"
+"  coffer user enable li.na\n" },
+
+{ "pin-reset", "pin-reset",
+  "forget the pinned key of this daemon endpoint (local)",
+"Removes the known-hosts lines for the endpoint selected by -S or -H, so\n"
+"that the next connection pins whatever key the daemon presents.  Do this\n"
+"only after the administrator has confirmed the daemon's new fingerprint\n"
+"('coffer-admin pubkey DIR' on the vault host prints it); otherwise you may\n"
+"be pinning an impostor.\n"
+"\n"
+"Example:\n"
+"  coffer -H vault.example.cn:7443 pin-reset && coffer -H vault.example.cn:7443 status\n" },
+
+{ "help", "help [COMMAND]",
+  "this help, or a command's help",
+"Prints the overview, or the help of COMMAND ('coffer help user add').\n" },
+};
+
+const char *
+help_global_head(void)
+{
+	return global_head;
+}
+
+const char *
+help_global_tail(void)
+{
+	return global_tail;
+}
+
+const struct help_entry *
+help_entries(size_t *n)
+{
+	*n = sizeof(entries) / sizeof(entries[0]);
+	return entries;
+}
+
+const struct help_entry *
+help_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(entries) / sizeof(entries[0]); i++)
+		if (strcmp(entries[i].name, name) == 0)
+			return &entries[i];
+	return NULL;
+}
