@@ -16,7 +16,7 @@
 #include <cbor.h>
 #include "coffer/schema.h"
 
-#define CLI_ERR_MAX 256
+#define CLI_ERR_MAX 512
 
 /* Strict decimal integers: optional sign (int only), digits, nothing else. */
 int cli_parse_int(const char *s, int64_t *out);

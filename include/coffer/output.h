@@ -52,7 +52,8 @@ int out_value(const struct field_def *f, const char *key,
 /* An aligned text table.  Cells are sanitized and cut to a column cap. */
 struct out_table;
 
-#define OUT_CELL_MAX_COLS 40
+#define OUT_CELL_MAX_COLS 40   /* every column but the last */
+#define OUT_LAST_MAX_COLS 200  /* the last column */
 
 struct out_table *out_table_new(size_t ncols, const char *const *headers);
 /* Copies the ncols cells.  COFFER_ERR_NOMEM. */

@@ -22,7 +22,10 @@ struct store;
 /*
  * Open (and with create != 0, create) the database at path with the raw
  * key.  Runs migrations up to STORE_SCHEMA_VERSION.  COFFER_ERR_KEY if the
- * key does not open the file, COFFER_ERR_DB otherwise.
+ * key does not open the file, COFFER_ERR_NOT_FOUND if it does not exist and
+ * create is 0, COFFER_ERR_DB otherwise (also for a file that is not an
+ * initialised vault when create is 0, or one from a newer schema).  A new
+ * file is created mode 0600.
  */
 int store_open(const char *path, const unsigned char key[32], int create,
     struct store **out);
@@ -94,7 +97,10 @@ int store_record_get(struct store *st, const struct kind_def *k, int64_t id,
 /*
  * A page of records in scope matching all filters, ordered by id, as an
  * array of maps; *total gets the number matching (for paging).  limit is
- * capped at STORE_LIST_MAX.
+ * capped at STORE_LIST_MAX (0 means STORE_LIST_MAX).  A filter value of
+ * null matches rows where the field is absent.  COFFER_ERR_INVALID for a
+ * field that is not FF_FILTER or a value of the wrong type; DENIED for
+ * SCOPE_NONE.
  */
 int store_record_list(struct store *st, const struct kind_def *k,
     const struct store_filter *filters, size_t nfilters,
@@ -102,9 +108,12 @@ int store_record_list(struct store *st, const struct kind_def *k,
     cbor_item_t **out, uint64_t *total);
 
 /*
- * Insert a validated record (schema_validate first).  Referenced records
- * (FT_REF) must exist and be in scope, or COFFER_ERR_INVALID / DENIED with
- * detail naming the field.  *id gets the new id.
+ * Insert a validated record (schema_validate first; the store validates
+ * again).  Referenced records (FT_REF) must exist and be in scope, or
+ * COFFER_ERR_INVALID / DENIED with detail naming the field; user-id fields
+ * must name a user.  With SCOPE_OWN/TEAM an absent owner field (FF_OWNER)
+ * is set to scope->user_id, and a given owner must be in scope (DENIED).
+ * A null value means absent.  *id gets the new id.
  */
 int store_record_create(struct store *st, const struct kind_def *k,
     const cbor_item_t *fields, const struct store_scope *scope,
@@ -112,17 +121,43 @@ int store_record_create(struct store *st, const struct kind_def *k,
 
 /*
  * Update fields of a record in scope whose version is expected_version
- * (COFFER_ERR_CONFLICT otherwise); bumps version and updated.
+ * (COFFER_ERR_CONFLICT otherwise, detail left empty); bumps version and
+ * updated.  A null value clears an optional field.  NOT_FOUND / DENIED as
+ * for store_record_get; a new owner must keep the row in scope.
  */
 int store_record_update(struct store *st, const struct kind_def *k,
     int64_t id, int64_t expected_version, const cbor_item_t *fields,
     const struct store_scope *scope, struct coffer_errdetail *detail);
 
-/* Delete a record in scope at expected_version (tombstone later). */
+/*
+ * Delete a record in scope at expected_version (tombstone later).
+ * COFFER_ERR_CONFLICT for another version or when other records still
+ * refer to it (a customer with calls).
+ */
 int store_record_delete(struct store *st, const struct kind_def *k,
     int64_t id, int64_t expected_version, const struct store_scope *scope);
 
-/* Counts per kind and schema version, for status. */
+/* Map of kind name -> number of records, for status. */
 int store_stats(struct store *st, cbor_item_t **out);
+
+/*
+ * Bulk loading (demo data, imports).  One prepared INSERT of the named
+ * fields of kind k (any but id and version; created/updated default to
+ * now), run once per row: set the values by position in fields, then
+ * store_bulk_insert.  There is NO validation, scope or reference checking
+ * beyond the table's own constraints: the caller must produce values that
+ * are valid by construction (phones already normalised).  Unset values are
+ * NULL; values are cleared after each row.  Wrap batches of rows in
+ * store_begin/store_commit for speed.  Close before store_close.
+ */
+struct store_bulk;
+int store_bulk_open(struct store *st, const struct kind_def *k,
+    const char *const *fields, size_t nfields, struct store_bulk **out);
+int store_bulk_int(struct store_bulk *b, size_t i, int64_t v);
+/* s is copied; NULL leaves the value unset (NULL). */
+int store_bulk_text(struct store_bulk *b, size_t i, const char *s);
+/* Insert the row; *id (may be NULL) gets its id. */
+int store_bulk_insert(struct store_bulk *b, int64_t *id);
+void store_bulk_close(struct store_bulk *b);
 
 #endif

@@ -143,8 +143,9 @@ static const char help_user_list[] =
 static const char help_demo[] =
 "usage: coffer-admin demo DIR [--customers N] [--seed S] [--keys-dir D]\n"
 "\n"
-"Create a complete demo vault in DIR, which must not exist yet.  The\n"
-"master key is sealed under a key file DIR/master.key.  The users are:\n"
+"Create a complete demo vault in DIR, which must not exist yet (or be an\n"
+"empty directory).  The master key is sealed under a key file\n"
+"DIR/master.key.  The users are:\n"
 "\n"
 "  admin                   admin,      clearance internal\n"
 "  compliance              compliance, clearance secret\n"
@@ -155,12 +156,14 @@ static const char help_demo[] =
 "\n"
 "Each user gets an UNENCRYPTED key pair D/NAME.key and D/NAME.pub (mode\n"
 "0600 / 0644) so the demo can be driven without passphrases; never use\n"
-"such keys for real data.  Then customers, calls, follow-ups, deals,\n"
-"products and notes are generated deterministically from the seed and\n"
-"owned by the agents.  Progress is shown on stderr when it is a terminal.\n"
+"such keys for real data.  Then about 20 products and N customers with\n"
+"their calls, follow-ups and deals are generated, deterministically from\n"
+"the seed; the customers are spread over the ten agents, and about one\n"
+"note per hundred customers is written by agent01.  Progress is shown on\n"
+"stderr when it is a terminal.\n"
 "\n"
 "options:\n"
-"  --customers N          number of customers (default 200, 1..1000000)\n"
+"  --customers N          number of customers (default 10000, 1..1000000)\n"
 "  --seed S               random seed (default 1); the same seed gives the\n"
 "                         same data\n"
 "  --keys-dir D           where the user keys go (default DIR/keys)\n"
@@ -329,19 +332,25 @@ load_pubkey(const char *path, unsigned char pk[32])
 	return EX_FAIL;
 }
 
-/* Explain a vault_open failure in terms of what the admin can fix. */
+/*
+ * Explain a vault_open failure in terms of what the admin can fix.
+ * keyfile is the key file that was tried (NULL for a passphrase vault).
+ */
 static void
 report_open(const char *dir, const char *keyfile, int rc)
 {
 	switch (rc) {
 	case COFFER_ERR_KEY:
-		fprintf(stderr, PROG ": %s: wrong %s\n", dir, keyfile ?
-		    "key file" : "key file or passphrase");
+		if (keyfile != NULL)
+			fprintf(stderr, PROG ": %s: wrong or damaged key file "
+			    "for vault %s\n", keyfile, dir);
+		else
+			fprintf(stderr, PROG ": %s: wrong passphrase\n", dir);
 		break;
 	case COFFER_ERR_PERM:
 		fprintf(stderr, PROG ": %s: unsafe permissions: the directory "
 		    "must be yours and not writable by others, the sealed "
-		    "master key and key file yours and mode 0600\n", dir);
+		    "master key and the key file yours and mode 0600\n", dir);
 		break;
 	case COFFER_ERR_NOT_FOUND:
 		fprintf(stderr, PROG ": %s: no such vault directory\n", dir);
@@ -349,6 +358,14 @@ report_open(const char *dir, const char *keyfile, int rc)
 	case COFFER_ERR_PROTO:
 		fprintf(stderr, PROG ": %s/" VAULT_SEALED_FILE ": damaged or "
 		    "not a sealed master key\n", dir);
+		break;
+	case COFFER_ERR_IO:
+		if (keyfile != NULL)
+			fprintf(stderr, PROG ": key file %s: %s%s\n", keyfile,
+			    strerror(errno), errno == ENOENT ? " (give the "
+			    "key file with --key-file)" : "");
+		else
+			report("vault", dir, rc);
 		break;
 	default:
 		report("vault", dir, rc);
@@ -362,13 +379,25 @@ open_vault(const struct args *a, const char *dir, int lock,
 {
 	char *pass = NULL;
 	size_t passlen = 0;
+	char defkey[PATH_MAX];
+	const char *keyfile = a->key_file;
 	int needs, rc;
 
 	*out = NULL;
 	errno = 0;
 	if ((needs = vault_needs_passphrase(dir)) < 0) {
-		report_open(dir, a->key_file, -needs);
+		if (-needs == COFFER_ERR_IO)
+			fprintf(stderr, PROG ": %s: not a vault (%s/"
+			    VAULT_SEALED_FILE ": %s)\n", dir, dir,
+			    strerror(errno));
+		else
+			report_open(dir, NULL, -needs);
 		return EX_FAIL;
+	}
+	if (needs == 0 && keyfile == NULL) {
+		/* the same default vault_open uses, named in messages */
+		snprintf(defkey, sizeof(defkey), "%s/" VAULT_KEY_FILE, dir);
+		keyfile = defkey;
 	}
 	if (needs == 1) {
 		if ((pass = sodium_malloc(PASSPHRASE_MAX)) == NULL)
@@ -382,10 +411,10 @@ open_vault(const struct args *a, const char *dir, int lock,
 		}
 	}
 	errno = 0;
-	rc = vault_open(dir, a->key_file, pass, passlen, out);
+	rc = vault_open(dir, needs ? NULL : keyfile, pass, passlen, out);
 	sodium_free(pass);
 	if (rc != COFFER_OK) {
-		report_open(dir, a->key_file, rc);
+		report_open(dir, needs ? NULL : keyfile, rc);
 		return EX_FAIL;
 	}
 	if (lock && (rc = vault_lock(*out)) != COFFER_OK) {
@@ -459,10 +488,12 @@ add_user(struct store *st, struct store_user *u)
 		return EX_OK;
 	if (rc == COFFER_ERR_CONFLICT)
 		fprintf(stderr, PROG ": user %s: already exists\n", u->name);
-	else if (d.field[0] != '\0' || d.message[0] != '\0')
-		fprintf(stderr, PROG ": user %s: %s: %s\n", u->name,
-		    d.field[0] ? d.field : "value",
-		    d.message[0] ? d.message : coffer_strerror(rc));
+	else if (d.message[0] != '\0' && d.field[0] != '\0' &&
+	    strncmp(d.message, d.field, strlen(d.field)) != 0)
+		fprintf(stderr, PROG ": user %s: %s: %s\n", u->name, d.field,
+		    d.message);
+	else if (d.message[0] != '\0')
+		fprintf(stderr, PROG ": user %s: %s\n", u->name, d.message);
 	else
 		report("user", u->name, rc);
 	return EX_FAIL;
@@ -506,12 +537,11 @@ new_passphrase(const struct args *a, char **pass, size_t *passlen)
 }
 
 static void
-report_create(const char *dir, const char *keyfile, int rc)
+report_create(const char *dir, int rc)
 {
 	if (rc == COFFER_ERR_CONFLICT)
 		fprintf(stderr, PROG ": %s: exists and is not an empty "
-		    "directory%s%s%s\n", dir, keyfile ? " (or key file " : "",
-		    keyfile ? keyfile : "", keyfile ? " exists)" : "");
+		    "directory\n", dir);
 	else if (rc == COFFER_ERR_PERM)
 		fprintf(stderr, PROG ": %s: exists and is not yours\n", dir);
 	else
@@ -551,6 +581,7 @@ cmd_init(int argc, char **argv)
 	};
 	unsigned char pk[32];
 	struct vault *v = NULL;
+	struct stat sb;
 	struct args a;
 	char *pass = NULL;
 	size_t passlen = 0;
@@ -567,6 +598,12 @@ cmd_init(int argc, char **argv)
 	    (ex = need_opt("init", a.admin_pubkey, "--admin-pubkey FILE")))
 		return ex;
 	/* Check every input before anything is created. */
+	if (a.key_file != NULL && lstat(a.key_file, &sb) == 0) {
+		fprintf(stderr, PROG ": --key-file %s: already exists; init "
+		    "writes a new key file and never overwrites one\n",
+		    a.key_file);
+		return EX_FAIL;
+	}
 	if ((ex = load_pubkey(a.admin_pubkey, pk)) != EX_OK ||
 	    (ex = new_passphrase(&a, &pass, &passlen)) != EX_OK)
 		return ex;
@@ -574,7 +611,7 @@ cmd_init(int argc, char **argv)
 	rc = vault_create(a.pos[0], a.key_file, pass, passlen, &v);
 	sodium_free(pass);
 	if (rc != COFFER_OK) {
-		report_create(a.pos[0], a.key_file, rc);
+		report_create(a.pos[0], rc);
 		return EX_FAIL;
 	}
 	if ((rc = vault_lock(v)) != COFFER_OK) {
@@ -872,9 +909,10 @@ demo_keypair(const char *keys_dir, const char *name, unsigned char pk[32])
 	return EX_OK;
 }
 
+/* *nmade counts the key pairs written, so a failure removes only those. */
 static int
 demo_add_users(struct store *st, const char *keys_dir, int64_t *agent_ids,
-    int64_t *admin_id)
+    int *nmade)
 {
 	struct demo_user du[DEMO_USERS];
 	struct store_user u;
@@ -883,8 +921,10 @@ demo_add_users(struct store *st, const char *keys_dir, int64_t *agent_ids,
 
 	demo_users(du);
 	for (int i = 0; i < DEMO_USERS; i++) {
-		if ((ex = demo_keypair(keys_dir, du[i].name, pk)) != EX_OK ||
-		    (ex = user_from_args(du[i].name,
+		if ((ex = demo_keypair(keys_dir, du[i].name, pk)) != EX_OK)
+			return ex;
+		(*nmade)++;
+		if ((ex = user_from_args(du[i].name,
 		    store_role_name(du[i].role), du[i].clearance, du[i].team,
 		    du[i].display, pk, &u)) != EX_OK ||
 		    (du[i].manager[0] != '\0' &&
@@ -893,42 +933,48 @@ demo_add_users(struct store *st, const char *keys_dir, int64_t *agent_ids,
 			return ex;
 		if (du[i].role == ROLE_AGENT)
 			agent_ids[i - 4] = u.id;
-		if (du[i].role == ROLE_ADMIN)
-			*admin_id = u.id;
 	}
 	return EX_OK;
 }
 
+/* One self-overwriting line; demo_fill reports the end twice. */
 static void
 demo_progress(void *arg, size_t done, size_t total)
 {
-	(void)arg;
-	fprintf(stderr, "\rdemo data: %zu/%zu%s", done, total,
-	    done == total ? "\n" : "");
+	int *finished = arg;
+
+	if (*finished)
+		return;
+	fprintf(stderr, "\rdemo data: %zu/%zu customers", done, total);
+	if (done >= total) {
+		fputc('\n', stderr);
+		*finished = 1;
+	}
 }
 
 static int
 demo_populate(struct vault *v, const char *keys_dir, uint64_t seed,
-    size_t customers)
+    size_t customers, int *nmade)
 {
-	int64_t agent_ids[DEMO_AGENTS], admin_id = 0;
+	int64_t agent_ids[DEMO_AGENTS];
 	struct demo_options o;
 	struct store *st = NULL;
-	int ex, rc;
+	int finished = 0, ex, rc;
 
 	if ((ex = open_db(v, 1, &st)) != EX_OK)
 		return ex;
-	if ((ex = demo_add_users(st, keys_dir, agent_ids, &admin_id)) !=
-	    EX_OK)
+	if ((ex = demo_add_users(st, keys_dir, agent_ids, nmade)) != EX_OK)
 		goto out;
 	memset(&o, 0, sizeof(o));
 	o.seed = seed;
 	o.customers = customers;
 	o.agent_ids = agent_ids;
 	o.nagents = DEMO_AGENTS;
-	o.author_id = admin_id;
-	if (isatty(STDERR_FILENO))
+	o.author_id = 0; /* notes by the first agent: admins see no data */
+	if (isatty(STDERR_FILENO)) {
 		o.progress = demo_progress;
+		o.progress_arg = &finished;
+	}
 	if ((rc = demo_fill(st, &o)) != COFFER_OK) {
 		report("demo data", vault_store_path(v), rc);
 		ex = EX_FAIL;
@@ -938,15 +984,15 @@ out:
 	return ex;
 }
 
-/* Remove what demo_keypair made, after a failure. */
+/* Remove the first nmade key pairs demo_keypair wrote, after a failure. */
 static void
-demo_remove_keys(const char *keys_dir, int made_dir)
+demo_remove_keys(const char *keys_dir, int nmade, int made_dir)
 {
 	struct demo_user du[DEMO_USERS];
 	char path[PATH_MAX];
 
 	demo_users(du);
-	for (int i = 0; i < DEMO_USERS; i++) {
+	for (int i = 0; i < nmade && i < DEMO_USERS; i++) {
 		snprintf(path, sizeof(path), "%s/%s.key", keys_dir, du[i].name);
 		unlink(path);
 		snprintf(path, sizeof(path), "%s/%s.pub", keys_dir, du[i].name);
@@ -959,7 +1005,7 @@ demo_remove_keys(const char *keys_dir, int made_dir)
 static int
 demo_options_parse(const struct args *a, uint64_t *seed, size_t *customers)
 {
-	uint64_t n = 200;
+	uint64_t n = DEMO_DEFAULT_CUSTOMERS;
 
 	*seed = 1;
 	if (a->customers != NULL &&
@@ -983,7 +1029,7 @@ demo_build(const char *dir, const char *keys_arg, uint64_t seed,
 {
 	char keyfile[PATH_MAX], keys_dir[PATH_MAX];
 	struct vault *v = NULL;
-	int made_keys = 0, ex, rc;
+	int made_keys = 0, nmade = 0, ex, rc;
 
 	if (snprintf(keyfile, sizeof(keyfile), "%s/" VAULT_KEY_FILE, dir) >=
 	    (int)sizeof(keyfile) || snprintf(keys_dir, sizeof(keys_dir),
@@ -996,7 +1042,7 @@ demo_build(const char *dir, const char *keys_arg, uint64_t seed,
 		strcat(keys_dir, "/keys");
 	errno = 0;
 	if ((rc = vault_create(dir, keyfile, NULL, 0, &v)) != COFFER_OK) {
-		report_create(dir, NULL, rc);
+		report_create(dir, rc);
 		return EX_FAIL;
 	}
 	if ((rc = vault_lock(v)) != COFFER_OK) {
@@ -1011,8 +1057,9 @@ demo_build(const char *dir, const char *keys_arg, uint64_t seed,
 		vault_discard(v);
 		return EX_FAIL;
 	}
-	if ((ex = demo_populate(v, keys_dir, seed, customers)) != EX_OK) {
-		demo_remove_keys(keys_dir, made_keys);
+	if ((ex = demo_populate(v, keys_dir, seed, customers, &nmade)) !=
+	    EX_OK) {
+		demo_remove_keys(keys_dir, nmade, made_keys);
 		vault_discard(v);
 		return ex;
 	}
@@ -1034,7 +1081,6 @@ cmd_demo(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct args a;
-	struct stat sb;
 	uint64_t seed = 0;
 	size_t customers = 0;
 	int ex;
@@ -1054,12 +1100,6 @@ cmd_demo(int argc, char **argv)
 	if ((ex = need_pos("demo", &a, 1, "the vault directory DIR")) ||
 	    (ex = demo_options_parse(&a, &seed, &customers)))
 		return ex;
-	if (lstat(a.pos[0], &sb) == 0) {
-		fprintf(stderr, PROG " demo: %s: already exists; the demo only "
-		    "creates a new vault (remove it or choose another "
-		    "directory)\n", a.pos[0]);
-		return EX_FAIL;
-	}
 	return demo_build(a.pos[0], a.keys_dir, seed, customers);
 }
 

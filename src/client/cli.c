@@ -26,7 +26,7 @@ static int
 fail(char *err, size_t errsz, const char *name, const char *value,
     const char *fmt, ...)
 {
-	char reason[160];
+	char reason[400];
 	va_list ap;
 
 	if (err == NULL || errsz == 0)
@@ -435,7 +435,7 @@ static int
 field_allowed(const struct kind_def *k, const struct field_def *f,
     enum cli_mode mode, char *err, size_t errsz)
 {
-	char list[160];
+	char list[320];
 
 	if (mode == CLI_FILTER && (f->flags & FF_FILTER) == 0) {
 		field_list(k, mode, list, sizeof(list));
@@ -457,7 +457,7 @@ static int
 add_word(const struct kind_def *k, cbor_item_t *map, const char *word,
     enum cli_mode mode, int64_t now, char *err, size_t errsz)
 {
-	char name[64], list[160];
+	char name[64], list[320];
 	const char *eq = strchr(word, '=');
 	const struct field_def *f;
 	cbor_item_t *v = NULL;

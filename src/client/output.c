@@ -369,7 +369,7 @@ table_grow(struct out_table *t)
 int
 out_table_add(struct out_table *t, const char *const *cells)
 {
-	char buf[OUT_CELL_MAX_COLS * 4 + 8];
+	char buf[OUT_LAST_MAX_COLS * 4 + 8];
 	size_t i, base, w;
 	int header = t->cells == NULL;
 
@@ -377,8 +377,10 @@ out_table_add(struct out_table *t, const char *const *cells)
 		return COFFER_ERR_NOMEM;
 	base = (header ? 0 : t->nrows + 1) * t->ncols;
 	for (i = 0; i < t->ncols; i++) {
+		/* The last column pads nothing, so it need not be cut. */
 		out_sanitize(cells[i] != NULL ? cells[i] : "",
-		    OUT_CELL_MAX_COLS, buf, sizeof(buf));
+		    i + 1 < t->ncols ? OUT_CELL_MAX_COLS : OUT_LAST_MAX_COLS,
+		    buf, sizeof(buf));
 		if ((t->cells[base + i] = strdup(buf)) == NULL) {
 			/* Leave no dangling pointer for out_table_free. */
 			while (i-- > 0) {

@@ -245,16 +245,19 @@ sign_identity(void *arg, unsigned char sig[64], const unsigned char *m,
 	    vault_identity_sk(v)) == 0 ? COFFER_OK : COFFER_ERR_CRYPTO;
 }
 
+/*
+ * Open the database once at start, to fail early on a wrong key or a
+ * damaged file.  The daemon keeps this connection for its whole run, so
+ * the WAL is not checkpointed and removed each time the last session ends.
+ */
 static int
-check_database(struct vault *v)
+check_database(struct vault *v, struct store **st)
 {
-	struct store *st = NULL;
-	int rc = vault_store_open(v, 0, &st);
+	int rc = vault_store_open(v, 0, st);
 
 	if (rc != COFFER_OK)
 		log_err("database %s: %s", vault_store_path(v),
 		    coffer_strerror(rc));
-	store_close(st);
 	return rc;
 }
 
@@ -329,6 +332,7 @@ main(int argc, char **argv)
 {
 	struct options o;
 	struct vault *v = NULL;
+	struct store *st = NULL;
 	int rc, ex;
 
 	if ((ex = parse_options(argc, argv, &o)) != EXIT_OK)
@@ -348,16 +352,16 @@ main(int argc, char **argv)
 		vault_close(v);
 		return rc == COFFER_ERR_BUSY ? EXIT_BUSY : EXIT_VAULT;
 	}
-	if (check_database(v) != COFFER_OK) {
+	if (check_database(v, &st) != COFFER_OK) {
 		vault_close(v);
 		return EXIT_VAULT;
 	}
 	if (o.check) {
 		printf("vault OK: %s\n", vault_dir(v));
-		vault_close(v);
-		return EXIT_OK;
-	}
-	ex = serve(&o, v);
+		ex = EXIT_OK;
+	} else
+		ex = serve(&o, v);
+	store_close(st);
 	vault_close(v);
 	return ex;
 }

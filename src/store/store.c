@@ -58,7 +58,7 @@ struct store_bulk {
 #define TIME_CHECK(c) "CHECK (" c " BETWEEN 0 AND 4102444800)"
 #define INTENTS "('none','low','medium','high')"
 
-static const char migration_1[] =
+static const char *const migration_1[] = {
 	"PRAGMA application_id = 1131374182;"
 	"CREATE TABLE migrations ("
 	" version INTEGER PRIMARY KEY,"
@@ -83,7 +83,7 @@ static const char migration_1[] =
 	" created INTEGER NOT NULL,"
 	" updated INTEGER NOT NULL) STRICT;"
 	"CREATE INDEX users_team ON users(team);"
-	"CREATE INDEX users_manager ON users(manager_id);"
+	"CREATE INDEX users_manager ON users(manager_id);",
 
 	"CREATE TABLE customers (" SERVER_COLS
 	" name TEXT NOT NULL CHECK (" LEN("name", 1, 100) "),"
@@ -105,7 +105,7 @@ static const char migration_1[] =
 	"  ('public','internal','confidential','secret'))) STRICT;"
 	"CREATE INDEX customers_owner ON customers(owner_id);"
 	"CREATE INDEX customers_stage ON customers(stage);"
-	"CREATE INDEX customers_source ON customers(source_list);"
+	"CREATE INDEX customers_source ON customers(source_list);",
 
 	"CREATE TABLE products (" SERVER_COLS
 	" name TEXT NOT NULL CHECK (" LEN("name", 1, 100) "),"
@@ -113,7 +113,7 @@ static const char migration_1[] =
 	" list_price INTEGER CHECK (list_price BETWEEN 0 AND 1000000000000),"
 	" price_floor INTEGER CHECK (price_floor BETWEEN 0 AND 1000000000000),"
 	" marketing_strategy TEXT CHECK (" LEN("marketing_strategy", 0, 8000)
-	")) STRICT;"
+	")) STRICT;",
 
 	"CREATE TABLE calls (" SERVER_COLS
 	" customer_id INTEGER NOT NULL"
@@ -126,7 +126,7 @@ static const char migration_1[] =
 	" intent TEXT CHECK (intent IN " INTENTS "),"
 	" notes TEXT CHECK (" LEN("notes", 0, 4000) ")) STRICT;"
 	"CREATE INDEX calls_customer ON calls(customer_id);"
-	"CREATE INDEX calls_agent ON calls(agent_id);"
+	"CREATE INDEX calls_agent ON calls(agent_id);",
 
 	"CREATE TABLE followups (" SERVER_COLS
 	" customer_id INTEGER NOT NULL"
@@ -140,7 +140,7 @@ static const char migration_1[] =
 	" outcome TEXT CHECK (" LEN("outcome", 0, 2000) ")) STRICT;"
 	"CREATE INDEX followups_customer ON followups(customer_id);"
 	"CREATE INDEX followups_agent ON followups(agent_id);"
-	"CREATE INDEX followups_status_due ON followups(status, due);"
+	"CREATE INDEX followups_status_due ON followups(status, due);",
 
 	"CREATE TABLE deals (" SERVER_COLS
 	" customer_id INTEGER NOT NULL"
@@ -156,7 +156,7 @@ static const char migration_1[] =
 	" closed INTEGER " TIME_CHECK("closed") ") STRICT;"
 	"CREATE INDEX deals_customer ON deals(customer_id);"
 	"CREATE INDEX deals_agent ON deals(agent_id);"
-	"CREATE INDEX deals_product ON deals(product_id);"
+	"CREATE INDEX deals_product ON deals(product_id);",
 
 	"CREATE TABLE notes (" SERVER_COLS
 	" kind TEXT NOT NULL CHECK (kind IN ('market_research','competitor',"
@@ -168,12 +168,14 @@ static const char migration_1[] =
 	" author_id INTEGER REFERENCES users(id)) STRICT;"
 	"CREATE INDEX notes_author ON notes(author_id);"
 	"CREATE INDEX notes_customer ON notes(customer_id);"
-	"CREATE INDEX notes_kind ON notes(kind);";
+	"CREATE INDEX notes_kind ON notes(kind);",
+	NULL
+};
 
 struct migration {
 	int version;
 	const char *description;
-	const char *sql;
+	const char *const *sql; /* statements, NULL-terminated */
 };
 
 static const struct migration migrations[] = {
@@ -377,6 +379,16 @@ record_migration(sqlite3 *db, const struct migration *m)
 	return exec_sql(db, sql);
 }
 
+static int
+run_steps(sqlite3 *db, const char *const *sql)
+{
+	int rc = COFFER_OK;
+
+	for (; *sql != NULL && rc == COFFER_OK; sql++)
+		rc = exec_sql(db, *sql);
+	return rc;
+}
+
 /*
  * Bring the schema to STORE_SCHEMA_VERSION in one IMMEDIATE transaction,
  * re-reading the version inside it so two processes opening a new vault
@@ -402,7 +414,7 @@ migrate(sqlite3 *db, int create)
 	for (i = 0; i < sizeof(migrations) / sizeof(migrations[0]); i++) {
 		if (migrations[i].version <= v)
 			continue;
-		if ((rc = exec_sql(db, migrations[i].sql)) != COFFER_OK ||
+		if ((rc = run_steps(db, migrations[i].sql)) != COFFER_OK ||
 		    (rc = record_migration(db, &migrations[i])) != COFFER_OK)
 			goto out;
 	}
@@ -438,6 +450,9 @@ store_open(const char *path, const unsigned char key[32], int create,
 		rc = COFFER_ERR_DB;
 		goto out;
 	}
+	/* library code does not print: SQLCipher logs to stderr otherwise */
+	sqlite3_exec(st->db, "PRAGMA cipher_log_level = NONE", NULL, NULL,
+	    NULL);
 	if ((rc = apply_key(st->db, key)) != COFFER_OK ||
 	    (rc = configure(st->db)) != COFFER_OK ||
 	    (rc = migrate(st->db, create)) != COFFER_OK)
@@ -751,19 +766,16 @@ store_user_update(struct store *st, const struct store_user *u,
     struct coffer_errdetail *detail)
 {
 	sqlite3_stmt *s = NULL;
-	struct store_user cur;
+	struct store_user cur, chk;
 	int rc;
 
 	if ((rc = store_user_get_id(st, u->id, &cur)) != COFFER_OK)
 		return rc;
 	/* The login name never changes: check the new values under the old. */
-	{
-		struct store_user chk = *u;
-
-		memcpy(chk.name, cur.name, sizeof(chk.name));
-		if ((rc = user_check(st, &chk, detail)) != COFFER_OK)
-			return rc;
-	}
+	chk = *u;
+	memcpy(chk.name, cur.name, sizeof(chk.name));
+	if ((rc = user_check(st, &chk, detail)) != COFFER_OK)
+		return rc;
 	rc = prepare(st, "UPDATE users SET display = ?1, role = ?2, team = ?3, "
 	    "manager_id = ?4, clearance = ?5, pubkey = ?6, active = ?7, "
 	    "updated = ?8, version = version + 1 WHERE id = ?9", 0, &s);

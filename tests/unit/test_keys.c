@@ -257,6 +257,95 @@ test_seal_keyfile_wrong_or_damaged(void **state)
 	    f->out), COFFER_OK);
 }
 
+/*
+ * Reimplement opening from docs/keys.md alone: if these pass, the
+ * documented layout (offsets, AD = header, key file text) is the real one.
+ */
+static void
+test_sealed_keyfile_layout_per_doc(void **state)
+{
+	struct fx *f = *state;
+	unsigned char file[82], key[32], m[32];
+	char text[64];
+	size_t len = 0, bin = 0;
+
+	assert_int_equal(keys_seal_keyfile(f->master, f->keyfile, f->sealed),
+	    COFFER_OK);
+	assert_int_equal(secfile_read(f->sealed, file, sizeof(file), &len),
+	    COFFER_OK);
+	assert_int_equal(len, 82);
+	assert_memory_equal(file, "COFFERMK\x01\x02", 10);
+	assert_int_equal(secfile_read(f->keyfile, text, sizeof(text), &len),
+	    COFFER_OK);
+	assert_int_equal(len, 63);
+	assert_memory_equal(text, "coffer-wrapkey-v1 ", 18);
+	assert_int_equal(text[62], '\n');
+	assert_int_equal(sodium_base642bin(key, sizeof(key), text + 18, 44,
+	    NULL, &bin, NULL, sodium_base64_VARIANT_ORIGINAL), 0);
+	assert_int_equal(bin, 32);
+	assert_int_equal(crypto_aead_xchacha20poly1305_ietf_decrypt(m, NULL,
+	    NULL, file + 34, 48, file, 34, file + 10, key), 0);
+	assert_memory_equal(m, f->master, 32);
+	/* without the header as AD it must not open */
+	assert_int_not_equal(crypto_aead_xchacha20poly1305_ietf_decrypt(m,
+	    NULL, NULL, file + 34, 48, NULL, 0, file + 10, key), 0);
+}
+
+static void
+test_sealed_passphrase_layout_per_doc(void **state)
+{
+	struct fx *f = *state;
+	unsigned char file[114], key[32], m[32];
+	unsigned long long ops = 0, mem = 0;
+	size_t len = 0;
+
+	assert_int_equal(keys_seal_passphrase(f->master, "pw", 2, f->sealed),
+	    COFFER_OK);
+	assert_int_equal(secfile_read(f->sealed, file, sizeof(file), &len),
+	    COFFER_OK);
+	assert_int_equal(len, 114);
+	assert_memory_equal(file, "COFFERMK\x01\x01", 10);
+	for (int i = 7; i >= 0; i--) {
+		ops = (ops << 8) | file[26 + i];
+		mem = (mem << 8) | file[34 + i];
+	}
+	/* COFFER_PWHASH_FAST=1 selects the INTERACTIVE limits */
+	assert_int_equal(ops, crypto_pwhash_OPSLIMIT_INTERACTIVE);
+	assert_int_equal(mem, crypto_pwhash_MEMLIMIT_INTERACTIVE);
+	assert_int_equal(crypto_pwhash(key, 32, "pw", 2, file + 10, ops,
+	    (size_t)mem, crypto_pwhash_ALG_ARGON2ID13), 0);
+	assert_int_equal(crypto_aead_xchacha20poly1305_ietf_decrypt(m, NULL,
+	    NULL, file + 66, 48, file, 66, file + 42, key), 0);
+	assert_memory_equal(m, f->master, 32);
+	assert_int_not_equal(crypto_aead_xchacha20poly1305_ietf_decrypt(m,
+	    NULL, NULL, file + 66, 48, NULL, 0, file + 42, key), 0);
+}
+
+static void
+test_userkey_layout_per_doc(void **state)
+{
+	struct fx *f = *state;
+	unsigned char file[178], key[32], sk[64];
+	unsigned long long ops = 0, mem = 0;
+	size_t len = 0;
+
+	assert_int_equal(userkey_generate(f->sk, f->pk, "pw", 2, NULL),
+	    COFFER_OK);
+	assert_int_equal(secfile_read(f->sk, file, sizeof(file), &len),
+	    COFFER_OK);
+	assert_int_equal(len, 178);
+	assert_memory_equal(file, "COFFERSK\x01\x01", 10);
+	for (int i = 7; i >= 0; i--) {
+		ops = (ops << 8) | file[58 + i];
+		mem = (mem << 8) | file[66 + i];
+	}
+	assert_int_equal(crypto_pwhash(key, 32, "pw", 2, file + 42, ops,
+	    (size_t)mem, crypto_pwhash_ALG_ARGON2ID13), 0);
+	assert_int_equal(crypto_aead_xchacha20poly1305_ietf_decrypt(sk, NULL,
+	    NULL, file + 98, 80, file, 98, file + 74, key), 0);
+	assert_memory_equal(sk + 32, file + 10, 32);
+}
+
 /* Subkeys ------------------------------------------------------------ */
 
 static void
@@ -488,6 +577,9 @@ main(void)
 		T(test_seal_keyfile_roundtrip),
 		T(test_seal_keyfile_loose_mode),
 		T(test_seal_keyfile_wrong_or_damaged),
+		T(test_sealed_keyfile_layout_per_doc),
+		T(test_sealed_passphrase_layout_per_doc),
+		T(test_userkey_layout_per_doc),
 		T(test_derive),
 		T(test_derive_known_answer),
 		T(test_userkey_plain),

@@ -26,8 +26,8 @@
 
 struct fx {
 	char base[64];
-	char dir[PATH_MAX];
-	char keyfile[PATH_MAX];
+	char dir[128];
+	char keyfile[128];
 };
 
 static int

@@ -1,0 +1,165 @@
+/*
+ * audit.h - the audit trail: one record per request, durable (fdatasync)
+ * before the request is answered, chained and Merkle-hashed, with signed
+ * C2SP checkpoints, verifiable offline by coffer-verify.  On-disk format,
+ * record CDDL and test vectors: docs/audit-format.md.
+ *
+ * Thread safety: every function taking a struct audit_log may be called
+ * from any number of threads at once, except audit_close.
+ * Fail closed: once a write, fdatasync or file-identity check fails the log
+ * is "faulted"; audit_append returns COFFER_ERR_AUDIT to every caller until
+ * a later append finds the fault cleared, and the first record written then
+ * (op "audit.recovered") states when the log was unavailable.  No record
+ * is ever skipped: sequence numbers stay gap-free across a fault.
+ */
+#ifndef COFFER_AUDIT_H
+#define COFFER_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cbor.h>
+
+#include "coffer/err.h"
+
+#define AUDIT_VKEY_FILE "audit.vkey"     /* verifier key, C2SP text form */
+#define AUDIT_CHECKPOINT_FILE "checkpoint" /* latest signed checkpoint */
+#define AUDIT_VKEY_TEXT 160      /* buffer size for a verifier key line */
+
+struct audit_log;
+
+struct audit_options {
+	const char *dir;          /* log directory (made 0700 if create) */
+	/*
+	 * Checkpoint origin line and signing key name, e.g.
+	 * "coffer.local/<vault id>": printable ASCII, no space, no '+',
+	 * at most 128 bytes.
+	 */
+	const char *origin;
+	int create;               /* 1: start a new log if dir holds none */
+	size_t segment_max_bytes; /* rotate after this; 0: 64 MiB */
+	unsigned checkpoint_every_records; /* 0: 4096 */
+	unsigned checkpoint_every_ms;      /* 0: 1000 */
+};
+
+/*
+ * Open the log in o->dir, or start one there if o->create and it has no
+ * segment.  An existing log's tail is verified first: the newest segments
+ * back to the last signed checkpoint are re-hashed, chain links and
+ * sequence numbers checked, the checkpoint's signature and root checked
+ * against the recomputation, and the "checkpoint" file must not claim more
+ * than the log holds.  Anything wrong is COFFER_ERR_AUDIT with the reason
+ * (which file, which record) in detail->message; the log is NOT continued.
+ * A torn last frame left by a crash (never answered to a client) is cut.
+ * Writes dir/audit.vkey.  The keys are copied (into sodium_malloc'd
+ * memory); sign_sk is the Ed25519 secret key (64 bytes, libsodium form),
+ * hash_key the 32-byte key for audit_change value hashes.
+ * COFFER_ERR_NOT_FOUND: no log and !o->create.  COFFER_ERR_INVALID: bad
+ * options.
+ */
+int audit_open(const struct audit_options *o, const unsigned char sign_sk[64],
+    const unsigned char hash_key[32], struct coffer_errdetail *detail,
+    struct audit_log **out);
+
+enum audit_decision {
+	AUDIT_ALLOWED = 0,
+	AUDIT_DENIED = 1,
+	AUDIT_PENDING = 2,        /* waits for an approval */
+	AUDIT_ERROR = 3           /* failed while being carried out */
+};
+
+/*
+ * One edited field.  The values are never stored: the record holds
+ * HMAC-SHA-256(hash_key, deterministic CBOR encoding of the value), so an
+ * officer holding the audit-hash key can confirm a suspected value.
+ * NULL old_value: the field was created; NULL new_value: deleted.
+ */
+struct audit_change {
+	const char *field;
+	const cbor_item_t *old_value;
+	const cbor_item_t *new_value;
+};
+
+/*
+ * What happened.  Strings are copied; NULL/0/empty means "not recorded"
+ * (ids are recorded when non-zero).  Text that is not valid UTF-8 is
+ * recorded with '?' in place of the bad bytes; each string is cut at
+ * 1024 bytes.  Never pass customer values here - only names and ids.
+ */
+struct audit_event {
+	const char *op;           /* required: "record.get", "login", ... */
+	int64_t actor_id;         /* user id */
+	const char *actor;        /* user name */
+	const char *actor_fpr;    /* key fingerprint (userkey_fingerprint) */
+	const char *role;
+	const unsigned char *session_id; /* 16 bytes or NULL */
+	const char *peer;         /* "uid=1000 pid=42" or "192.0.2.1:5000" */
+	const char *kind;         /* target record kind */
+	int64_t target_id;
+	const int64_t *target_ids; /* several targets (lists, bulk) */
+	size_t ntargets;
+	const char *const *fields_returned;
+	size_t nreturned;
+	const char *const *fields_masked;
+	size_t nmasked;
+	enum audit_decision decision;
+	const char *reason;       /* why denied / failed / pending */
+	int status;               /* COFFER_* status of the answer */
+	uint64_t count;           /* records returned */
+	const struct audit_change *changes;
+	size_t nchanges;
+	const unsigned char *policy_hash; /* 32 bytes or NULL */
+};
+
+/*
+ * Append one record and return once it is durable (fdatasync'd); *seq (may
+ * be NULL) gets its sequence number.  Concurrent callers share one sync
+ * (group commit).  COFFER_ERR_AUDIT: the record was not written - refuse
+ * the request.  COFFER_ERR_INVALID: e is malformed (no op, too large).
+ */
+int audit_append(struct audit_log *l, const struct audit_event *e,
+    uint64_t *seq);
+
+/*
+ * Sign and write a checkpoint for everything durable now, unless the
+ * newest checkpoint already covers it.  Checkpoints are otherwise made
+ * every checkpoint_every_records records, every checkpoint_every_ms while
+ * records arrive (a background thread), at rotation and at close.
+ */
+int audit_checkpoint_now(struct audit_log *l);
+
+/* The newest signed checkpoint (C2SP signed note), malloc'd, NUL-ended. */
+int audit_latest_checkpoint(struct audit_log *l, char **text);
+
+struct audit_health {
+	int ok;                   /* 0 while faulted */
+	char fault[160];          /* what failed and since when; "" if ok */
+	uint64_t size;            /* durable records */
+	uint64_t last_checkpoint_size;
+	uint64_t syncs;           /* fdatasync calls since open */
+	uint64_t refused;         /* appends refused since open */
+};
+void audit_health(struct audit_log *l, struct audit_health *h);
+
+/* Checkpoint if needed, stop the background thread, close, wipe keys. */
+void audit_close(struct audit_log *l);
+
+/*
+ * The C2SP verifier key "name+keyid+base64" for an Ed25519 public key
+ * (what dir/audit.vkey holds, without the newline).  COFFER_ERR_INVALID
+ * for a bad name, COFFER_ERR_TOO_BIG if bufsz < AUDIT_VKEY_TEXT.
+ */
+int audit_vkey_format(const char *name, const unsigned char pk[32],
+    char *buf, size_t bufsz);
+/* Parse one; name gets the key name (namesz >= 129). */
+int audit_vkey_parse(const char *text, char *name, size_t namesz,
+    unsigned char pk[32]);
+
+/*
+ * Tests only: make the next n record writes fail as if the disk were full
+ * (the reserve still works).  Also read at open from the environment:
+ * COFFER_AUDIT_FAIL_AFTER=K (start once K records are durable) and
+ * COFFER_AUDIT_FAIL_TIMES=n (default 3), for the daemon's e2e tests.
+ */
+void audit_test_fail_writes(struct audit_log *l, unsigned n);
+
+#endif

@@ -1,0 +1,231 @@
+/*
+ * audit_int.h - the parts of the audit module shared between its files,
+ * coffer-verify and the unit tests: SHA-256, RFC 6962 Merkle hashing,
+ * record encoding and parsing, C2SP checkpoints, segment files and the
+ * verification engine.  Formats: docs/audit-format.md.  Not a public
+ * contract: only src/audit, tools/coffer-verify.c and tests use it.
+ */
+#ifndef COFFER_AUDIT_INT_H
+#define COFFER_AUDIT_INT_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sodium.h>
+
+#include "coffer/audit.h"
+
+/* ---- sha256.c: SHA-256, SHA-NI when the CPU has it, else libsodium ---- */
+
+struct h256 {
+	uint32_t st[8];
+	unsigned char buf[64];
+	size_t n;          /* bytes in buf */
+	uint64_t total;    /* bytes hashed */
+	int portable;      /* fell back to libsodium */
+	crypto_hash_sha256_state sod;
+};
+void h256_init(struct h256 *h);
+void h256_update(struct h256 *h, const void *p, size_t n);
+void h256_final(struct h256 *h, unsigned char out[32]);
+void h256(unsigned char out[32], const void *p, size_t n);
+/* 1 if SHA-NI is in use; tests may force the libsodium path. */
+int h256_accelerated(void);
+void h256_force_portable(int on);
+
+/* ---- merkle.c: RFC 6962 / RFC 9162 tree hashing ---- */
+
+#define MERKLE_MAXLEV 64   /* subtree roots in a compact range */
+#define MERKLE_MAXPROOF 128
+
+struct merkle_cr {         /* compact range of leaves [0, size) */
+	uint64_t size;
+	unsigned n;        /* = popcount(size) */
+	unsigned char h[MERKLE_MAXLEV][32]; /* left to right, biggest first */
+};
+struct merkle_range {
+	uint64_t a, b;     /* leaves [a, b) */
+};
+
+void merkle_leaf(const unsigned char *rec, size_t len, unsigned char out[32]);
+void merkle_node(const unsigned char l[32], const unsigned char r[32],
+    unsigned char out[32]);
+void merkle_cr_init(struct merkle_cr *c);
+void merkle_cr_push(struct merkle_cr *c, const unsigned char leaf[32]);
+void merkle_cr_root(const struct merkle_cr *c, unsigned char out[32]);
+/* Root of the tree over n leaf hashes (naive recursion, tests/proofs). */
+void merkle_root(const unsigned char (*leaves)[32], uint64_t n,
+    unsigned char out[32]);
+/* The ranges whose roots make leaf m's inclusion proof in size n. */
+int merkle_inclusion_ranges(uint64_t m, uint64_t n, struct merkle_range *r,
+    unsigned *k);
+int merkle_inclusion_proof(const unsigned char (*leaves)[32], uint64_t n,
+    uint64_t m, unsigned char (*proof)[32], unsigned *k);
+int merkle_inclusion_verify(const unsigned char leaf[32], uint64_t m,
+    uint64_t n, const unsigned char (*proof)[32], unsigned k,
+    const unsigned char root[32]);
+int merkle_consistency_proof(const unsigned char (*leaves)[32], uint64_t m,
+    uint64_t n, unsigned char (*proof)[32], unsigned *k);
+int merkle_consistency_verify(uint64_t m, uint64_t n,
+    const unsigned char root_m[32], const unsigned char root_n[32],
+    const unsigned char (*proof)[32], unsigned k);
+
+/* ---- record.c: one record, canonical CBOR ---- */
+
+#define AREC_MAX 65536     /* largest record, bytes */
+#define AREC_STR_MAX 1024  /* longest text value */
+#define AREC_LIST_MAX 4096 /* longest list */
+
+/* Keys in canonical order; the index is the key's slot in arec_view. */
+enum arec_key {
+	AK_N, AK_V, AK_OP, AK_ST, AK_TS, AK_AID, AK_CHG, AK_DEC, AK_POL,
+	AK_RET, AK_SEQ, AK_TID, AK_WHY, AK_AFPR, AK_DOWN, AK_KIND, AK_MASK,
+	AK_PEER, AK_PREV, AK_ROLE, AK_SESS, AK_TIDS, AK_ACTOR, AK_COUNT_
+};
+extern const char *const arec_key_names[AK_COUNT_];
+
+/* An event encoded except for ts, seq and prev (done off the lock). */
+struct arec_pre {
+	unsigned char *buf;
+	size_t len, cap;
+	size_t off_ts, off_seq, off_prev; /* where those entries go */
+	unsigned nkeys;
+};
+int arec_prepare(const struct audit_event *e, const unsigned char hkey[32],
+    const uint64_t down[2], struct arec_pre *p);
+void arec_pre_free(struct arec_pre *p);
+/* Bytes arec_assemble will write for these values. */
+size_t arec_size(const struct arec_pre *p, uint64_t seq, uint64_t ts);
+void arec_assemble(const struct arec_pre *p, uint64_t seq, uint64_t ts,
+    const unsigned char prev[32], unsigned char *out);
+
+/* A parsed record: pointers into the bytes it was parsed from. */
+struct arec_view {
+	uint64_t seq, ts, n;
+	const unsigned char *prev;     /* 32 bytes */
+	const unsigned char *val[AK_COUNT_]; /* encoded value, NULL absent */
+	size_t vlen[AK_COUNT_];
+};
+/* Full validation: canonical, known keys, types.  COFFER_ERR_PROTO. */
+int arec_parse(const unsigned char *p, size_t len, struct arec_view *v);
+/* The record as one JSON object line (no newline), malloc'd. */
+int arec_json(const struct arec_view *v, char **out);
+
+/* ---- checkpoint.c: C2SP tlog-checkpoint in a signed note ---- */
+
+#define CKPT_MAX 2048      /* longest signed note we read */
+#define CKPT_NAME_MAX 128
+
+struct ckpt {
+	char origin[CKPT_NAME_MAX + 1];
+	uint64_t size;
+	unsigned char root[32];
+};
+void ckpt_keyid(const char *name, const unsigned char pk[32],
+    unsigned char id[4]);
+int ckpt_name_ok(const char *name);
+/* Signed note for (origin, size, root), signed as key `origin`. */
+int ckpt_sign(const struct ckpt *c, const unsigned char sk[64],
+    const unsigned char pk[32], char *out, size_t outsz, size_t *len);
+/*
+ * Parse a signed note and check one signature by pk: named `name`, or
+ * under any name when name is NULL.  COFFER_ERR_PROTO: malformed;
+ * COFFER_ERR_CRYPTO: no valid signature by that key.
+ */
+int ckpt_open(const char *text, size_t len, const char *name,
+    const unsigned char pk[32], struct ckpt *c);
+
+/* ---- segment.c: segment files ---- */
+
+#define SEG_MAGIC "coffer-audit-1\n" /* 15 bytes + NUL = 16 on disk */
+#define SEG_MAGIC_LEN 16
+#define SEG_HDR_MAX (SEG_MAGIC_LEN + 8 + 8 + 32 + 1 + MERKLE_MAXLEV * 32)
+#define SEG_NAME_LEN 28    /* "seg-" 20 digits ".log" NUL */
+#define FRAME_HDR 4
+#define FRAME_RECORD 0x52  /* 'R' */
+#define FRAME_CHECKPOINT 0x43 /* 'C' */
+
+struct seg_header {
+	uint64_t first;            /* seq of the first record */
+	uint64_t last_ts;          /* ts of record first-1, 0 if none */
+	unsigned char prev[32];    /* leaf hash of record first-1 */
+	struct merkle_cr cr;       /* compact range of [0, first) */
+};
+size_t seg_header_encode(const struct seg_header *h, unsigned char *out);
+int seg_header_parse(const unsigned char *p, size_t len,
+    struct seg_header *h, size_t *used);
+void seg_name(char out[SEG_NAME_LEN], uint64_t first);
+/* Sorted first sequence numbers of dir's segment files (malloc'd). */
+int seg_list(const char *dir, uint64_t **firsts, size_t *n);
+
+enum frame_res { FR_OK, FR_END, FR_TORN, FR_BAD };
+/* The frame at *pos; advances *pos. */
+enum frame_res frame_next(const unsigned char *p, size_t len, size_t *pos,
+    int *type, const unsigned char **payload, size_t *plen);
+void frame_header(unsigned char out[FRAME_HDR], int type, size_t len);
+
+/* ---- scan.c: the verification engine (coffer-verify and audit_open) ---- */
+
+enum av_kind {
+	AV_OK = 0, AV_USAGE = 1, AV_MODIFIED = 2, AV_MISSING = 3,
+	AV_REORDERED = 4, AV_TRUNCATED = 5, AV_BADSIG = 6,
+	AV_INCONSISTENT = 7, AV_TIME = 8, AV_IO = 9
+};
+const char *av_kind_name(int kind);
+
+struct av_state {
+	uint64_t size;            /* records so far = next seq */
+	uint64_t last_ts;
+	unsigned char last[32];   /* leaf hash of record size-1 */
+	struct merkle_cr cr;
+};
+
+struct av_ref {                   /* a checkpoint the log must agree with */
+	struct ckpt c;
+	const char *what;         /* "--checkpoint FILE", ... */
+	int matched;
+};
+
+struct av_ctx {
+	/* inputs */
+	const char *dir;
+	const unsigned char *pk;
+	const char *keyname;      /* NULL: any name with pk's key id */
+	struct av_ref refs[2];
+	unsigned nrefs;
+	/* state */
+	struct av_state st;
+	int started;              /* st set from a header or record 0 */
+	uint64_t pending_time;    /* seq+1 of a record whose time went back */
+	char origin[CKPT_NAME_MAX + 1];
+	/* results */
+	uint64_t records, checkpoints, segments, first_ts;
+	struct ckpt last_ckpt;
+	char last_ckpt_text[CKPT_MAX + 1];
+	int have_ckpt;
+	size_t valid_end;         /* end of the last good frame, last seg */
+	size_t torn;              /* bytes of torn tail in the last segment */
+	int fault;                /* enum av_kind */
+	char msg[512];
+};
+
+void av_init(struct av_ctx *c, const char *dir, const unsigned char pk[32],
+    const char *keyname);
+/*
+ * Check one segment file.  trust_header: take the starting state from its
+ * header (audit_open's tail check) instead of checking the header against
+ * the state.  last: a torn final frame is a crash, not a fault.
+ * Returns the fault kind (AV_OK when fine); c->msg says what and where.
+ */
+int av_segment(struct av_ctx *c, uint64_t first, int trust_header,
+    int last);
+/* After the last segment: references beyond the log, pending faults. */
+int av_finish(struct av_ctx *c);
+/* 1 if the segment file holds a checkpoint frame (-1: unreadable). */
+int av_has_checkpoint(const char *dir, uint64_t first);
+
+/* Map a whole file read-only; *len 0 gives p NULL.  COFFER_ERR_IO. */
+int av_map(const char *path, const unsigned char **p, size_t *len);
+void av_unmap(const unsigned char *p, size_t len);
+
+#endif

@@ -1,0 +1,1794 @@
+/*
+ * coffer.c - the command-line client of the Coffer vault: global options,
+ * one handler per command, error reporting and exit statuses.  Parsing of
+ * values, output formatting, known hosts and the connection live in the
+ * client modules (cli, output, json, knownhosts, rpc, help).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#include "coffer/cli.h"
+#include "coffer/err.h"
+#include "coffer/help.h"
+#include "coffer/json.h"
+#include "coffer/keys.h"
+#include "coffer/knownhosts.h"
+#include "coffer/msg.h"
+#include "coffer/output.h"
+#include "coffer/passphrase.h"
+#include "coffer/rpc.h"
+#include "coffer/schema.h"
+
+#ifndef COFFER_VERSION
+#define COFFER_VERSION "0.1"
+#endif
+
+#define DEFAULT_SOCKET  "/run/coffer/cofferd.sock"
+#define IO_TIMEOUT_SEC  60
+#define VALUE_MAX       4096
+
+enum exit_code {
+	EXIT_OK = 0, EXIT_DAEMON = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3,
+	EXIT_AUTH = 4, EXIT_DENIED = 5, EXIT_NOT_FOUND = 6, EXIT_INVALID = 7,
+	EXIT_CONFLICT = 8, EXIT_HOSTKEY = 9, EXIT_UNAVAILABLE = 10,
+	EXIT_KEY = 11
+};
+
+struct ctx {
+	/* Global options, after defaults. */
+	const char *socket_path, *hostport, *user, *key, *known_hosts;
+	const char *passfile;
+	int json, quiet, kh_default;
+	char userbuf[SESSION_USER_MAX + 1];
+	char keybuf[PATH_MAX], khbuf[PATH_MAX];
+
+	struct rpc *rpc;     /* opened on the first request */
+	int64_t now;
+	/* The failure being reported. */
+	char msg[512];
+	int remote;
+	struct rpc_error rerr;
+};
+
+struct command {
+	const char *name;
+	int (*run)(struct ctx *c, int argc, char **argv);
+};
+
+static int
+fail(struct ctx *c, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Record the message that goes with status rc; returns rc. */
+static int
+fail(struct ctx *c, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* Exit status for a status code (see help_global_tail and coffer(1)). */
+static int
+exit_code(int rc, int remote)
+{
+	switch (rc) {
+	case COFFER_OK:              return EXIT_OK;
+	case COFFER_ERR_USAGE:       return remote ? EXIT_DAEMON : EXIT_USAGE;
+	case COFFER_ERR_IO:
+	case COFFER_ERR_EOF:
+	case COFFER_ERR_PROTO:
+	case COFFER_ERR_TOO_BIG:
+	case COFFER_ERR_CRYPTO:      return EXIT_CONNECT;
+	case COFFER_ERR_AUTH:        return EXIT_AUTH;
+	case COFFER_ERR_DENIED:      return EXIT_DENIED;
+	case COFFER_ERR_NOT_FOUND:   return EXIT_NOT_FOUND;
+	case COFFER_ERR_INVALID:     return EXIT_INVALID;
+	case COFFER_ERR_CONFLICT:    return EXIT_CONFLICT;
+	case COFFER_ERR_HOSTKEY:     return EXIT_HOSTKEY;
+	case COFFER_ERR_UNAVAILABLE:
+	case COFFER_ERR_AUDIT:
+	case COFFER_ERR_BUSY:        return EXIT_UNAVAILABLE;
+	case COFFER_ERR_KEY:
+	case COFFER_ERR_PERM:        return remote ? EXIT_DAEMON : EXIT_KEY;
+	default:                     return EXIT_DAEMON;
+	}
+}
+
+/* {"error": {...}} on stdout for --json. */
+static void
+print_json_error(const struct ctx *c, int rc, const char *text, int code)
+{
+	cbor_item_t *e = msg_new_map(), *top = msg_new_map();
+
+	if (e == NULL || top == NULL ||
+	    msg_put_uint(e, "code", (uint64_t)rc) != COFFER_OK ||
+	    msg_put_str(e, "name", c->remote && c->rerr.name[0] != '\0' ?
+	    c->rerr.name : coffer_errname(rc)) != COFFER_OK ||
+	    msg_put_str(e, "message", text) != COFFER_OK ||
+	    (c->remote && c->rerr.field[0] != '\0' &&
+	    msg_put_str(e, "field", c->rerr.field) != COFFER_OK) ||
+	    msg_put_str(e, "source", c->remote ? "daemon" : "local") !=
+	    COFFER_OK ||
+	    msg_put_uint(e, "exit", (uint64_t)code) != COFFER_OK) {
+		if (e != NULL)
+			cbor_decref(&e);
+		goto out;
+	}
+	if (msg_put(top, "error", e) == COFFER_OK && json_write(stdout, top) ==
+	    COFFER_OK)
+		putchar('\n');
+out:
+	if (top != NULL)
+		cbor_decref(&top);
+}
+
+/* Print the failure on stderr (and stdout with --json); exit status. */
+static int
+report(struct ctx *c, int rc)
+{
+	char text[600], clean[480];
+	int code = exit_code(rc, c->remote);
+
+	if (rc == COFFER_OK)
+		return EXIT_OK;
+	if (c->remote) {
+		const char *m = c->rerr.message[0] != '\0' ? c->rerr.message :
+		    coffer_strerror(rc);
+
+		/* The daemon's words may echo record data: sanitize them. */
+		if (c->rerr.field[0] != '\0' && strncmp(m, c->rerr.field,
+		    strlen(c->rerr.field)) != 0)
+			snprintf(text, sizeof(text), "%s: %s", c->rerr.field, m);
+		else
+			snprintf(text, sizeof(text), "%s", m);
+		out_sanitize(text, 0, clean, sizeof(clean));
+		snprintf(text, sizeof(text), "%s (%s)", clean, coffer_errname(rc));
+	} else if (c->msg[0] != '\0') {
+		snprintf(text, sizeof(text), "%s", c->msg);
+	} else {
+		snprintf(text, sizeof(text), "%s", coffer_strerror(rc));
+	}
+	fprintf(stderr, "coffer: %s\n", text);
+	if (c->json)
+		print_json_error(c, rc, text, code);
+	return code;
+}
+
+/* ---- getopt for commands ------------------------------------------- */
+
+static int
+bad_option(struct ctx *c, const char *cmd, char **argv, int opt)
+{
+	if (opt == ':')
+		return fail(c, COFFER_ERR_USAGE, "%s: option '%s' needs a value "
+		    "(see 'coffer %s --help')", cmd, argv[optind - 1], cmd);
+	return fail(c, COFFER_ERR_USAGE, "%s: unknown option '%s' (see 'coffer "
+	    "%s --help')", cmd, argv[optind - 1], cmd);
+}
+
+/* Print a command's help; used for CMD --help and help CMD. */
+static void
+print_command_help(const struct help_entry *h)
+{
+	printf("usage: coffer %s\n\n%s.\n\n%s", h->synopsis, h->summary,
+	    h->text);
+}
+
+static int
+show_help(const char *name)
+{
+	const struct help_entry *h = help_find(name);
+
+	if (h != NULL)
+		print_command_help(h);
+	return COFFER_OK;
+}
+
+static int
+parse_id(struct ctx *c, const char *what, const char *s, uint64_t *out)
+{
+	if (cli_parse_uint(s, out) != COFFER_OK || *out == 0)
+		return fail(c, COFFER_ERR_USAGE, "%s=%.40s: not a positive "
+		    "integer", what, s);
+	return COFFER_OK;
+}
+
+static int
+need_kind(struct ctx *c, const char *cmd, const char *name,
+    const struct kind_def **k)
+{
+	if (name == NULL)
+		return fail(c, COFFER_ERR_USAGE, "%s: missing KIND (see 'coffer "
+		    "fields')", cmd);
+	if ((*k = schema_kind(name)) == NULL)
+		return fail(c, COFFER_ERR_USAGE, "%.40s: no such kind (kinds: "
+		    "customer, call, followup, deal, product, note)", name);
+	return COFFER_OK;
+}
+
+/* ---- key, passphrase, connection ----------------------------------- */
+
+static int
+load_key(struct ctx *c, unsigned char *sk)
+{
+	char *pass = NULL, prompt[PATH_MAX + 32];
+	size_t passlen = 0;
+	int need, rc;
+
+	need = userkey_needs_passphrase(c->key);
+	if (need < 0) {
+		rc = -need;
+		if (rc == COFFER_ERR_IO && errno == ENOENT)
+			return fail(c, COFFER_ERR_KEY, "key file %s: not found "
+			    "(use -k FILE, or make one with 'coffer keygen')",
+			    c->key);
+		return fail(c, rc == COFFER_ERR_NOMEM ? rc : COFFER_ERR_KEY,
+		    "key file %s: %s", c->key, coffer_strerror(rc));
+	}
+	if (need) {
+		if ((pass = sodium_malloc(PASSPHRASE_MAX)) == NULL)
+			return COFFER_ERR_NOMEM;
+		snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", c->key);
+		rc = passphrase_get(c->passfile, prompt, 0, pass,
+		    PASSPHRASE_MAX, &passlen);
+		if (rc != COFFER_OK) {
+			sodium_free(pass);
+			if (c->passfile != NULL)
+				return fail(c, COFFER_ERR_KEY, "passphrase file "
+				    "%s: %s", c->passfile, coffer_strerror(rc));
+			return fail(c, COFFER_ERR_KEY, "key file %s needs a "
+			    "passphrase and none was typed (no terminal? use "
+			    "--passphrase-file)", c->key);
+		}
+	}
+	rc = userkey_load_secret(c->key, pass, passlen, sk);
+	if (pass != NULL)
+		sodium_free(pass); /* wipes */
+	if (rc != COFFER_OK)
+		return fail(c, rc == COFFER_ERR_NOMEM ? rc : COFFER_ERR_KEY,
+		    "key file %s: %s", c->key, need ? "wrong passphrase or "
+		    "damaged key file" : coffer_strerror(rc));
+	return COFFER_OK;
+}
+
+/* ~/.config/coffer for the default known_hosts, created 0700. */
+static void
+make_config_dir(const struct ctx *c)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (!c->kh_default)
+		return;
+	snprintf(dir, sizeof(dir), "%s", c->known_hosts);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return;
+	*slash = '\0';
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		*slash = '\0';
+		(void)mkdir(dir, 0700);  /* ~/.config */
+		*slash = '/';
+	}
+	(void)mkdir(dir, 0700);
+}
+
+static void
+pin_warnings(const struct ctx *c, const struct rpc_pin *pin)
+{
+	char fpr[USERKEY_FPR_TEXT];
+
+	userkey_fingerprint(pin->key, fpr, sizeof(fpr));
+	if (pin->state == RPC_PIN_NEW || pin->state == RPC_PIN_NEW_UNSAVED) {
+		fprintf(stderr,
+		    "coffer: warning: first connection to %s\n"
+		    "coffer: warning: the daemon's key is %s\n", pin->endpoint,
+		    fpr);
+		if (pin->state == RPC_PIN_NEW)
+			fprintf(stderr, "coffer: warning: pinned it in %s\n",
+			    c->known_hosts);
+		else
+			fprintf(stderr, "coffer: warning: could not save it in "
+			    "%s: %s\n", c->known_hosts,
+			    coffer_strerror(pin->save_rc));
+		fprintf(stderr, "coffer: warning: check this fingerprint with "
+		    "your administrator ('coffer-admin pubkey DIR')\n");
+	} else if (pin->state == RPC_PIN_MISMATCH) {
+		fprintf(stderr,
+		    "coffer: @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+		    "coffer: @   WARNING: THE DAEMON'S IDENTITY KEY HAS CHANGED   @\n"
+		    "coffer: @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+		    "coffer: Someone may be impersonating the vault at %s,\n"
+		    "coffer: or the vault was re-created.  Your user name and\n"
+		    "coffer: signature were not sent.\n"
+		    "coffer: The daemon presented key %s;\n"
+		    "coffer: %s line %zu pins a different key.\n"
+		    "coffer: Ask your administrator for the daemon's fingerprint\n"
+		    "coffer: ('coffer-admin pubkey DIR' on the vault host).  Only if\n"
+		    "coffer: it matches, forget the old key with\n"
+		    "coffer:     coffer %s%s pin-reset\n"
+		    "coffer: and connect again.\n", pin->endpoint, fpr,
+		    c->known_hosts, pin->line, c->hostport != NULL ? "-H " :
+		    "-S ", c->hostport != NULL ? c->hostport : c->socket_path);
+	}
+}
+
+static int
+open_error(struct ctx *c, int rc, const struct rpc_pin *pin)
+{
+	switch (rc) {
+	case COFFER_ERR_IO:
+		if (pin->state == RPC_PIN_BADFILE)
+			return fail(c, rc, "cannot read %s: %s", c->known_hosts,
+			    strerror(errno));
+		return fail(c, rc, "cannot connect to %s: %s", pin->endpoint,
+		    strerror(errno));
+	case COFFER_ERR_PERM:
+		return fail(c, COFFER_ERR_HOSTKEY, "%s: refused: not a regular "
+		    "file of yours, or writable by group or others (chmod 600)",
+		    c->known_hosts);
+	case COFFER_ERR_USAGE:
+		return fail(c, rc, "bad daemon address '%s'", c->hostport != NULL
+		    ? c->hostport : c->socket_path);
+	case COFFER_ERR_AUTH:
+		return fail(c, rc, "authentication failed: the daemon does not "
+		    "accept user '%s' with key %s", c->user, c->key);
+	case COFFER_ERR_HOSTKEY:
+		return fail(c, rc, "refusing to talk to %s: daemon key mismatch",
+		    pin->endpoint);
+	case COFFER_ERR_EOF:
+		return fail(c, rc, "%s closed the connection during the "
+		    "handshake", pin->endpoint);
+	default:
+		return fail(c, rc, "handshake with %s failed: %s", pin->endpoint,
+		    coffer_strerror(rc));
+	}
+}
+
+static int
+connect_daemon(struct ctx *c)
+{
+	struct rpc_target t = { c->socket_path, c->hostport, c->known_hosts,
+	    IO_TIMEOUT_SEC };
+	struct rpc_pin pin;
+	unsigned char *sk = NULL;
+	int rc;
+
+	if ((sk = sodium_malloc(SESSION_SECKEY_BYTES)) == NULL)
+		return COFFER_ERR_NOMEM;
+	if ((rc = load_key(c, sk)) != COFFER_OK)
+		goto out;
+	make_config_dir(c);
+	rc = rpc_open(&t, c->user, sk, &pin, &c->rpc);
+	sodium_free(sk);  /* wiped: the session has its own keys now */
+	sk = NULL;
+	pin_warnings(c, &pin);
+	if (rc != COFFER_OK)
+		rc = open_error(c, rc, &pin);
+out:
+	if (sk != NULL)
+		sodium_free(sk);
+	return rc;
+}
+
+/* One request; args is taken.  *result is the caller's. */
+static int
+call(struct ctx *c, const char *op, cbor_item_t *args, cbor_item_t **result)
+{
+	int rc;
+
+	*result = NULL;
+	if (c->rpc == NULL && (rc = connect_daemon(c)) != COFFER_OK) {
+		if (args != NULL)
+			cbor_decref(&args);
+		return rc;
+	}
+	rc = rpc_call(c->rpc, op, args, result, &c->rerr, &c->remote);
+	if (rc != COFFER_OK && !c->remote) {
+		if (rc == COFFER_ERR_EOF)
+			return fail(c, rc, "the daemon closed the connection");
+		return fail(c, rc, "%s: %s", op, coffer_strerror(rc));
+	}
+	return rc;
+}
+
+/* ---- output helpers ------------------------------------------------ */
+
+static int
+print_json(const cbor_item_t *item)
+{
+	int rc = json_write(stdout, item);
+
+	if (rc == COFFER_OK && putchar('\n') == EOF)
+		rc = COFFER_ERR_IO;
+	return rc;
+}
+
+/* Keys of status and user maps, in the order people read them. */
+static const char *const preferred_order[] = {
+	"id", "name", "display", "role", "team", "manager", "clearance",
+	"active", "fingerprint", "version", "uptime", "schema", "connections",
+	"requests", "auth_failures", "counts", "created", "updated", NULL
+};
+
+/* Longest key, for aligning "key: value" lines. */
+static size_t
+key_width(const cbor_item_t *map)
+{
+	struct cbor_pair *p = cbor_map_handle(map);
+	size_t i, w = 0;
+
+	for (i = 0; i < cbor_map_size(map); i++)
+		if (cbor_isa_string(p[i].key) && cbor_string_length(p[i].key) > w)
+			w = cbor_string_length(p[i].key);
+	return w;
+}
+
+/* A flat map ({"call": 3, ...}) as "call=3 customer=5". */
+static void
+flat_map(const cbor_item_t *v, char *buf, size_t bufsz)
+{
+	struct cbor_pair *p = cbor_map_handle(v);
+	char raw[64], key[64], val[64];
+	size_t i, used = 0;
+	int n;
+
+	buf[0] = '\0';
+	for (i = 0; i < cbor_map_size(v); i++) {
+		if (msg_item_str(p[i].key, raw, sizeof(raw)) != COFFER_OK ||
+		    out_value(NULL, raw, p[i].value, val, sizeof(val)) !=
+		    COFFER_OK)
+			continue;
+		out_sanitize(raw, 0, key, sizeof(key));
+		n = snprintf(buf + used, bufsz - used, "%s%s=%s",
+		    used > 0 ? " " : "", key, val);
+		if (n < 0 || (size_t)n >= bufsz - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
+static void
+print_line(const char *key, size_t width, const struct field_def *f,
+    const cbor_item_t *v)
+{
+	char *buf = malloc(VALUE_MAX), name[80];
+
+	if (buf == NULL)
+		return;
+	out_sanitize(key, 0, name, sizeof(name));
+	if (cbor_isa_map(v))
+		flat_map(v, buf, VALUE_MAX);
+	else if (out_value(f, key, v, buf, VALUE_MAX) != COFFER_OK)
+		snprintf(buf, VALUE_MAX, "?");
+	/* No trailing blank after an empty value. */
+	printf("%s:%*s%s%s\n", name, (int)(width - strlen(name)), "",
+	    buf[0] != '\0' ? " " : "", buf);
+	free(buf);
+}
+
+static int
+in_list(const char *const *list, const char *key)
+{
+	for (; list != NULL && *list != NULL; list++)
+		if (strcmp(*list, key) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * "key: value" lines: the fields of kind k in schema order (or, without a
+ * kind, the preferred order above), then any other keys in map order.
+ */
+static int
+print_fields(const struct kind_def *k, const cbor_item_t *map)
+{
+	const char *const *order = k == NULL ? preferred_order : NULL;
+	struct cbor_pair *p;
+	const cbor_item_t *v;
+	size_t i, w;
+	char key[80];
+
+	if (map == NULL || !cbor_isa_map(map))
+		return COFFER_ERR_PROTO;
+	w = key_width(map);
+	for (i = 0; k != NULL && i < k->nfields; i++)
+		if ((v = msg_get(map, k->fields[i].name)) != NULL &&
+		    !cbor_is_null(v))
+			print_line(k->fields[i].name, w, &k->fields[i], v);
+	for (i = 0; order != NULL && order[i] != NULL; i++)
+		if ((v = msg_get(map, order[i])) != NULL && !cbor_is_null(v))
+			print_line(order[i], w, NULL, v);
+	p = cbor_map_handle(map);
+	for (i = 0; i < cbor_map_size(map); i++) {
+		if (msg_item_str(p[i].key, key, sizeof(key)) != COFFER_OK ||
+		    (k != NULL && schema_field(k, key) != NULL) ||
+		    in_list(order, key))
+			continue;
+		print_line(key, w, NULL, p[i].value);
+	}
+	return COFFER_OK;
+}
+
+/* Result {"record": {...}} as field lines, or JSON. */
+static int
+print_record_result(struct ctx *c, const struct kind_def *k,
+    const cbor_item_t *res)
+{
+	if (c->json)
+		return print_json(res);
+	return print_fields(k, msg_get(res, "record"));
+}
+
+/* ---- commands ------------------------------------------------------ */
+
+static int
+cmd_status(struct ctx *c, int argc, char **argv)
+{
+	cbor_item_t *res = NULL;
+	int rc;
+
+	(void)argv;
+	if (argc > 1)
+		return fail(c, COFFER_ERR_USAGE, "status: takes no arguments");
+	if ((rc = call(c, "status", NULL, &res)) != COFFER_OK)
+		return rc;
+	rc = c->json ? print_json(res) : print_fields(NULL, res);
+	cbor_decref(&res);
+	return rc;
+}
+
+static int
+cmd_whoami(struct ctx *c, int argc, char **argv)
+{
+	cbor_item_t *res = NULL;
+	int rc;
+
+	(void)argv;
+	if (argc > 1)
+		return fail(c, COFFER_ERR_USAGE, "whoami: takes no arguments");
+	if ((rc = call(c, "whoami", NULL, &res)) != COFFER_OK)
+		return rc;
+	rc = c->json ? print_json(res) : print_fields(NULL, res);
+	cbor_decref(&res);
+	return rc;
+}
+
+/* Columns shown by `list`, per kind; absent names are skipped. */
+static const struct {
+	const char *kind;
+	const char *cols[7];
+} list_columns[] = {
+	{ "customer", { "id", "name", "phone", "stage", "intent", "owner_id" } },
+	{ "call", { "id", "customer_id", "started", "duration", "outcome",
+	    "agent_id" } },
+	{ "followup", { "id", "customer_id", "due", "kind", "status",
+	    "agent_id" } },
+	{ "deal", { "id", "customer_id", "product_id", "amount",
+	    "payment_status", "closed" } },
+	{ "product", { "id", "name", "list_price" } },
+	{ "note", { "id", "kind", "subject", "customer_id", "department" } },
+};
+
+/* Column fields for kind k: the table above, else id + required fields. */
+static size_t
+columns_for(const struct kind_def *k, const struct field_def **cols,
+    size_t max)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < sizeof(list_columns) / sizeof(list_columns[0]); i++) {
+		if (strcmp(list_columns[i].kind, k->name) != 0)
+			continue;
+		for (j = 0; j < 7 && list_columns[i].cols[j] != NULL && n < max;
+		    j++)
+			if ((cols[n] = schema_field(k, list_columns[i].cols[j]))
+			    != NULL)
+				n++;
+		return n;
+	}
+	for (i = 0; i < k->nfields && n < max; i++)
+		if (strcmp(k->fields[i].name, "id") == 0 ||
+		    ((k->fields[i].flags & FF_REQUIRED) != 0 &&
+		    k->fields[i].type != FT_TEXT))
+			cols[n++] = &k->fields[i];
+	return n;
+}
+
+static int
+print_table(struct ctx *c, const struct field_def **cols, size_t ncols,
+    const char *const *heads, const cbor_item_t *rows)
+{
+	struct out_table *t = NULL;
+	char *cells[8] = { NULL };
+	size_t i, j;
+	int rc = COFFER_ERR_NOMEM;
+
+	if ((t = out_table_new(ncols, heads)) == NULL)
+		return COFFER_ERR_NOMEM;
+	for (j = 0; j < ncols; j++)
+		if ((cells[j] = malloc(VALUE_MAX)) == NULL)
+			goto out;
+	for (i = 0; i < cbor_array_size(rows); i++) {
+		const cbor_item_t *row = cbor_array_handle(rows)[i];
+
+		for (j = 0; j < ncols; j++) {
+			const cbor_item_t *v = msg_get(row, heads[j]);
+
+			cells[j][0] = '\0';
+			if (v != NULL && !cbor_is_null(v))
+				out_value(cols != NULL ? cols[j] : NULL, heads[j],
+				    v, cells[j], VALUE_MAX);
+		}
+		if ((rc = out_table_add(t, (const char *const *)cells)) !=
+		    COFFER_OK)
+			goto out;
+	}
+	rc = out_table_print(t, stdout, !c->quiet);
+out:
+	for (j = 0; j < ncols; j++)
+		free(cells[j]);
+	out_table_free(t);
+	return rc;
+}
+
+static int
+list_records(struct ctx *c, const struct kind_def *k, const cbor_item_t *res)
+{
+	const struct field_def *cols[7];
+	const char *heads[7];
+	const cbor_item_t *rows = msg_get(res, "records");
+	uint64_t total = 0, offset = 0;
+	size_t n, i;
+	int rc;
+
+	if (rows == NULL || !cbor_isa_array(rows))
+		return fail(c, COFFER_ERR_PROTO, "list: the daemon's answer has "
+		    "no records");
+	n = columns_for(k, cols, 7);
+	for (i = 0; i < n; i++)
+		heads[i] = cols[i]->name;
+	if ((rc = print_table(c, cols, n, heads, rows)) != COFFER_OK)
+		return rc;
+	(void)msg_get_uint(res, "total", &total);
+	(void)msg_get_uint(res, "offset", &offset);
+	if (!c->quiet && total > cbor_array_size(rows))
+		printf("(%zu of %llu %s, from offset %llu; use --limit/--offset "
+		    "for more)\n", cbor_array_size(rows),
+		    (unsigned long long)total, k->plural,
+		    (unsigned long long)offset);
+	return COFFER_OK;
+}
+
+/* KIND and --filter/--limit/--offset into the record.list args. */
+static int
+list_args(struct ctx *c, int argc, char **argv, const struct kind_def **k,
+    cbor_item_t *args)
+{
+	static const struct option lo[] = {
+		{ "filter", required_argument, NULL, 'f' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "offset", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char *filters[64];
+	size_t nf = 0;
+	uint64_t v;
+	cbor_item_t *fmap = NULL;
+	int opt, rc;
+
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":f:n:o:h", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			if (nf == sizeof(filters) / sizeof(filters[0]))
+				return fail(c, COFFER_ERR_USAGE, "list: too "
+				    "many filters");
+			filters[nf++] = optarg;
+			break;
+		case 'n':
+		case 'o':
+			if (cli_parse_uint(optarg, &v) != COFFER_OK)
+				return fail(c, COFFER_ERR_USAGE, "%s=%.40s: not "
+				    "an unsigned integer", opt == 'n' ? "limit" :
+				    "offset", optarg);
+			if ((rc = msg_put_uint(args, opt == 'n' ? "limit" :
+			    "offset", v)) != COFFER_OK)
+				return rc;
+			break;
+		case 'h':
+			show_help("list");
+			return -1;
+		default:
+			return bad_option(c, "list", argv, opt);
+		}
+	}
+	if ((rc = need_kind(c, "list", argv[optind], k)) != COFFER_OK)
+		return rc;
+	if (optind + 1 < argc)
+		return fail(c, COFFER_ERR_USAGE, "list: unexpected '%.40s' "
+		    "(filters are given with --filter FIELD=VALUE)",
+		    argv[optind + 1]);
+	if ((rc = msg_put_str(args, "kind", (*k)->name)) != COFFER_OK)
+		return rc;
+	if (nf == 0)
+		return COFFER_OK;
+	if ((rc = cli_fields(*k, filters, nf, CLI_FILTER, c->now, &fmap,
+	    c->msg, sizeof(c->msg))) != COFFER_OK)
+		return rc;
+	return msg_put(args, "filters", fmap);
+}
+
+static int
+cmd_list(struct ctx *c, int argc, char **argv)
+{
+	const struct kind_def *k = NULL;
+	cbor_item_t *args = msg_new_map(), *res = NULL;
+	int rc;
+
+	if (args == NULL)
+		return COFFER_ERR_NOMEM;
+	if ((rc = list_args(c, argc, argv, &k, args)) != COFFER_OK) {
+		cbor_decref(&args);
+		return rc < 0 ? COFFER_OK : rc;
+	}
+	if ((rc = call(c, "record.list", args, &res)) != COFFER_OK)
+		return rc;
+	rc = c->json ? print_json(res) : list_records(c, k, res);
+	cbor_decref(&res);
+	return rc;
+}
+
+/*
+ * Options of show/create/update/delete: -h, and --version N where allowed.
+ * Leaves the positional words in argv[optind..argc).  Returns -1 after
+ * printing help.
+ */
+static int
+record_opts(struct ctx *c, const char *cmd, int argc, char **argv,
+    int with_version, uint64_t *version)
+{
+	static const struct option lo[] = {
+		{ "version", required_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int opt;
+
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, with_version ? ":V:h" : ":h", lo,
+	    NULL)) != -1) {
+		if (opt == 'h') {
+			show_help(cmd);
+			return -1;
+		}
+		if (opt == 'V' && with_version) {
+			if (cli_parse_uint(optarg, version) != COFFER_OK ||
+			    *version == 0)
+				return fail(c, COFFER_ERR_USAGE, "version=%.40s: "
+				    "not a positive integer", optarg);
+			continue;
+		}
+		return bad_option(c, cmd, argv, opt);
+	}
+	return COFFER_OK;
+}
+
+/* KIND ID from argv[optind], argv[optind + 1]. */
+static int
+kind_and_id(struct ctx *c, const char *cmd, int argc, char **argv,
+    const struct kind_def **k, uint64_t *id)
+{
+	int rc;
+
+	if ((rc = need_kind(c, cmd, optind < argc ? argv[optind] : NULL, k)) !=
+	    COFFER_OK)
+		return rc;
+	if (optind + 1 >= argc)
+		return fail(c, COFFER_ERR_USAGE, "%s: missing record ID (usage: "
+		    "coffer %s)", cmd, help_find(cmd)->synopsis);
+	return parse_id(c, "id", argv[optind + 1], id);
+}
+
+/* {"kind": k, "id": id} */
+static cbor_item_t *
+kind_id_args(const struct kind_def *k, uint64_t id)
+{
+	cbor_item_t *a = msg_new_map();
+
+	if (a != NULL && (msg_put_str(a, "kind", k->name) != COFFER_OK ||
+	    msg_put_uint(a, "id", id) != COFFER_OK))
+		cbor_decref(&a);
+	return a;
+}
+
+/* The record's current version, for update/delete without --version. */
+static int
+current_version(struct ctx *c, const struct kind_def *k, uint64_t id,
+    uint64_t *version)
+{
+	cbor_item_t *res = NULL, *args = kind_id_args(k, id);
+	const cbor_item_t *rec;
+	int rc;
+
+	if (args == NULL)
+		return COFFER_ERR_NOMEM;
+	if ((rc = call(c, "record.get", args, &res)) != COFFER_OK)
+		return rc;
+	rec = msg_get(res, "record");
+	if (rec == NULL || msg_get_uint(rec, "version", version) != COFFER_OK)
+		rc = fail(c, COFFER_ERR_PROTO, "the daemon's record has no "
+		    "version");
+	cbor_decref(&res);
+	return rc;
+}
+
+static int
+cmd_show(struct ctx *c, int argc, char **argv)
+{
+	const struct kind_def *k = NULL;
+	cbor_item_t *args = NULL, *res = NULL;
+	uint64_t id = 0;
+	int rc;
+
+	if ((rc = record_opts(c, "show", argc, argv, 0, NULL)) != COFFER_OK)
+		return rc < 0 ? COFFER_OK : rc;
+	if ((rc = kind_and_id(c, "show", argc, argv, &k, &id)) != COFFER_OK)
+		return rc;
+	if (optind + 2 < argc)
+		return fail(c, COFFER_ERR_USAGE, "show: unexpected '%.40s'",
+		    argv[optind + 2]);
+	if ((args = kind_id_args(k, id)) == NULL)
+		return COFFER_ERR_NOMEM;
+	if ((rc = call(c, "record.get", args, &res)) != COFFER_OK)
+		return rc;
+	rc = print_record_result(c, k, res);
+	cbor_decref(&res);
+	return rc;
+}
+
+static int
+cmd_create(struct ctx *c, int argc, char **argv)
+{
+	const struct kind_def *k = NULL;
+	cbor_item_t *args = NULL, *fields = NULL, *res = NULL;
+	const cbor_item_t *rec;
+	uint64_t id = 0;
+	int rc;
+
+	if ((rc = record_opts(c, "create", argc, argv, 0, NULL)) != COFFER_OK)
+		return rc < 0 ? COFFER_OK : rc;
+	if ((rc = need_kind(c, "create", optind < argc ? argv[optind] : NULL,
+	    &k)) != COFFER_OK)
+		return rc;
+	if ((rc = cli_fields(k, argv + optind + 1, (size_t)(argc - optind - 1),
+	    CLI_CREATE, c->now, &fields, c->msg, sizeof(c->msg))) != COFFER_OK)
+		return rc;
+	if ((args = msg_new_map()) == NULL ||
+	    msg_put_str(args, "kind", k->name) != COFFER_OK) {
+		rc = COFFER_ERR_NOMEM;
+		goto out;
+	}
+	rc = msg_put(args, "fields", fields);
+	fields = NULL; /* taken */
+	if (rc != COFFER_OK)
+		goto out;
+	rc = call(c, "record.create", args, &res);
+	args = NULL; /* taken */
+	if (rc != COFFER_OK)
+		goto out;
+	if (c->quiet && !c->json) {
+		rec = msg_get(res, "record");
+		if (rec != NULL && msg_get_uint(rec, "id", &id) == COFFER_OK)
+			printf("%llu\n", (unsigned long long)id);
+	} else {
+		rc = print_record_result(c, k, res);
+	}
+out:
+	if (fields != NULL)
+		cbor_decref(&fields);
+	if (args != NULL)
+		cbor_decref(&args);
+	if (res != NULL)
+		cbor_decref(&res);
+	return rc;
+}
+
+static int
+cmd_update(struct ctx *c, int argc, char **argv)
+{
+	const struct kind_def *k = NULL;
+	cbor_item_t *args = NULL, *fields = NULL, *res = NULL;
+	uint64_t id = 0, version = 0;
+	int rc;
+
+	if ((rc = record_opts(c, "update", argc, argv, 1, &version)) !=
+	    COFFER_OK)
+		return rc < 0 ? COFFER_OK : rc;
+	if ((rc = kind_and_id(c, "update", argc, argv, &k, &id)) != COFFER_OK)
+		return rc;
+	if ((rc = cli_fields(k, argv + optind + 2, (size_t)(argc - optind - 2),
+	    CLI_UPDATE, c->now, &fields, c->msg, sizeof(c->msg))) != COFFER_OK)
+		return rc;
+	if (version == 0 &&
+	    (rc = current_version(c, k, id, &version)) != COFFER_OK)
+		goto out;
+	if ((args = kind_id_args(k, id)) == NULL ||
+	    msg_put_uint(args, "version", version) != COFFER_OK) {
+		rc = COFFER_ERR_NOMEM;
+		goto out;
+	}
+	rc = msg_put(args, "fields", fields);
+	fields = NULL; /* taken */
+	if (rc != COFFER_OK)
+		goto out;
+	rc = call(c, "record.update", args, &res);
+	args = NULL; /* taken */
+	if (rc == COFFER_OK && (!c->quiet || c->json))
+		rc = print_record_result(c, k, res);
+out:
+	if (fields != NULL)
+		cbor_decref(&fields);
+	if (args != NULL)
+		cbor_decref(&args);
+	if (res != NULL)
+		cbor_decref(&res);
+	return rc;
+}
+
+static int
+cmd_delete(struct ctx *c, int argc, char **argv)
+{
+	const struct kind_def *k = NULL;
+	cbor_item_t *args = NULL, *res = NULL;
+	uint64_t id = 0, version = 0;
+	int rc;
+
+	if ((rc = record_opts(c, "delete", argc, argv, 1, &version)) !=
+	    COFFER_OK)
+		return rc < 0 ? COFFER_OK : rc;
+	if ((rc = kind_and_id(c, "delete", argc, argv, &k, &id)) != COFFER_OK)
+		return rc;
+	if (optind + 2 < argc)
+		return fail(c, COFFER_ERR_USAGE, "delete: unexpected '%.40s'",
+		    argv[optind + 2]);
+	if (version == 0 &&
+	    (rc = current_version(c, k, id, &version)) != COFFER_OK)
+		return rc;
+	if ((args = kind_id_args(k, id)) == NULL ||
+	    msg_put_uint(args, "version", version) != COFFER_OK) {
+		if (args != NULL)
+			cbor_decref(&args);
+		return COFFER_ERR_NOMEM;
+	}
+	if ((rc = call(c, "record.delete", args, &res)) != COFFER_OK)
+		return rc;
+	if (c->json)
+		rc = print_json(res);
+	else if (!c->quiet)
+		printf("deleted %s %llu\n", k->name, (unsigned long long)id);
+	cbor_decref(&res);
+	return rc;
+}
+
+/* ---- fields (local) ------------------------------------------------ */
+
+static void
+flag_text(const struct field_def *f, char *buf, size_t bufsz)
+{
+	buf[0] = '\0';
+	if (f->flags & FF_SERVER)
+		strncat(buf, "daemon ", bufsz - strlen(buf) - 1);
+	if (f->flags & FF_REQUIRED)
+		strncat(buf, "required ", bufsz - strlen(buf) - 1);
+	if (f->flags & FF_IMMUTABLE)
+		strncat(buf, "immutable ", bufsz - strlen(buf) - 1);
+	if (f->flags & FF_FILTER)
+		strncat(buf, "filter ", bufsz - strlen(buf) - 1);
+	if (buf[0] != '\0')
+		buf[strlen(buf) - 1] = '\0';
+}
+
+static const char *
+type_word(const struct field_def *f)
+{
+	static const char *const words[] = { "text", "integer", "money",
+	    "enum", "phone", "email", "time", "bool", "ref" };
+
+	if (f->type == FT_INT && f->ref_kind != NULL)
+		return "ref";
+	return (size_t)f->type < sizeof(words) / sizeof(words[0]) ?
+	    words[f->type] : "?";
+}
+
+static int
+fields_json(const struct kind_def *k)
+{
+	cbor_item_t *arr = msg_new_array(), *top = msg_new_map(), *f;
+	char flags[64];
+	size_t i;
+	int rc = COFFER_ERR_NOMEM;
+
+	if (arr == NULL || top == NULL)
+		goto out;
+	for (i = 0; i < k->nfields; i++) {
+		if ((f = msg_new_map()) == NULL)
+			goto out;
+		flag_text(&k->fields[i], flags, sizeof(flags));
+		if (msg_put_str(f, "name", k->fields[i].name) != COFFER_OK ||
+		    msg_put_str(f, "type", type_word(&k->fields[i])) !=
+		    COFFER_OK || msg_put_str(f, "flags", flags) != COFFER_OK ||
+		    msg_put_str(f, "help", k->fields[i].help != NULL ?
+		    k->fields[i].help : "") != COFFER_OK) {
+			cbor_decref(&f);
+			goto out;
+		}
+		if (msg_push(arr, f) != COFFER_OK)
+			goto out;
+	}
+	if (msg_put_str(top, "kind", k->name) != COFFER_OK)
+		goto out;
+	rc = msg_put(top, "fields", arr);
+	arr = NULL; /* taken */
+	if (rc == COFFER_OK)
+		rc = print_json(top);
+out:
+	if (arr != NULL)
+		cbor_decref(&arr);
+	if (top != NULL)
+		cbor_decref(&top);
+	return rc;
+}
+
+static int
+fields_table(struct ctx *c, const struct kind_def *k)
+{
+	static const char *const heads[] = { "FIELD", "TYPE", "FLAGS",
+	    "MEANING" };
+	struct out_table *t = out_table_new(4, heads);
+	char flags[64], type[64];
+	size_t i;
+	int rc = COFFER_OK;
+
+	if (t == NULL)
+		return COFFER_ERR_NOMEM;
+	for (i = 0; i < k->nfields && rc == COFFER_OK; i++) {
+		const struct field_def *f = &k->fields[i];
+		const char *cells[4];
+
+		flag_text(f, flags, sizeof(flags));
+		if (f->ref_kind != NULL)
+			snprintf(type, sizeof(type), "ref:%s", f->ref_kind);
+		else
+			snprintf(type, sizeof(type), "%s", type_word(f));
+		cells[0] = f->name;
+		cells[1] = type;
+		cells[2] = flags;
+		cells[3] = f->help != NULL ? f->help : "";
+		rc = out_table_add(t, cells);
+	}
+	if (rc == COFFER_OK)
+		rc = out_table_print(t, stdout, !c->quiet);
+	out_table_free(t);
+	return rc;
+}
+
+static int
+list_kinds(struct ctx *c)
+{
+	static const char *const heads[] = { "KIND", "PLURAL", "WHAT" };
+	const struct kind_def *ks;
+	struct out_table *t = out_table_new(3, heads);
+	size_t n, i;
+	int rc = COFFER_OK;
+
+	if (t == NULL)
+		return COFFER_ERR_NOMEM;
+	ks = schema_kinds(&n);
+	for (i = 0; i < n && rc == COFFER_OK; i++) {
+		const char *cells[3] = { ks[i].name, ks[i].plural,
+		    ks[i].help != NULL ? ks[i].help : "" };
+
+		rc = out_table_add(t, cells);
+	}
+	if (rc == COFFER_OK)
+		rc = out_table_print(t, stdout, !c->quiet);
+	out_table_free(t);
+	return rc;
+}
+
+static int
+cmd_fields(struct ctx *c, int argc, char **argv)
+{
+	const struct kind_def *k = NULL;
+	int rc;
+
+	if ((rc = record_opts(c, "fields", argc, argv, 0, NULL)) != COFFER_OK)
+		return rc < 0 ? COFFER_OK : rc;
+	if (optind >= argc)
+		return list_kinds(c);
+	if ((rc = need_kind(c, "fields", argv[optind], &k)) != COFFER_OK)
+		return rc;
+	return c->json ? fields_json(k) : fields_table(c, k);
+}
+
+/* ---- user administration ------------------------------------------- */
+
+static int
+print_user_result(struct ctx *c, const cbor_item_t *res)
+{
+	if (c->json)
+		return print_json(res);
+	if (c->quiet)
+		return COFFER_OK;
+	return print_fields(NULL, msg_get(res, "user"));
+}
+
+static int
+cmd_user_list(struct ctx *c, int argc, char **argv)
+{
+	static const char *const heads[] = { "name", "display", "role", "team",
+	    "manager", "clearance", "active", "fingerprint" };
+	const cbor_item_t *users;
+	cbor_item_t *res = NULL;
+	int rc;
+
+	if ((rc = record_opts(c, "user list", argc, argv, 0, NULL)) !=
+	    COFFER_OK)
+		return rc < 0 ? COFFER_OK : rc;
+	if (optind < argc)
+		return fail(c, COFFER_ERR_USAGE, "user list: takes no "
+		    "arguments");
+	if ((rc = call(c, "user.list", NULL, &res)) != COFFER_OK)
+		return rc;
+	users = msg_get(res, "users");
+	if (c->json)
+		rc = print_json(res);
+	else if (users == NULL || !cbor_isa_array(users))
+		rc = fail(c, COFFER_ERR_PROTO, "user list: the daemon's answer "
+		    "has no users");
+	else
+		rc = print_table(c, NULL, 8, heads, users);
+	cbor_decref(&res);
+	return rc;
+}
+
+/* --pubkey FILE -> "pubkey": 32 bytes. */
+static int
+put_pubkey(struct ctx *c, cbor_item_t *args, const char *file)
+{
+	unsigned char pk[32];
+	char fpr[USERKEY_FPR_TEXT];
+	int rc;
+
+	if ((rc = userkey_load_public(file, pk)) != COFFER_OK)
+		return fail(c, COFFER_ERR_USAGE, "pubkey=%s: %s", file,
+		    rc == COFFER_ERR_INVALID ? "not a coffer public key file "
+		    "(made by 'coffer keygen')" : coffer_strerror(rc));
+	if (!c->quiet && !c->json) {
+		userkey_fingerprint(pk, fpr, sizeof(fpr));
+		fprintf(stderr, "coffer: registering key %s\n", fpr);
+	}
+	return msg_put_bytes(args, "pubkey", pk, sizeof(pk));
+}
+
+/*
+ * Options of user add/update into args.  required lists the options that
+ * must be present (add); *nset counts those given.
+ */
+static int
+user_opts(struct ctx *c, const char *cmd, int argc, char **argv,
+    cbor_item_t *args, int is_add, int *nset)
+{
+	static const struct option lo[] = {
+		{ "role", required_argument, NULL, 'r' },
+		{ "clearance", required_argument, NULL, 'c' },
+		{ "pubkey", required_argument, NULL, 'p' },
+		{ "team", required_argument, NULL, 't' },
+		{ "manager", required_argument, NULL, 'm' },
+		{ "display", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *key;
+	int opt, rc;
+
+	optind = 0;
+	opterr = 0;
+	*nset = 0;
+	while ((opt = getopt_long(argc, argv, is_add ? ":r:c:p:t:m:d:h" :
+	    ":r:c:p:t:m:h", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			show_help(cmd);
+			return -1;
+		case 'p':
+			if ((rc = put_pubkey(c, args, optarg)) != COFFER_OK)
+				return rc;
+			(*nset)++;
+			continue;
+		case 'r': key = "role"; break;
+		case 'c': key = "clearance"; break;
+		case 't': key = "team"; break;
+		case 'm': key = "manager"; break;
+		case 'd':
+			if (!is_add)
+				return bad_option(c, cmd, argv, '?');
+			key = "display";
+			break;
+		default:
+			return bad_option(c, cmd, argv, opt);
+		}
+		if (msg_get(args, key) != NULL)
+			return fail(c, COFFER_ERR_USAGE, "%s: --%s given twice",
+			    cmd, key);
+		if (!cli_utf8_valid(optarg, strlen(optarg)))
+			return fail(c, COFFER_ERR_USAGE, "%s: not valid UTF-8",
+			    key);
+		if ((rc = msg_put_str(args, key, optarg)) != COFFER_OK)
+			return rc;
+		(*nset)++;
+	}
+	return COFFER_OK;
+}
+
+/* The NAME operand: exactly one word after the options. */
+static int
+user_name(struct ctx *c, const char *cmd, int argc, char **argv,
+    cbor_item_t *args)
+{
+	if (optind >= argc)
+		return fail(c, COFFER_ERR_USAGE, "%s: missing user NAME (usage: "
+		    "coffer %s)", cmd, help_find(cmd)->synopsis);
+	if (optind + 1 < argc)
+		return fail(c, COFFER_ERR_USAGE, "%s: unexpected '%.40s'", cmd,
+		    argv[optind + 1]);
+	if (strlen(argv[optind]) > SESSION_USER_MAX ||
+	    !cli_utf8_valid(argv[optind], strlen(argv[optind])))
+		return fail(c, COFFER_ERR_USAGE, "%s: bad user name", cmd);
+	return msg_put_str(args, "name", argv[optind]);
+}
+
+static int
+cmd_user_add(struct ctx *c, int argc, char **argv)
+{
+	static const char *const need[] = { "role", "clearance", "pubkey" };
+	cbor_item_t *args = msg_new_map(), *res = NULL;
+	size_t i;
+	int n = 0, rc;
+
+	if (args == NULL)
+		return COFFER_ERR_NOMEM;
+	if ((rc = user_opts(c, "user add", argc, argv, args, 1, &n)) !=
+	    COFFER_OK || (rc = user_name(c, "user add", argc, argv, args)) !=
+	    COFFER_OK)
+		goto out;
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (msg_get(args, need[i]) == NULL) {
+			rc = fail(c, COFFER_ERR_USAGE, "user add: --%s is "
+			    "required", need[i]);
+			goto out;
+		}
+	rc = call(c, "user.add", args, &res);
+	args = NULL; /* taken */
+	if (rc == COFFER_OK)
+		rc = print_user_result(c, res);
+out:
+	if (args != NULL)
+		cbor_decref(&args);
+	if (res != NULL)
+		cbor_decref(&res);
+	return rc < 0 ? COFFER_OK : rc;
+}
+
+static int
+cmd_user_update(struct ctx *c, int argc, char **argv)
+{
+	cbor_item_t *args = msg_new_map(), *res = NULL;
+	int n = 0, rc;
+
+	if (args == NULL)
+		return COFFER_ERR_NOMEM;
+	if ((rc = user_opts(c, "user update", argc, argv, args, 0, &n)) !=
+	    COFFER_OK || (rc = user_name(c, "user update", argc, argv, args)) !=
+	    COFFER_OK)
+		goto out;
+	if (n == 0) {
+		rc = fail(c, COFFER_ERR_USAGE, "user update: nothing to change "
+		    "(give --role, --clearance, --team, --manager or --pubkey)");
+		goto out;
+	}
+	rc = call(c, "user.update", args, &res);
+	args = NULL; /* taken */
+	if (rc == COFFER_OK)
+		rc = print_user_result(c, res);
+out:
+	if (args != NULL)
+		cbor_decref(&args);
+	if (res != NULL)
+		cbor_decref(&res);
+	return rc < 0 ? COFFER_OK : rc;
+}
+
+static int
+user_set_active(struct ctx *c, const char *cmd, int argc, char **argv,
+    int active)
+{
+	cbor_item_t *args = NULL, *res = NULL;
+	int rc;
+
+	if ((rc = record_opts(c, cmd, argc, argv, 0, NULL)) != COFFER_OK)
+		return rc < 0 ? COFFER_OK : rc;
+	if ((args = msg_new_map()) == NULL)
+		return COFFER_ERR_NOMEM;
+	if ((rc = user_name(c, cmd, argc, argv, args)) != COFFER_OK ||
+	    (rc = msg_put_bool(args, "active", active)) != COFFER_OK) {
+		cbor_decref(&args);
+		return rc;
+	}
+	if ((rc = call(c, "user.update", args, &res)) != COFFER_OK)
+		return rc;
+	rc = print_user_result(c, res);
+	cbor_decref(&res);
+	return rc;
+}
+
+static int
+cmd_user_disable(struct ctx *c, int argc, char **argv)
+{
+	return user_set_active(c, "user disable", argc, argv, 0);
+}
+
+static int
+cmd_user_enable(struct ctx *c, int argc, char **argv)
+{
+	return user_set_active(c, "user enable", argc, argv, 1);
+}
+
+/* ---- keygen, pin-reset, help (local) ------------------------------- */
+
+static int
+keygen_args(struct ctx *c, int argc, char **argv, const char **out,
+    const char **comment, int *nopass)
+{
+	static const struct option lo[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "comment", required_argument, NULL, 'c' },
+		{ "no-passphrase", no_argument, NULL, 'N' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int opt;
+
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":o:c:h", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'o': *out = optarg; break;
+		case 'c': *comment = optarg; break;
+		case 'N': *nopass = 1; break;
+		case 'h':
+			show_help("keygen");
+			return -1;
+		default:
+			return bad_option(c, "keygen", argv, opt);
+		}
+	}
+	if (optind < argc)
+		return fail(c, COFFER_ERR_USAGE, "keygen: unexpected '%.40s'",
+		    argv[optind]);
+	if (*out == NULL)
+		return fail(c, COFFER_ERR_USAGE, "keygen: -o FILE is required");
+	return COFFER_OK;
+}
+
+static int
+keygen_print(struct ctx *c, const char *secret, const char *pub)
+{
+	unsigned char pk[32];
+	char line[USERKEY_PUBLIC_TEXT], fpr[USERKEY_FPR_TEXT];
+	cbor_item_t *m = NULL;
+	int rc;
+
+	if ((rc = userkey_load_public(pub, pk)) != COFFER_OK)
+		return fail(c, rc, "%s: %s", pub, coffer_strerror(rc));
+	userkey_format_public(pk, NULL, line, sizeof(line));
+	userkey_fingerprint(pk, fpr, sizeof(fpr));
+	if (!c->json) {
+		printf("%s\n%s\n", line, fpr);
+		if (!c->quiet)
+			fprintf(stderr, "coffer: wrote %s and %s; give %s to "
+			    "your administrator\n", secret, pub, pub);
+		return COFFER_OK;
+	}
+	if ((m = msg_new_map()) == NULL)
+		return COFFER_ERR_NOMEM;
+	if ((rc = msg_put_str(m, "public", line)) == COFFER_OK &&
+	    (rc = msg_put_str(m, "fingerprint", fpr)) == COFFER_OK &&
+	    (rc = msg_put_str(m, "secret_file", secret)) == COFFER_OK &&
+	    (rc = msg_put_str(m, "public_file", pub)) == COFFER_OK)
+		rc = print_json(m);
+	cbor_decref(&m);
+	return rc;
+}
+
+static int
+cmd_keygen(struct ctx *c, int argc, char **argv)
+{
+	const char *out = NULL, *comment = NULL;
+	char pub[PATH_MAX], *pass = NULL;
+	size_t passlen = 0;
+	int nopass = 0, rc;
+
+	if ((rc = keygen_args(c, argc, argv, &out, &comment, &nopass)) !=
+	    COFFER_OK)
+		return rc < 0 ? COFFER_OK : rc;
+	if ((size_t)snprintf(pub, sizeof(pub), "%s.pub", out) >= sizeof(pub))
+		return fail(c, COFFER_ERR_USAGE, "keygen: path too long");
+	if (!nopass) {
+		if ((pass = sodium_malloc(PASSPHRASE_MAX)) == NULL)
+			return COFFER_ERR_NOMEM;
+		rc = passphrase_get(c->passfile, "New key passphrase: ", 1, pass,
+		    PASSPHRASE_MAX, &passlen);
+		if (rc != COFFER_OK) {
+			sodium_free(pass);
+			return fail(c, c->passfile != NULL ? COFFER_ERR_KEY :
+			    COFFER_ERR_USAGE, "keygen: no passphrase: %s",
+			    c->passfile != NULL ? coffer_strerror(rc) :
+			    "empty, mismatched, or no terminal (use "
+			    "--passphrase-file or --no-passphrase)");
+		}
+	}
+	rc = userkey_generate(out, pub, pass, passlen, comment);
+	if (pass != NULL)
+		sodium_free(pass);
+	if (rc != COFFER_OK)
+		return fail(c, rc == COFFER_ERR_IO && errno == EEXIST ?
+		    COFFER_ERR_USAGE : rc, "keygen: cannot write %s: %s", out,
+		    errno == EEXIST ? "file exists (never overwritten)" :
+		    coffer_strerror(rc));
+	return keygen_print(c, out, pub);
+}
+
+static int
+cmd_pin_reset(struct ctx *c, int argc, char **argv)
+{
+	struct rpc_target t = { c->socket_path, c->hostport, c->known_hosts,
+	    0 };
+	char endpoint[KH_ENDPOINT_MAX];
+	size_t removed = 0;
+	int rc;
+
+	if ((rc = record_opts(c, "pin-reset", argc, argv, 0, NULL)) !=
+	    COFFER_OK)
+		return rc < 0 ? COFFER_OK : rc;
+	if (optind < argc)
+		return fail(c, COFFER_ERR_USAGE, "pin-reset: takes no arguments "
+		    "(select the daemon with -S or -H)");
+	if ((rc = rpc_endpoint(&t, endpoint, sizeof(endpoint))) != COFFER_OK)
+		return fail(c, COFFER_ERR_USAGE, "bad daemon address");
+	if ((rc = kh_remove(c->known_hosts, endpoint, &removed)) != COFFER_OK)
+		return fail(c, rc == COFFER_ERR_PERM ? COFFER_ERR_KEY : rc,
+		    "%s: %s", c->known_hosts, coffer_strerror(rc));
+	if (c->json) {
+		cbor_item_t *m = msg_new_map();
+
+		if (m == NULL)
+			return COFFER_ERR_NOMEM;
+		if ((rc = msg_put_str(m, "endpoint", endpoint)) == COFFER_OK &&
+		    (rc = msg_put_uint(m, "removed", removed)) == COFFER_OK)
+			rc = print_json(m);
+		cbor_decref(&m);
+		return rc;
+	}
+	if (!c->quiet)
+		printf("removed %zu pinned key%s for %s from %s\n", removed,
+		    removed == 1 ? "" : "s", endpoint, c->known_hosts);
+	return COFFER_OK;
+}
+
+static void
+print_global_help(FILE *f)
+{
+	const struct help_entry *h;
+	size_t n, i;
+
+	fputs(help_global_head(), f);
+	h = help_entries(&n);
+	for (i = 0; i < n; i++)
+		fprintf(f, "  %-14s %s\n", h[i].name, h[i].summary);
+	fputs(help_global_tail(), f);
+}
+
+static int
+cmd_help(struct ctx *c, int argc, char **argv)
+{
+	char name[64];
+	const struct help_entry *h;
+
+	if (argc < 2) {
+		print_global_help(stdout);
+		return COFFER_OK;
+	}
+	snprintf(name, sizeof(name), "%s%s%s", argv[1], argc > 2 ? " " : "",
+	    argc > 2 ? argv[2] : "");
+	if ((h = help_find(name)) == NULL && (h = help_find(argv[1])) == NULL) {
+		if (strcmp(argv[1], "user") == 0) {
+			size_t n, i;
+
+			h = help_entries(&n);
+			for (i = 0; i < n; i++)
+				if (strncmp(h[i].name, "user ", 5) == 0)
+					printf("usage: coffer %s\n",
+					    h[i].synopsis);
+			return COFFER_OK;
+		}
+		return fail(c, COFFER_ERR_USAGE, "help: no such command "
+		    "'%.40s'", name);
+	}
+	print_command_help(h);
+	return COFFER_OK;
+}
+
+/* ---- main ---------------------------------------------------------- */
+
+static const struct command commands[] = {
+	{ "status", cmd_status },
+	{ "whoami", cmd_whoami },
+	{ "keygen", cmd_keygen },
+	{ "list", cmd_list },
+	{ "show", cmd_show },
+	{ "create", cmd_create },
+	{ "update", cmd_update },
+	{ "delete", cmd_delete },
+	{ "fields", cmd_fields },
+	{ "user list", cmd_user_list },
+	{ "user add", cmd_user_add },
+	{ "user update", cmd_user_update },
+	{ "user disable", cmd_user_disable },
+	{ "user enable", cmd_user_enable },
+	{ "pin-reset", cmd_pin_reset },
+	{ "help", cmd_help },
+};
+
+/* Commands that need no key and no daemon. */
+static int
+is_local(const char *name)
+{
+	return strcmp(name, "keygen") == 0 || strcmp(name, "fields") == 0 ||
+	    strcmp(name, "pin-reset") == 0 || strcmp(name, "help") == 0;
+}
+
+/* Find the command in argv; *used gets the number of words it took. */
+static const struct command *
+find_command(int argc, char **argv, int *used)
+{
+	char two[64];
+	size_t i;
+
+	if (argc >= 2) {
+		snprintf(two, sizeof(two), "%s %s", argv[0], argv[1]);
+		for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (strcmp(commands[i].name, two) == 0) {
+				*used = 2;
+				return &commands[i];
+			}
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, argv[0]) == 0) {
+			*used = 1;
+			return &commands[i];
+		}
+	return NULL;
+}
+
+static const char *
+env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/* Defaults for user, key and known_hosts (the socket's is static). */
+static int
+apply_defaults(struct ctx *c, int need_identity)
+{
+	const struct passwd *pw = getpwuid(getuid());
+	const char *home = env("HOME");
+
+	if (home == NULL && pw != NULL)
+		home = pw->pw_dir;
+	if (c->socket_path == NULL && (c->socket_path =
+	    env("COFFER_SOCKET")) == NULL)
+		c->socket_path = DEFAULT_SOCKET;
+	if (c->user == NULL && (c->user = env("COFFER_USER")) == NULL &&
+	    pw != NULL) {
+		snprintf(c->userbuf, sizeof(c->userbuf), "%s", pw->pw_name);
+		c->user = c->userbuf;
+	}
+	if (c->passfile == NULL)
+		c->passfile = env("COFFER_PASSPHRASE_FILE");
+	if (c->known_hosts == NULL &&
+	    (c->known_hosts = env("COFFER_KNOWN_HOSTS")) == NULL) {
+		if (home == NULL)
+			return fail(c, COFFER_ERR_USAGE, "no home directory: "
+			    "use --known-hosts");
+		snprintf(c->khbuf, sizeof(c->khbuf),
+		    "%s/.config/coffer/known_hosts", home);
+		c->known_hosts = c->khbuf;
+		c->kh_default = 1;
+	}
+	if (!need_identity)
+		return COFFER_OK;
+	if (c->user == NULL || *c->user == '\0')
+		return fail(c, COFFER_ERR_USAGE, "no user name: use -u NAME");
+	if (strlen(c->user) > SESSION_USER_MAX)
+		return fail(c, COFFER_ERR_USAGE, "user name too long");
+	if (c->key == NULL && (c->key = env("COFFER_KEY")) == NULL) {
+		if (home == NULL)
+			return fail(c, COFFER_ERR_USAGE, "no home directory: "
+			    "use -k FILE");
+		snprintf(c->keybuf, sizeof(c->keybuf),
+		    "%s/.config/coffer/%s.key", home, c->user);
+		c->key = c->keybuf;
+	}
+	return COFFER_OK;
+}
+
+enum { OPT_KNOWN_HOSTS = 256, OPT_PASSFILE, OPT_JSON, OPT_VERSION };
+
+/* Global options; returns -1 when --help/--version was handled. */
+static int
+global_opts(struct ctx *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "socket", required_argument, NULL, 'S' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS },
+		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 }
+	};
+	int opt;
+
+	opterr = 0;
+	/* '+': stop at the command; its options are its own. */
+	while ((opt = getopt_long(argc, argv, "+:S:H:u:k:qh", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'S': c->socket_path = optarg; break;
+		case 'H': c->hostport = optarg; break;
+		case 'u': c->user = optarg; break;
+		case 'k': c->key = optarg; break;
+		case OPT_KNOWN_HOSTS: c->known_hosts = optarg; break;
+		case OPT_PASSFILE: c->passfile = optarg; break;
+		case OPT_JSON: c->json = 1; break;
+		case 'q': c->quiet = 1; break;
+		case 'h':
+			print_global_help(stdout);
+			return -1;
+		case OPT_VERSION:
+			printf("coffer %s\n", COFFER_VERSION);
+			return -1;
+		default:
+			return bad_option(c, "coffer", argv, opt);
+		}
+	}
+	return COFFER_OK;
+}
+
+/*
+ * --json, -q and --quiet are accepted after the command too ("coffer list
+ * customers --json"); they are taken out of the command's words here.
+ */
+static int
+late_globals(struct ctx *c, int argc, char **argv)
+{
+	int i, out = 1, end = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (!end && strcmp(argv[i], "--") == 0)
+			end = 1;
+		if (!end && strcmp(argv[i], "--json") == 0) {
+			c->json = 1;
+			continue;
+		}
+		if (!end && (strcmp(argv[i], "-q") == 0 ||
+		    strcmp(argv[i], "--quiet") == 0)) {
+			c->quiet = 1;
+			continue;
+		}
+		argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	return out;
+}
+
+/* Does a command's argument list ask for help? (before "--") */
+static int
+wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
+static int
+run(struct ctx *c, int argc, char **argv)
+{
+	const struct command *cmd;
+	int rc, used = 0;
+
+	if ((rc = global_opts(c, argc, argv)) != COFFER_OK)
+		return rc < 0 ? COFFER_OK : rc;
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		print_global_help(stderr);
+		return fail(c, COFFER_ERR_USAGE, "no command given");
+	}
+	if ((cmd = find_command(argc, argv, &used)) == NULL) {
+		if (strcmp(argv[0], "user") == 0)
+			return fail(c, COFFER_ERR_USAGE, "user: needs one of list, "
+			    "add, update, disable, enable (see 'coffer help "
+			    "user')");
+		return fail(c, COFFER_ERR_USAGE, "unknown command '%.40s' (see "
+		    "'coffer --help')", argv[0]);
+	}
+	if (strcmp(cmd->name, "help") != 0 && wants_help(argc - used + 1,
+	    argv + used - 1))
+		return show_help(cmd->name);
+	if ((rc = apply_defaults(c, !is_local(cmd->name))) != COFFER_OK)
+		return rc;
+	/* Handlers see argv[0] = the (last) command word. */
+	argv += used - 1;
+	argc = late_globals(c, argc - used + 1, argv);
+	return cmd->run(c, argc, argv);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctx c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	/* A closed socket must be an error return, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "coffer: libsodium failed to initialise\n");
+		return EXIT_DAEMON;
+	}
+	c.now = (int64_t)time(NULL);
+	rc = run(&c, argc, argv);
+	rpc_close(c.rpc);
+	if (fflush(stdout) != 0 && rc == COFFER_OK)
+		rc = fail(&c, COFFER_ERR_IO, "cannot write output: %s",
+		    strerror(errno));
+	return report(&c, rc);
+}

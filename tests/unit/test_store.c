@@ -1,0 +1,900 @@
+/*
+ * test_store.c - the encrypted store: open/reopen and wrong keys, no
+ * plaintext on disk, users, record CRUD, row scope (DENIED vs NOT_FOUND),
+ * versions, filters, paging, references and bulk loading.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "coffer/err.h"
+#include "coffer/msg.h"
+#include "coffer/schema.h"
+#include "coffer/store.h"
+
+#define MARKER "ZQXJ-plaintext-marker-7731"
+
+struct fx {
+	char dir[64];
+	char path[PATH_MAX];
+	unsigned char key[32];
+	struct store *st;
+	int64_t a1, a2, b1, mgr; /* agents a1, a2 (team east), b1 (west) */
+	int64_t product;
+};
+
+/* Helpers ------------------------------------------------------------ */
+
+static int64_t
+add_user(struct store *st, const char *name, enum user_role role,
+    const char *team)
+{
+	struct store_user u;
+	struct coffer_errdetail d;
+
+	memset(&u, 0, sizeof(u));
+	snprintf(u.name, sizeof(u.name), "%s", name);
+	snprintf(u.display, sizeof(u.display), "User %s", name);
+	snprintf(u.team, sizeof(u.team), "%s", team);
+	snprintf(u.clearance, sizeof(u.clearance), "confidential");
+	u.role = role;
+	u.active = 1;
+	randombytes_buf(u.pubkey, sizeof(u.pubkey));
+	assert_int_equal(store_user_add(st, &u, &d), COFFER_OK);
+	assert_true(u.id > 0);
+	return u.id;
+}
+
+static struct store_scope
+scope_of(enum scope_kind k, int64_t user, const char *team)
+{
+	struct store_scope s;
+
+	memset(&s, 0, sizeof(s));
+	s.kind = k;
+	s.user_id = user;
+	snprintf(s.team, sizeof(s.team), "%s", team != NULL ? team : "");
+	return s;
+}
+
+static const struct store_scope all_scope = { .kind = SCOPE_ALL };
+
+static int64_t
+create(struct store *st, const char *kind, cbor_item_t *fields,
+    const struct store_scope *sc)
+{
+	struct coffer_errdetail d;
+	int64_t id = 0;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	rc = store_record_create(st, schema_kind(kind), fields, sc, &id, &d);
+	if (rc != COFFER_OK)
+		print_error("create %s: %d %s\n", kind, rc, d.message);
+	assert_int_equal(rc, COFFER_OK);
+	cbor_decref(&fields);
+	return id;
+}
+
+static cbor_item_t *
+customer_map(const char *name, const char *phone, int64_t owner)
+{
+	cbor_item_t *m = msg_new_map();
+
+	assert_non_null(m);
+	assert_int_equal(msg_put_str(m, "name", name), COFFER_OK);
+	assert_int_equal(msg_put_str(m, "phone", phone), COFFER_OK);
+	if (owner > 0)
+		assert_int_equal(msg_put_int(m, "owner_id", owner), COFFER_OK);
+	return m;
+}
+
+static cbor_item_t *
+call_map(int64_t customer, int64_t agent)
+{
+	cbor_item_t *m = msg_new_map();
+
+	assert_int_equal(msg_put_int(m, "customer_id", customer), COFFER_OK);
+	if (agent > 0)
+		assert_int_equal(msg_put_int(m, "agent_id", agent), COFFER_OK);
+	assert_int_equal(msg_put_int(m, "started", 1718000000), COFFER_OK);
+	assert_int_equal(msg_put_int(m, "duration", 95), COFFER_OK);
+	return m;
+}
+
+static int64_t
+rec_int(const cbor_item_t *rec, const char *key)
+{
+	int64_t v = -1;
+
+	assert_int_equal(msg_get_int(rec, key, &v), COFFER_OK);
+	return v;
+}
+
+static int
+get_rc(struct store *st, const char *kind, int64_t id,
+    const struct store_scope *sc)
+{
+	cbor_item_t *rec = NULL;
+	int rc = store_record_get(st, schema_kind(kind), id, sc, &rec);
+
+	if (rc == COFFER_OK)
+		cbor_decref(&rec);
+	else
+		assert_null(rec);
+	return rc;
+}
+
+/* Does the file at path contain needle anywhere? */
+static int
+file_contains(const char *path, const char *needle)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+	int found = 0;
+
+	if (fp == NULL)
+		return -1;
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	if (n > 0 && (buf = malloc((size_t)n)) != NULL &&
+	    fread(buf, 1, (size_t)n, fp) == (size_t)n)
+		found = memmem(buf, (size_t)n, needle, strlen(needle)) != NULL;
+	free(buf);
+	fclose(fp);
+	return found;
+}
+
+/* Fixture ------------------------------------------------------------ */
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	cbor_item_t *p;
+
+	if (f == NULL || sodium_init() < 0)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/coffer-store-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/vault.db", f->dir);
+	randombytes_buf(f->key, sizeof(f->key));
+	if (store_open(f->path, f->key, 1, &f->st) != COFFER_OK)
+		return -1;
+	f->a1 = add_user(f->st, "a1", ROLE_AGENT, "east");
+	f->a2 = add_user(f->st, "a2", ROLE_AGENT, "east");
+	f->b1 = add_user(f->st, "b1", ROLE_AGENT, "west");
+	f->mgr = add_user(f->st, "boss", ROLE_MANAGER, "east");
+	p = msg_new_map();
+	msg_put_str(p, "name", "云呼叫中心 标准版");
+	msg_put_int(p, "list_price", 980000);
+	msg_put_int(p, "price_floor", 720000);
+	f->product = create(f->st, "product", p, &all_scope);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	struct dirent *e;
+	char p[PATH_MAX];
+	DIR *d;
+
+	store_close(f->st);
+	d = opendir(f->dir);
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", f->dir, e->d_name);
+		unlink(p);
+	}
+	if (d != NULL)
+		closedir(d);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Opening ------------------------------------------------------------ */
+
+static void
+test_reopen_and_wrong_key(void **state)
+{
+	struct fx *f = *state;
+	unsigned char bad[32];
+	struct store *st = NULL;
+	struct store_user u;
+	struct stat sb;
+	char missing[PATH_MAX];
+
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	store_close(f->st);
+	f->st = NULL;
+
+	memcpy(bad, f->key, sizeof(bad));
+	bad[31] ^= 1;
+	assert_int_equal(store_open(f->path, bad, 0, &st), COFFER_ERR_KEY);
+	assert_null(st);
+	assert_int_equal(store_open(f->path, bad, 1, &st), COFFER_ERR_KEY);
+
+	snprintf(missing, sizeof(missing), "%s/nope.db", f->dir);
+	assert_int_equal(store_open(missing, f->key, 0, &st),
+	    COFFER_ERR_NOT_FOUND);
+	assert_int_equal(access(missing, F_OK), -1);
+
+	assert_int_equal(store_open(f->path, f->key, 0, &f->st), COFFER_OK);
+	assert_int_equal(store_user_get(f->st, "b1", &u), COFFER_OK);
+	assert_int_equal(u.id, f->b1);
+	assert_string_equal(u.team, "west");
+	assert_int_equal(get_rc(f->st, "product", f->product, &all_scope),
+	    COFFER_OK);
+}
+
+static void
+test_empty_file_not_a_vault(void **state)
+{
+	struct fx *f = *state;
+	struct store *st = NULL;
+	char p[PATH_MAX];
+	FILE *fp;
+
+	snprintf(p, sizeof(p), "%s/empty.db", f->dir);
+	fp = fopen(p, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	/* an empty file is no vault: only create may initialise it */
+	assert_int_equal(store_open(p, f->key, 0, &st), COFFER_ERR_DB);
+	assert_int_equal(store_open(p, f->key, 1, &st), COFFER_OK);
+	store_close(st);
+}
+
+static void
+test_no_plaintext_on_disk(void **state)
+{
+	struct fx *f = *state;
+	char wal[PATH_MAX + 8];
+	cbor_item_t *m = customer_map("王" MARKER, "13812345678", f->a1);
+
+	msg_put_str(m, "needs", "needs " MARKER);
+	create(f->st, "customer", m, &all_scope);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	/* the marker is in the WAL before a checkpoint ... */
+	assert_int_equal(file_contains(wal, MARKER), 0);
+	assert_int_equal(file_contains(wal, "SQLite format 3"), 0);
+	assert_int_equal(file_contains(f->path, "CREATE TABLE"), 0);
+	store_close(f->st);
+	f->st = NULL;
+	/* ... and in the main file after it */
+	assert_int_equal(file_contains(f->path, MARKER), 0);
+	assert_int_equal(file_contains(f->path, "SQLite format 3"), 0);
+	assert_int_equal(file_contains(f->path, "customers"), 0);
+	assert_int_equal(store_open(f->path, f->key, 0, &f->st), COFFER_OK);
+}
+
+/* Users -------------------------------------------------------------- */
+
+static void
+test_users(void **state)
+{
+	struct fx *f = *state;
+	struct store_user u, g;
+	struct coffer_errdetail d;
+	cbor_item_t *list = NULL, *m;
+	char mgr[65];
+
+	assert_int_equal(store_user_get(f->st, "nobody", &u),
+	    COFFER_ERR_NOT_FOUND);
+	assert_int_equal(store_user_get_id(f->st, 9999, &u),
+	    COFFER_ERR_NOT_FOUND);
+
+	memset(&u, 0, sizeof(u));
+	snprintf(u.name, sizeof(u.name), "a1");
+	snprintf(u.clearance, sizeof(u.clearance), "internal");
+	u.role = ROLE_AGENT;
+	assert_int_equal(store_user_add(f->st, &u, &d), COFFER_ERR_CONFLICT);
+	assert_string_equal(d.field, "name");
+
+	snprintf(u.name, sizeof(u.name), "bad name");
+	assert_int_equal(store_user_add(f->st, &u, &d), COFFER_ERR_INVALID);
+	snprintf(u.name, sizeof(u.name), "c1");
+	snprintf(u.clearance, sizeof(u.clearance), "top");
+	assert_int_equal(store_user_add(f->st, &u, &d), COFFER_ERR_INVALID);
+	assert_string_equal(d.field, "clearance");
+	snprintf(u.clearance, sizeof(u.clearance), "secret");
+	u.role = (enum user_role)9;
+	assert_int_equal(store_user_add(f->st, &u, &d), COFFER_ERR_INVALID);
+	u.role = ROLE_COMPLIANCE;
+	snprintf(u.team, sizeof(u.team), "bad\033[2Jteam");
+	assert_int_equal(store_user_add(f->st, &u, &d), COFFER_ERR_INVALID);
+	snprintf(u.team, sizeof(u.team), "华东一组");
+	u.manager_id = 4242;
+	assert_int_equal(store_user_add(f->st, &u, &d), COFFER_ERR_INVALID);
+	assert_string_equal(d.field, "manager");
+	u.manager_id = f->mgr;
+	assert_int_equal(store_user_add(f->st, &u, &d), COFFER_OK);
+
+	assert_int_equal(store_user_get(f->st, "c1", &g), COFFER_OK);
+	assert_int_equal(g.id, u.id);
+	assert_int_equal(g.role, ROLE_COMPLIANCE);
+	assert_int_equal(g.manager_id, f->mgr);
+	assert_string_equal(g.team, "华东一组");
+	assert_int_equal(g.version, 1);
+	assert_int_equal(g.active, 0);
+	assert_memory_equal(g.pubkey, u.pubkey, 32);
+
+	g.active = 1;
+	snprintf(g.clearance, sizeof(g.clearance), "public");
+	assert_int_equal(store_user_update(f->st, &g, &d), COFFER_OK);
+	assert_int_equal(store_user_get_id(f->st, g.id, &u), COFFER_OK);
+	assert_int_equal(u.active, 1);
+	assert_int_equal(u.version, 2);
+	assert_string_equal(u.clearance, "public");
+	g.manager_id = g.id;
+	assert_int_equal(store_user_update(f->st, &g, &d), COFFER_ERR_INVALID);
+	g.manager_id = 0;
+	g.id = 9999;
+	assert_int_equal(store_user_update(f->st, &g, &d),
+	    COFFER_ERR_NOT_FOUND);
+
+	assert_int_equal(store_user_list(f->st, &list), COFFER_OK);
+	assert_int_equal(cbor_array_size(list), 5);
+	m = cbor_array_handle(list)[4];
+	assert_int_equal(msg_get_str(m, "manager", mgr, sizeof(mgr)),
+	    COFFER_OK);
+	assert_string_equal(mgr, "boss");
+	assert_non_null(msg_get(m, "fingerprint"));
+	assert_null(msg_get(cbor_array_handle(list)[0], "manager"));
+	cbor_decref(&list);
+
+	assert_string_equal(store_role_name(ROLE_MANAGER), "manager");
+	assert_null(store_role_name((enum user_role)0));
+	assert_int_equal(store_role_parse("admin", &u.role), COFFER_OK);
+	assert_int_equal(u.role, ROLE_ADMIN);
+	assert_int_equal(store_role_parse("root", &u.role), COFFER_ERR_INVALID);
+}
+
+/* Records ------------------------------------------------------------ */
+
+static void
+test_record_crud(void **state)
+{
+	struct fx *f = *state;
+	const struct kind_def *k = schema_kind("customer");
+	struct store_scope own = scope_of(SCOPE_OWN, f->a1, NULL);
+	struct coffer_errdetail d;
+	cbor_item_t *rec = NULL, *up;
+	char buf[64];
+	int64_t id, v;
+	int b;
+
+	id = create(f->st, "customer",
+	    customer_map("李娜", "+86 138 1234 5678", 0), &own);
+	assert_int_equal(store_record_get(f->st, k, id, &own, &rec),
+	    COFFER_OK);
+	assert_int_equal(rec_int(rec, "id"), id);
+	assert_int_equal(rec_int(rec, "version"), 1);
+	/* the owner defaulted to the writer; the phone is normalised */
+	assert_int_equal(rec_int(rec, "owner_id"), f->a1);
+	assert_int_equal(msg_get_str(rec, "phone", buf, sizeof(buf)),
+	    COFFER_OK);
+	assert_string_equal(buf, "13812345678");
+	assert_int_equal(msg_get_str(rec, "stage", buf, sizeof(buf)),
+	    COFFER_OK);
+	assert_string_equal(buf, "new");
+	assert_int_equal(msg_get_bool(rec, "do_not_call", &b), COFFER_OK);
+	assert_int_equal(b, 0);
+	assert_null(msg_get(rec, "email")); /* NULL columns are omitted */
+	assert_true(rec_int(rec, "created") > 1700000000);
+	cbor_decref(&rec);
+
+	up = msg_new_map();
+	msg_put_str(up, "stage", "contacted");
+	msg_put_str(up, "email", "li.na@example.com");
+	msg_put_bool(up, "do_not_call", 1);
+	assert_int_equal(store_record_update(f->st, k, id, 1, up, &own, &d),
+	    COFFER_OK);
+	/* the same version again is a conflict, with no detail */
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(store_record_update(f->st, k, id, 1, up, &own, &d),
+	    COFFER_ERR_CONFLICT);
+	assert_string_equal(d.message, "");
+	cbor_decref(&up);
+
+	assert_int_equal(store_record_get(f->st, k, id, &own, &rec),
+	    COFFER_OK);
+	v = rec_int(rec, "version");
+	assert_int_equal(v, 2);
+	assert_int_equal(msg_get_str(rec, "email", buf, sizeof(buf)),
+	    COFFER_OK);
+	assert_string_equal(buf, "li.na@example.com");
+	assert_int_equal(msg_get_bool(rec, "do_not_call", &b), COFFER_OK);
+	assert_int_equal(b, 1);
+	cbor_decref(&rec);
+
+	/* null clears an optional field; required fields cannot be cleared */
+	up = msg_new_map();
+	msg_put(up, "email", msg_new_null());
+	assert_int_equal(store_record_update(f->st, k, id, 2, up, &own, &d),
+	    COFFER_OK);
+	cbor_decref(&up);
+	assert_int_equal(store_record_get(f->st, k, id, &own, &rec),
+	    COFFER_OK);
+	assert_null(msg_get(rec, "email"));
+	cbor_decref(&rec);
+	up = msg_new_map();
+	msg_put(up, "phone", msg_new_null());
+	assert_int_equal(store_record_update(f->st, k, id, 3, up, &own, &d),
+	    COFFER_ERR_INVALID);
+	assert_string_equal(d.field, "phone");
+	cbor_decref(&up);
+
+	assert_int_equal(store_record_delete(f->st, k, id, 2, &own),
+	    COFFER_ERR_CONFLICT);
+	assert_int_equal(store_record_delete(f->st, k, id, 3, &own),
+	    COFFER_OK);
+	assert_int_equal(get_rc(f->st, "customer", id, &all_scope),
+	    COFFER_ERR_NOT_FOUND);
+	assert_int_equal(store_record_delete(f->st, k, id, 3, &own),
+	    COFFER_ERR_NOT_FOUND);
+}
+
+static void
+test_validation_in_store(void **state)
+{
+	struct fx *f = *state;
+	const struct kind_def *k = schema_kind("customer");
+	struct coffer_errdetail d;
+	cbor_item_t *m = customer_map("张伟", "12345", f->a1);
+	int64_t id = 0;
+
+	assert_int_equal(store_record_create(f->st, k, m, &all_scope, &id, &d),
+	    COFFER_ERR_INVALID);
+	assert_string_equal(d.field, "phone");
+	assert_string_equal(d.message, "phone: not a valid number");
+	cbor_decref(&m);
+	m = msg_new_map();
+	msg_put_str(m, "name", "x");
+	assert_int_equal(store_record_create(f->st, k, m, &all_scope, &id, &d),
+	    COFFER_ERR_INVALID);
+	assert_string_equal(d.field, "phone");
+	cbor_decref(&m);
+	assert_int_equal(id, 0);
+}
+
+static void
+test_scope_denied_vs_not_found(void **state)
+{
+	struct fx *f = *state;
+	struct store_scope own1 = scope_of(SCOPE_OWN, f->a1, NULL);
+	struct store_scope own2 = scope_of(SCOPE_OWN, f->a2, NULL);
+	struct store_scope east = scope_of(SCOPE_TEAM, f->mgr, "east");
+	struct store_scope west = scope_of(SCOPE_TEAM, 0, "west");
+	struct store_scope none = scope_of(SCOPE_NONE, f->a1, NULL);
+	struct store_scope noteam = scope_of(SCOPE_TEAM, f->a1, "");
+	int64_t c, call, orphan;
+
+	c = create(f->st, "customer", customer_map("赵敏", "010-12345678",
+	    f->a1), &all_scope);
+	orphan = create(f->st, "customer", customer_map("无主", "13900001111",
+	    0), &all_scope);
+	call = create(f->st, "call", call_map(c, f->a1), &own1);
+
+	assert_int_equal(get_rc(f->st, "customer", c, &own1), COFFER_OK);
+	assert_int_equal(get_rc(f->st, "customer", c, &own2),
+	    COFFER_ERR_DENIED);
+	assert_int_equal(get_rc(f->st, "customer", c, &east), COFFER_OK);
+	assert_int_equal(get_rc(f->st, "customer", c, &west),
+	    COFFER_ERR_DENIED);
+	assert_int_equal(get_rc(f->st, "customer", c, &all_scope), COFFER_OK);
+	assert_int_equal(get_rc(f->st, "customer", c, &none),
+	    COFFER_ERR_DENIED);
+	assert_int_equal(get_rc(f->st, "customer", c, NULL),
+	    COFFER_ERR_DENIED);
+	/* a team scope with no team sees nothing, not the unowned rows */
+	assert_int_equal(get_rc(f->st, "customer", orphan, &noteam),
+	    COFFER_ERR_DENIED);
+	assert_int_equal(get_rc(f->st, "customer", orphan, &own1),
+	    COFFER_ERR_DENIED);
+	assert_int_equal(get_rc(f->st, "customer", orphan, &all_scope),
+	    COFFER_OK);
+
+	/* calls are scoped through their customer */
+	assert_int_equal(get_rc(f->st, "call", call, &own1), COFFER_OK);
+	assert_int_equal(get_rc(f->st, "call", call, &own2),
+	    COFFER_ERR_DENIED);
+	assert_int_equal(get_rc(f->st, "call", call, &east), COFFER_OK);
+	assert_int_equal(get_rc(f->st, "call", call, &west),
+	    COFFER_ERR_DENIED);
+
+	/* products are shared: any scope but NONE */
+	assert_int_equal(get_rc(f->st, "product", f->product, &west),
+	    COFFER_OK);
+	assert_int_equal(get_rc(f->st, "product", f->product, &own2),
+	    COFFER_OK);
+	assert_int_equal(get_rc(f->st, "product", f->product, &none),
+	    COFFER_ERR_DENIED);
+
+	/* absent rows are NOT_FOUND in every scope */
+	assert_int_equal(get_rc(f->st, "customer", 987654, &own1),
+	    COFFER_ERR_NOT_FOUND);
+	assert_int_equal(get_rc(f->st, "call", 987654, &none),
+	    COFFER_ERR_NOT_FOUND);
+	assert_int_equal(get_rc(f->st, "product", 987654, &all_scope),
+	    COFFER_ERR_NOT_FOUND);
+
+	/* writes out of scope are refused the same way */
+	assert_int_equal(store_record_delete(f->st, schema_kind("call"), call,
+	    1, &own2), COFFER_ERR_DENIED);
+	assert_int_equal(store_record_delete(f->st, schema_kind("customer"),
+	    c, 1, &west), COFFER_ERR_DENIED);
+}
+
+static void
+test_references_and_owner(void **state)
+{
+	struct fx *f = *state;
+	struct store_scope own1 = scope_of(SCOPE_OWN, f->a1, NULL);
+	struct store_scope east = scope_of(SCOPE_TEAM, f->mgr, "east");
+	const struct kind_def *ck = schema_kind("customer");
+	struct coffer_errdetail d;
+	cbor_item_t *m;
+	int64_t c1, cb, id = 0;
+
+	c1 = create(f->st, "customer", customer_map("周杰", "13700001234",
+	    f->a1), &all_scope);
+	cb = create(f->st, "customer", customer_map("吴芳", "13700004321",
+	    f->b1), &all_scope);
+
+	m = call_map(424242, f->a1);
+	assert_int_equal(store_record_create(f->st, schema_kind("call"), m,
+	    &all_scope, &id, &d), COFFER_ERR_INVALID);
+	assert_string_equal(d.field, "customer_id");
+	cbor_decref(&m);
+	m = call_map(cb, f->a1);
+	assert_int_equal(store_record_create(f->st, schema_kind("call"), m,
+	    &own1, &id, &d), COFFER_ERR_DENIED);
+	assert_string_equal(d.field, "customer_id");
+	cbor_decref(&m);
+	m = call_map(c1, 5555);
+	assert_int_equal(store_record_create(f->st, schema_kind("call"), m,
+	    &own1, &id, &d), COFFER_ERR_INVALID);
+	assert_string_equal(d.field, "agent_id");
+	cbor_decref(&m);
+
+	m = msg_new_map();
+	msg_put_int(m, "customer_id", c1);
+	msg_put_int(m, "product_id", 31337);
+	msg_put_int(m, "amount", 100);
+	assert_int_equal(store_record_create(f->st, schema_kind("deal"), m,
+	    &own1, &id, &d), COFFER_ERR_INVALID);
+	assert_string_equal(d.field, "product_id");
+	cbor_decref(&m);
+	m = msg_new_map();
+	msg_put_int(m, "customer_id", c1);
+	msg_put_int(m, "product_id", f->product);
+	msg_put_int(m, "amount", 980000);
+	create(f->st, "deal", m, &own1);
+
+	/* an agent cannot create for, or hand a customer to, someone else */
+	m = customer_map("郑爽", "13600001111", f->a2);
+	assert_int_equal(store_record_create(f->st, ck, m, &own1, &id, &d),
+	    COFFER_ERR_DENIED);
+	assert_string_equal(d.field, "owner_id");
+	cbor_decref(&m);
+	m = msg_new_map();
+	msg_put_int(m, "owner_id", f->a2);
+	assert_int_equal(store_record_update(f->st, ck, c1, 1, m, &own1, &d),
+	    COFFER_ERR_DENIED);
+	/* a manager may move it within the team, not outside */
+	assert_int_equal(store_record_update(f->st, ck, c1, 1, m, &east, &d),
+	    COFFER_OK);
+	cbor_decref(&m);
+	m = msg_new_map();
+	msg_put_int(m, "owner_id", f->b1);
+	assert_int_equal(store_record_update(f->st, ck, c1, 2, m, &east, &d),
+	    COFFER_ERR_DENIED);
+	cbor_decref(&m);
+	m = msg_new_map();
+	msg_put(m, "owner_id", msg_new_null());
+	assert_int_equal(store_record_update(f->st, ck, c1, 2, m, &east, &d),
+	    COFFER_ERR_DENIED);
+	cbor_decref(&m);
+
+	/* immutable fields stay put */
+	m = msg_new_map();
+	msg_put_int(m, "customer_id", cb);
+	assert_int_equal(store_record_update(f->st, schema_kind("deal"), 1, 1,
+	    m, &all_scope, &d), COFFER_ERR_INVALID);
+	cbor_decref(&m);
+
+	/* a customer with deals cannot be deleted */
+	assert_int_equal(store_record_delete(f->st, ck, c1, 2, &all_scope),
+	    COFFER_ERR_CONFLICT);
+	assert_int_equal(get_rc(f->st, "customer", c1, &all_scope), COFFER_OK);
+}
+
+static void
+test_list_filters_paging(void **state)
+{
+	struct fx *f = *state;
+	const struct kind_def *k = schema_kind("customer");
+	struct store_scope own1 = scope_of(SCOPE_OWN, f->a1, NULL);
+	struct store_scope east = scope_of(SCOPE_TEAM, f->mgr, "east");
+	struct store_scope none = scope_of(SCOPE_NONE, 0, NULL);
+	struct store_filter flt[2];
+	cbor_item_t *m, *arr = NULL, *v, *v2;
+	uint64_t total = 0;
+	char name[32];
+	int64_t owner, prev = 0, first = 0;
+	size_t i;
+
+	for (i = 0; i < 30; i++) {
+		owner = i % 3 == 0 ? f->a1 : i % 3 == 1 ? f->a2 : f->b1;
+		snprintf(name, sizeof(name), "客户%zu", i);
+		m = customer_map(name, "13800138000", owner);
+		msg_put_str(m, "stage", i % 2 ? "screened" : "new");
+		create(f->st, "customer", m, &all_scope);
+	}
+	assert_int_equal(store_record_list(f->st, k, NULL, 0, &all_scope, 0, 0,
+	    &arr, &total), COFFER_OK);
+	assert_int_equal(total, 30);
+	assert_int_equal(cbor_array_size(arr), 30);
+	for (i = 0; i < 30; i++) { /* ordered by id */
+		int64_t id = rec_int(cbor_array_handle(arr)[i], "id");
+
+		assert_true(id > prev);
+		prev = id;
+	}
+	cbor_decref(&arr);
+
+	assert_int_equal(store_record_list(f->st, k, NULL, 0, &own1, 4, 0,
+	    &arr, &total), COFFER_OK);
+	assert_int_equal(total, 10);
+	assert_int_equal(cbor_array_size(arr), 4);
+	first = rec_int(cbor_array_handle(arr)[0], "id");
+	cbor_decref(&arr);
+	assert_int_equal(store_record_list(f->st, k, NULL, 0, &own1, 4, 8,
+	    &arr, &total), COFFER_OK);
+	assert_int_equal(total, 10);
+	assert_int_equal(cbor_array_size(arr), 2);
+	assert_true(rec_int(cbor_array_handle(arr)[0], "id") > first);
+	cbor_decref(&arr);
+
+	assert_int_equal(store_record_list(f->st, k, NULL, 0, &east, 0, 0,
+	    &arr, &total), COFFER_OK);
+	assert_int_equal(total, 20);
+	cbor_decref(&arr);
+
+	v = msg_new_str("screened");
+	v2 = msg_new_int(f->a2);
+	flt[0].field = "stage";
+	flt[0].value = v;
+	flt[1].field = "owner_id";
+	flt[1].value = v2;
+	assert_int_equal(store_record_list(f->st, k, flt, 1, &all_scope, 0, 0,
+	    &arr, &total), COFFER_OK);
+	assert_int_equal(total, 15);
+	cbor_decref(&arr);
+	assert_int_equal(store_record_list(f->st, k, flt, 2, &east, 0, 0,
+	    &arr, &total), COFFER_OK);
+	assert_int_equal(total, 5);
+	for (i = 0; i < cbor_array_size(arr); i++)
+		assert_int_equal(rec_int(cbor_array_handle(arr)[i], "owner_id"),
+		    f->a2);
+	cbor_decref(&arr);
+
+	/* not a filter field, wrong type, bad enum, no scope */
+	flt[1].field = "name";
+	assert_int_equal(store_record_list(f->st, k, flt, 2, &all_scope, 0, 0,
+	    &arr, &total), COFFER_ERR_INVALID);
+	flt[0].field = "owner_id";
+	assert_int_equal(store_record_list(f->st, k, flt, 1, &all_scope, 0, 0,
+	    &arr, &total), COFFER_ERR_INVALID);
+	flt[0].field = "stage";
+	flt[0].value = v2;
+	assert_int_equal(store_record_list(f->st, k, flt, 1, &all_scope, 0, 0,
+	    &arr, &total), COFFER_ERR_INVALID);
+	assert_int_equal(store_record_list(f->st, k, NULL, 0, &none, 0, 0,
+	    &arr, &total), COFFER_ERR_DENIED);
+	cbor_decref(&v);
+	cbor_decref(&v2);
+}
+
+static void
+test_list_via_customer_and_null_filter(void **state)
+{
+	struct fx *f = *state;
+	struct store_scope own1 = scope_of(SCOPE_OWN, f->a1, NULL);
+	struct store_scope west = scope_of(SCOPE_TEAM, 0, "west");
+	struct store_filter flt;
+	cbor_item_t *arr = NULL, *nul = msg_new_null();
+	uint64_t total = 0;
+	int64_t c1, c2;
+
+	c1 = create(f->st, "customer", customer_map("甲", "13811112222",
+	    f->a1), &all_scope);
+	c2 = create(f->st, "customer", customer_map("乙", "13811113333",
+	    f->b1), &all_scope);
+	create(f->st, "call", call_map(c1, f->a1), &all_scope);
+	create(f->st, "call", call_map(c1, 0), &all_scope);
+	create(f->st, "call", call_map(c2, f->b1), &all_scope);
+
+	assert_int_equal(store_record_list(f->st, schema_kind("calls"), NULL, 0,
+	    &own1, 0, 0, &arr, &total), COFFER_OK);
+	assert_int_equal(total, 2);
+	cbor_decref(&arr);
+	assert_int_equal(store_record_list(f->st, schema_kind("call"), NULL, 0,
+	    &west, 0, 0, &arr, &total), COFFER_OK);
+	assert_int_equal(total, 1);
+	assert_int_equal(rec_int(cbor_array_handle(arr)[0], "customer_id"), c2);
+	cbor_decref(&arr);
+
+	flt.field = "agent_id";
+	flt.value = nul;
+	assert_int_equal(store_record_list(f->st, schema_kind("call"), &flt, 1,
+	    &all_scope, 0, 0, &arr, &total), COFFER_OK);
+	assert_int_equal(total, 1);
+	assert_null(msg_get(cbor_array_handle(arr)[0], "agent_id"));
+	cbor_decref(&arr);
+	cbor_decref(&nul);
+}
+
+static void
+test_transactions_and_stats(void **state)
+{
+	struct fx *f = *state;
+	cbor_item_t *stats = NULL;
+	int64_t id, n = -1;
+
+	assert_int_equal(store_begin(f->st), COFFER_OK);
+	id = create(f->st, "customer", customer_map("回滚", "13811114444", 0),
+	    &all_scope);
+	store_rollback(f->st);
+	assert_int_equal(get_rc(f->st, "customer", id, &all_scope),
+	    COFFER_ERR_NOT_FOUND);
+
+	assert_int_equal(store_begin(f->st), COFFER_OK);
+	id = create(f->st, "customer", customer_map("提交", "13811114444", 0),
+	    &all_scope);
+	assert_int_equal(store_commit(f->st), COFFER_OK);
+	assert_int_equal(get_rc(f->st, "customer", id, &all_scope), COFFER_OK);
+
+	assert_int_equal(store_stats(f->st, &stats), COFFER_OK);
+	assert_int_equal(msg_get_int(stats, "customer", &n), COFFER_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(msg_get_int(stats, "product", &n), COFFER_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(msg_get_int(stats, "call", &n), COFFER_OK);
+	assert_int_equal(n, 0);
+	cbor_decref(&stats);
+}
+
+/* Every descriptor field must be a column of its table (no drift). */
+static void
+test_tables_match_schema(void **state)
+{
+	struct fx *f = *state;
+	const struct kind_def *kinds;
+	const char *names[64];
+	struct store_bulk *b = NULL;
+	size_t nk, i, j, n;
+
+	kinds = schema_kinds(&nk);
+	for (i = 0; i < nk; i++) {
+		for (j = 0, n = 0; j < kinds[i].nfields; j++) {
+			if (strcmp(kinds[i].fields[j].name, "id") != 0 &&
+			    strcmp(kinds[i].fields[j].name, "version") != 0)
+				names[n++] = kinds[i].fields[j].name;
+		}
+		assert_int_equal(store_bulk_open(f->st, &kinds[i], names, n,
+		    &b), COFFER_OK);
+		store_bulk_close(b);
+	}
+	names[0] = "id";
+	assert_int_equal(store_bulk_open(f->st, &kinds[0], names, 1, &b),
+	    COFFER_ERR_USAGE);
+	names[0] = "nonexistent";
+	assert_int_equal(store_bulk_open(f->st, &kinds[0], names, 1, &b),
+	    COFFER_ERR_USAGE);
+}
+
+static void
+test_bulk(void **state)
+{
+	struct fx *f = *state;
+	static const char *const cols[] = { "name", "phone", "owner_id",
+		"stage" };
+	struct store_bulk *b = NULL;
+	cbor_item_t *rec = NULL;
+	int64_t id = 0, first = 0;
+	char buf[32];
+	int i;
+
+	assert_int_equal(store_bulk_open(f->st, schema_kind("customer"), cols,
+	    4, &b), COFFER_OK);
+	assert_int_equal(store_begin(f->st), COFFER_OK);
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(store_bulk_text(b, 0, "批量"), COFFER_OK);
+		assert_int_equal(store_bulk_text(b, 1, "13912345678"),
+		    COFFER_OK);
+		assert_int_equal(store_bulk_int(b, 2, f->a1), COFFER_OK);
+		if (i == 0)
+			assert_int_equal(store_bulk_text(b, 3, "won"),
+			    COFFER_OK);
+		assert_int_equal(store_bulk_insert(b, &id), COFFER_OK);
+		if (i == 0)
+			first = id;
+	}
+	assert_int_equal(store_bulk_int(b, 4, 1), COFFER_ERR_USAGE);
+	/* the table's CHECK constraints still hold */
+	assert_int_equal(store_bulk_text(b, 0, "x"), COFFER_OK);
+	assert_int_equal(store_bulk_text(b, 1, "not-a-phone"), COFFER_OK);
+	assert_int_equal(store_bulk_insert(b, NULL), COFFER_ERR_INVALID);
+	assert_int_equal(store_commit(f->st), COFFER_OK);
+	store_bulk_close(b);
+
+	assert_int_equal(store_record_get(f->st, schema_kind("customer"), first,
+	    &all_scope, &rec), COFFER_OK);
+	assert_int_equal(msg_get_str(rec, "stage", buf, sizeof(buf)),
+	    COFFER_OK);
+	assert_string_equal(buf, "won");
+	assert_int_equal(rec_int(rec, "version"), 1);
+	cbor_decref(&rec);
+	/* values do not leak into the next row: unset means NULL */
+	assert_int_equal(store_record_get(f->st, schema_kind("customer"), id,
+	    &all_scope, &rec), COFFER_OK);
+	assert_null(msg_get(rec, "stage"));
+	assert_int_equal(rec_int(rec, "owner_id"), f->a1);
+	cbor_decref(&rec);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_reopen_and_wrong_key,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_file_not_a_vault,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_plaintext_on_disk,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_users, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_crud, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_validation_in_store,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scope_denied_vs_not_found,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_references_and_owner,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_filters_paging,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_list_via_customer_and_null_filter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transactions_and_stats,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tables_match_schema,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bulk, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
