@@ -23,7 +23,7 @@
 
 #define AUDIT_VKEY_FILE "audit.vkey"     /* verifier key, C2SP text form */
 #define AUDIT_CHECKPOINT_FILE "checkpoint" /* latest signed checkpoint */
-#define AUDIT_VKEY_TEXT 160      /* buffer size for a verifier key line */
+#define AUDIT_VKEY_TEXT 192      /* buffer size for a verifier key line */
 
 struct audit_log;
 

@@ -24,6 +24,8 @@ static const uint32_t h256_iv[8] = {
 	0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19
 };
 
+static void h256_out(const uint32_t st[8], unsigned char out[32]);
+
 static int h256_mode = -1;  /* -1 unknown, 0 libsodium, 1 SHA-NI */
 static int h256_forced;
 
@@ -102,6 +104,89 @@ h256_blocks_shani(uint32_t st[8], const unsigned char *p, size_t nblocks)
 	_mm_storeu_si128((__m128i *)&st[4], s1);
 }
 
+/*
+ * Two independent messages at once: one sha256rnds2 chain leaves the SHA
+ * unit idle between dependent instructions, two chains fill the gaps.
+ * Leaf hashes of consecutive records are independent, so the verifier
+ * hashes them in pairs.
+ */
+__attribute__((target("sha,sse4.1,ssse3")))
+static void
+h256_blocks_shani_x2(uint32_t sta[8], const unsigned char *pa,
+    uint32_t stb[8], const unsigned char *pb, size_t nblocks)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL,
+	    0x0405060700010203ULL);
+	__m128i a0, a1, b0, b1, ta, tb, k, sa0, sa1, sb0, sb1, ma[4], mb[4];
+	unsigned i;
+
+	ta = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&sta[0]),
+	    0xB1);
+	a1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&sta[4]),
+	    0x1B);
+	a0 = _mm_alignr_epi8(ta, a1, 8);
+	a1 = _mm_blend_epi16(a1, ta, 0xF0);
+	tb = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&stb[0]),
+	    0xB1);
+	b1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&stb[4]),
+	    0x1B);
+	b0 = _mm_alignr_epi8(tb, b1, 8);
+	b1 = _mm_blend_epi16(b1, tb, 0xF0);
+	for (; nblocks > 0; nblocks--, pa += 64, pb += 64) {
+		sa0 = a0;
+		sa1 = a1;
+		sb0 = b0;
+		sb1 = b1;
+#if defined(__clang__)
+#pragma unroll
+#else
+#pragma GCC unroll 16
+#endif
+		for (i = 0; i < 16; i++) {
+			if (i < 4) {
+				ma[i] = _mm_shuffle_epi8(_mm_loadu_si128(
+				    (const __m128i *)(pa + 16 * i)), bswap);
+				mb[i] = _mm_shuffle_epi8(_mm_loadu_si128(
+				    (const __m128i *)(pb + 16 * i)), bswap);
+			} else {
+				ta = _mm_sha256msg1_epu32(ma[i & 3],
+				    ma[(i + 1) & 3]);
+				tb = _mm_sha256msg1_epu32(mb[i & 3],
+				    mb[(i + 1) & 3]);
+				ta = _mm_add_epi32(ta, _mm_alignr_epi8(
+				    ma[(i + 3) & 3], ma[(i + 2) & 3], 4));
+				tb = _mm_add_epi32(tb, _mm_alignr_epi8(
+				    mb[(i + 3) & 3], mb[(i + 2) & 3], 4));
+				ma[i & 3] = _mm_sha256msg2_epu32(ta,
+				    ma[(i + 3) & 3]);
+				mb[i & 3] = _mm_sha256msg2_epu32(tb,
+				    mb[(i + 3) & 3]);
+			}
+			k = _mm_load_si128((const __m128i *)&h256_k[4 * i]);
+			ta = _mm_add_epi32(ma[i & 3], k);
+			tb = _mm_add_epi32(mb[i & 3], k);
+			a1 = _mm_sha256rnds2_epu32(a1, a0, ta);
+			b1 = _mm_sha256rnds2_epu32(b1, b0, tb);
+			ta = _mm_shuffle_epi32(ta, 0x0E);
+			tb = _mm_shuffle_epi32(tb, 0x0E);
+			a0 = _mm_sha256rnds2_epu32(a0, a1, ta);
+			b0 = _mm_sha256rnds2_epu32(b0, b1, tb);
+		}
+		a0 = _mm_add_epi32(a0, sa0);
+		a1 = _mm_add_epi32(a1, sa1);
+		b0 = _mm_add_epi32(b0, sb0);
+		b1 = _mm_add_epi32(b1, sb1);
+	}
+	ta = _mm_shuffle_epi32(a0, 0x1B);
+	a1 = _mm_shuffle_epi32(a1, 0xB1);
+	_mm_storeu_si128((__m128i *)&sta[0], _mm_blend_epi16(ta, a1, 0xF0));
+	_mm_storeu_si128((__m128i *)&sta[4], _mm_alignr_epi8(a1, ta, 8));
+	tb = _mm_shuffle_epi32(b0, 0x1B);
+	b1 = _mm_shuffle_epi32(b1, 0xB1);
+	_mm_storeu_si128((__m128i *)&stb[0], _mm_blend_epi16(tb, b1, 0xF0));
+	_mm_storeu_si128((__m128i *)&stb[4], _mm_alignr_epi8(b1, tb, 8));
+}
+
 static int
 h256_cpu_has_shani(void)
 {
@@ -121,6 +206,17 @@ h256_blocks_shani(uint32_t st[8], const unsigned char *p, size_t nblocks)
 {
 	(void)st;
 	(void)p;
+	(void)nblocks;
+}
+
+static void
+h256_blocks_shani_x2(uint32_t sta[8], const unsigned char *pa,
+    uint32_t stb[8], const unsigned char *pb, size_t nblocks)
+{
+	(void)sta;
+	(void)pa;
+	(void)stb;
+	(void)pb;
 	(void)nblocks;
 }
 
@@ -211,12 +307,7 @@ h256_final(struct h256 *h, unsigned char out[32])
 	for (i = 0; i < 8; i++)
 		h->buf[56 + i] = (unsigned char)(bits >> (56 - 8 * i));
 	h256_blocks_shani(h->st, h->buf, 1);
-	for (i = 0; i < 8; i++) {
-		out[4 * i] = (unsigned char)(h->st[i] >> 24);
-		out[4 * i + 1] = (unsigned char)(h->st[i] >> 16);
-		out[4 * i + 2] = (unsigned char)(h->st[i] >> 8);
-		out[4 * i + 3] = (unsigned char)h->st[i];
-	}
+	h256_out(h->st, out);
 }
 
 void
@@ -227,4 +318,71 @@ h256(unsigned char out[32], const void *p, size_t n)
 	h256_init(&h);
 	h256_update(&h, p, n);
 	h256_final(&h, out);
+}
+
+/* prefix || data, padded, into buf; the number of 64-byte blocks. */
+static size_t
+h256_pad(unsigned char prefix, const unsigned char *data, size_t len,
+    unsigned char *buf)
+{
+	uint64_t bits = ((uint64_t)len + 1) * 8;
+	size_t n = len + 1, total, i;
+
+	buf[0] = prefix;
+	memcpy(buf + 1, data, len);
+	buf[n++] = 0x80;
+	total = (n + 8 + 63) & ~(size_t)63;
+	memset(buf + n, 0, total - 8 - n);
+	for (i = 0; i < 8; i++)
+		buf[total - 8 + i] = (unsigned char)(bits >> (56 - 8 * i));
+	return total / 64;
+}
+
+static void
+h256_out(const uint32_t st[8], unsigned char out[32])
+{
+	unsigned i;
+
+	for (i = 0; i < 8; i++) {
+		out[4 * i] = (unsigned char)(st[i] >> 24);
+		out[4 * i + 1] = (unsigned char)(st[i] >> 16);
+		out[4 * i + 2] = (unsigned char)(st[i] >> 8);
+		out[4 * i + 3] = (unsigned char)st[i];
+	}
+}
+
+void
+h256_prefixed2(unsigned char prefix, const unsigned char *a, size_t alen,
+    unsigned char outa[32], const unsigned char *b, size_t blen,
+    unsigned char outb[32], unsigned char *scratch)
+{
+	uint32_t sa[8], sb[8];
+	unsigned char *ba = scratch, *bb;
+	size_t na, nb, both;
+	struct h256 h;
+
+	if (!h256_accelerated() || alen > H256_X2_MAX || blen > H256_X2_MAX) {
+		h256_init(&h);
+		h256_update(&h, &prefix, 1);
+		h256_update(&h, a, alen);
+		h256_final(&h, outa);
+		h256_init(&h);
+		h256_update(&h, &prefix, 1);
+		h256_update(&h, b, blen);
+		h256_final(&h, outb);
+		return;
+	}
+	na = h256_pad(prefix, a, alen, ba);
+	bb = ba + na * 64;
+	nb = h256_pad(prefix, b, blen, bb);
+	memcpy(sa, h256_iv, sizeof(sa));
+	memcpy(sb, h256_iv, sizeof(sb));
+	both = na < nb ? na : nb;
+	h256_blocks_shani_x2(sa, ba, sb, bb, both);
+	if (na > both)
+		h256_blocks_shani(sa, ba + both * 64, na - both);
+	if (nb > both)
+		h256_blocks_shani(sb, bb + both * 64, nb - both);
+	h256_out(sa, outa);
+	h256_out(sb, outb);
 }

@@ -141,7 +141,7 @@ out:
 static int
 report(struct ctx *c, int rc)
 {
-	char text[600], clean[480];
+	char text[600], clean[600];
 	int code = exit_code(rc, c->remote);
 
 	if (rc == COFFER_OK)
@@ -157,15 +157,14 @@ report(struct ctx *c, int rc)
 		else
 			snprintf(text, sizeof(text), "%s", m);
 		out_sanitize(text, 0, clean, sizeof(clean));
-		snprintf(text, sizeof(text), "%s (%s)", clean, coffer_errname(rc));
-	} else if (c->msg[0] != '\0') {
-		snprintf(text, sizeof(text), "%s", c->msg);
+		fprintf(stderr, "coffer: %s (%s)\n", clean, coffer_errname(rc));
 	} else {
-		snprintf(text, sizeof(text), "%s", coffer_strerror(rc));
+		out_sanitize(c->msg[0] != '\0' ? c->msg : coffer_strerror(rc), 0,
+		    clean, sizeof(clean));
+		fprintf(stderr, "coffer: %s\n", clean);
 	}
-	fprintf(stderr, "coffer: %s\n", text);
 	if (c->json)
-		print_json_error(c, rc, text, code);
+		print_json_error(c, rc, clean, code);
 	return code;
 }
 
@@ -666,7 +665,9 @@ list_records(struct ctx *c, const struct kind_def *k, const cbor_item_t *res)
 		return rc;
 	(void)msg_get_uint(res, "total", &total);
 	(void)msg_get_uint(res, "offset", &offset);
-	if (!c->quiet && total > cbor_array_size(rows))
+	if (!c->quiet && total == 0)
+		printf("(no %s)\n", k->plural);
+	else if (!c->quiet && total > cbor_array_size(rows))
 		printf("(%zu of %llu %s, from offset %llu; use --limit/--offset "
 		    "for more)\n", cbor_array_size(rows),
 		    (unsigned long long)total, k->plural,
@@ -1485,7 +1486,7 @@ cmd_pin_reset(struct ctx *c, int argc, char **argv)
 	if ((rc = rpc_endpoint(&t, endpoint, sizeof(endpoint))) != COFFER_OK)
 		return fail(c, COFFER_ERR_USAGE, "bad daemon address");
 	if ((rc = kh_remove(c->known_hosts, endpoint, &removed)) != COFFER_OK)
-		return fail(c, rc == COFFER_ERR_PERM ? COFFER_ERR_KEY : rc,
+		return fail(c, rc == COFFER_ERR_PERM ? COFFER_ERR_HOSTKEY : rc,
 		    "%s: %s", c->known_hosts, coffer_strerror(rc));
 	if (c->json) {
 		cbor_item_t *m = msg_new_map();
@@ -1753,6 +1754,11 @@ run(struct ctx *c, int argc, char **argv)
 		return fail(c, COFFER_ERR_USAGE, "no command given");
 	}
 	if ((cmd = find_command(argc, argv, &used)) == NULL) {
+		if (strcmp(argv[0], "user") == 0 && wants_help(argc, argv)) {
+			char *words[] = { "help", "user", NULL };
+
+			return cmd_help(c, 2, words);
+		}
 		if (strcmp(argv[0], "user") == 0)
 			return fail(c, COFFER_ERR_USAGE, "user: needs one of list, "
 			    "add, update, disable, enable (see 'coffer help "
@@ -1787,7 +1793,7 @@ main(int argc, char **argv)
 	c.now = (int64_t)time(NULL);
 	rc = run(&c, argc, argv);
 	rpc_close(c.rpc);
-	if (fflush(stdout) != 0 && rc == COFFER_OK)
+	if ((fflush(stdout) != 0 || ferror(stdout)) && rc == COFFER_OK)
 		rc = fail(&c, COFFER_ERR_IO, "cannot write output: %s",
 		    strerror(errno));
 	return report(&c, rc);

@@ -754,6 +754,7 @@ out:
 static int
 session_kill(struct session *s, int status)
 {
+	s->dead = 1;
 	sodium_memzero(s->keys, sizeof(*s->keys));
 	return status;
 }

@@ -488,7 +488,8 @@ note_row(struct gen *g, const struct cust *c)
 		"客户反映安装排期较长，建议售后部增加人手。",
 		"展会上中小企业对云呼叫中心兴趣较高。" };
 	size_t k = (size_t)below(&g->r, NELEM(kinds));
-	int64_t author = g->o->author_id > 0 ? g->o->author_id : c->owner;
+	int64_t author = g->o->author_id > 0 ? g->o->author_id :
+	    g->o->agent_ids[0];
 	int64_t when = between(&g->r, c->created, g->now - 1);
 	int feedback = k == 2, rc;
 

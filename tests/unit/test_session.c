@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <sodium.h>
@@ -105,6 +106,15 @@ group_setup(void **state)
 	return 0;
 }
 
+/* A regression that leaves a side waiting must fail, not hang the run. */
+static void
+set_timeout(int fd)
+{
+	struct timeval tv = { 10, 0 };
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
 static int
 setup(void **state)
 {
@@ -117,6 +127,8 @@ setup(void **state)
 	}
 	f->c = fds[0];
 	f->d = fds[1];
+	set_timeout(f->c);
+	set_timeout(f->d);
 	f->run.fd = f->d;
 	f->run.claimed_pk = daemon_key.pk;
 	f->run.sign_sk = daemon_key.sk;
@@ -281,6 +293,8 @@ test_two_sessions_differ(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
 	f->c = fds[0];
 	f->d = fds[1];
+	set_timeout(f->c);
+	set_timeout(f->d);
 	f->run.fd = f->d;
 	connect_ok(f);
 	assert_memory_not_equal(session_id(f->client), first, sizeof(first));

@@ -271,11 +271,14 @@ test_no_plaintext_on_disk(void **state)
 {
 	struct fx *f = *state;
 	char wal[PATH_MAX + 8];
+	struct stat sb;
 	cbor_item_t *m = customer_map("王" MARKER, "13812345678", f->a1);
 
 	msg_put_str(m, "needs", "needs " MARKER);
 	create(f->st, "customer", m, &all_scope);
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
 	/* the marker is in the WAL before a checkpoint ... */
 	assert_int_equal(file_contains(wal, MARKER), 0);
 	assert_int_equal(file_contains(wal, "SQLite format 3"), 0);

@@ -1,0 +1,946 @@
+/*
+ * record.c - one audit record as canonical CBOR (RFC 8949 4.2.1): a map
+ * with short text keys in bytewise order, shortest integer heads, definite
+ * lengths.  The encoder writes the keys in that order directly, so no sort
+ * is needed; the parser is a strict hand-written reader (no allocation)
+ * because coffer-verify runs it on every record.  CDDL: docs/audit-format.md.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "coffer/err.h"
+#include "coffer/msg.h"
+#include "audit_int.h"
+
+const char *const arec_key_names[AK_COUNT_] = {
+	"n", "v", "op", "st", "ts", "aid", "chg", "dec", "pol", "ret", "seq",
+	"tid", "why", "afpr", "down", "kind", "mask", "peer", "prev", "role",
+	"sess", "tids", "actor"
+};
+
+static const char *const arec_decisions[] = {
+	"allowed", "denied", "pending", "error"
+};
+
+enum { MT_UINT, MT_NEG, MT_BYTES, MT_TEXT, MT_ARRAY, MT_MAP, MT_TAG, MT_7 };
+
+/* ---- encoding ---------------------------------------------------------- */
+
+static int
+pre_reserve(struct arec_pre *p, size_t n)
+{
+	unsigned char *nb;
+	size_t cap;
+
+	if (p->len + n <= p->cap)
+		return COFFER_OK;
+	if (p->len + n > AREC_MAX)
+		return COFFER_ERR_INVALID;
+	cap = p->cap ? p->cap : 512;
+	while (cap < p->len + n)
+		cap *= 2;
+	if ((nb = realloc(p->buf, cap)) == NULL)
+		return COFFER_ERR_NOMEM;
+	p->buf = nb;
+	p->cap = cap;
+	return COFFER_OK;
+}
+
+static size_t
+head_len(uint64_t v)
+{
+	return v < 24 ? 1 : v <= 0xff ? 2 : v <= 0xffff ? 3 :
+	    v <= 0xffffffffu ? 5 : 9;
+}
+
+/* Shortest head; out must have head_len(v) bytes. */
+static void
+head_put(unsigned char *out, unsigned major, uint64_t v)
+{
+	size_t n = head_len(v) - 1, i;
+
+	if (n == 0) {
+		out[0] = (unsigned char)(major << 5 | v);
+		return;
+	}
+	out[0] = (unsigned char)(major << 5 | (n == 1 ? 24 : n == 2 ? 25 :
+	    n == 4 ? 26 : 27));
+	for (i = 0; i < n; i++)
+		out[1 + i] = (unsigned char)(v >> (8 * (n - 1 - i)));
+}
+
+static int
+put_head(struct arec_pre *p, unsigned major, uint64_t v)
+{
+	int rc;
+
+	if ((rc = pre_reserve(p, 9)) != COFFER_OK)
+		return rc;
+	head_put(p->buf + p->len, major, v);
+	p->len += head_len(v);
+	return COFFER_OK;
+}
+
+static int
+put_raw(struct arec_pre *p, const void *s, size_t n)
+{
+	int rc;
+
+	if ((rc = pre_reserve(p, n)) != COFFER_OK)
+		return rc;
+	if (n > 0)
+		memcpy(p->buf + p->len, s, n);
+	p->len += n;
+	return COFFER_OK;
+}
+
+static int
+put_int(struct arec_pre *p, int64_t v)
+{
+	if (v >= 0)
+		return put_head(p, MT_UINT, (uint64_t)v);
+	return put_head(p, MT_NEG, (uint64_t)(-(v + 1)));
+}
+
+static int
+put_bytes(struct arec_pre *p, const unsigned char *b, size_t n)
+{
+	int rc = put_head(p, MT_BYTES, n);
+
+	return rc != COFFER_OK ? rc : put_raw(p, b, n);
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len, i;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+static int
+utf8_valid(const unsigned char *s, size_t n)
+{
+	size_t i = 0, k;
+	unsigned char any = 0;
+
+	/* Nearly every string in a record is ASCII: one OR over it decides. */
+	for (k = 0; k < n; k++)
+		any |= s[k];
+	if (any < 0x80)
+		return 1;
+	while (i < n) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((k = utf8_seq(s + i, n - i)) == 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+/* Text, cut at AREC_STR_MAX, bytes that are not UTF-8 become '?'. */
+static int
+put_text(struct arec_pre *p, const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0, k, at;
+	int rc;
+
+	if (n > AREC_STR_MAX)
+		n = AREC_STR_MAX;
+	if ((rc = put_head(p, MT_TEXT, n)) != COFFER_OK ||
+	    (rc = pre_reserve(p, n)) != COFFER_OK)
+		return rc;
+	at = p->len;
+	while (i < n) {
+		k = utf8_seq(u + i, n - i);
+		if (k == 0) {
+			p->buf[at++] = '?';
+			i++;
+		} else {
+			memcpy(p->buf + at, u + i, k);
+			at += k;
+			i += k;
+		}
+	}
+	p->len = at;
+	return COFFER_OK;
+}
+
+static int
+put_key(struct arec_pre *p, enum arec_key k)
+{
+	p->nkeys++;
+	return put_text(p, arec_key_names[k]);
+}
+
+static int
+put_text_list(struct arec_pre *p, const char *const *v, size_t n)
+{
+	size_t i;
+	int rc;
+
+	if (n > AREC_LIST_MAX)
+		return COFFER_ERR_INVALID;
+	if ((rc = put_head(p, MT_ARRAY, n)) != COFFER_OK)
+		return rc;
+	for (i = 0; i < n && rc == COFFER_OK; i++)
+		rc = v[i] == NULL ? COFFER_ERR_INVALID : put_text(p, v[i]);
+	return rc;
+}
+
+static int
+put_value_hash(struct arec_pre *p, const cbor_item_t *v,
+    const unsigned char hkey[32])
+{
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	unsigned char *enc = NULL;
+	size_t len;
+	int rc;
+
+	if (v == NULL)
+		return put_head(p, MT_7, 22);	/* null */
+	if ((rc = msg_encode(v, &enc, &len)) != COFFER_OK)
+		return rc;
+	crypto_auth_hmacsha256(mac, enc, len, hkey);
+	sodium_memzero(enc, len);	/* a customer value */
+	free(enc);
+	return put_bytes(p, mac, sizeof(mac));
+}
+
+static int
+put_changes(struct arec_pre *p, const struct audit_change *c, size_t n,
+    const unsigned char hkey[32])
+{
+	size_t i;
+	int rc;
+
+	if (n > AREC_LIST_MAX)
+		return COFFER_ERR_INVALID;
+	if ((rc = put_head(p, MT_ARRAY, n)) != COFFER_OK)
+		return rc;
+	for (i = 0; i < n && rc == COFFER_OK; i++) {
+		if (c[i].field == NULL)
+			return COFFER_ERR_INVALID;
+		if ((rc = put_head(p, MT_MAP, 3)) != COFFER_OK ||
+		    (rc = put_text(p, "f")) != COFFER_OK ||
+		    (rc = put_text(p, c[i].field)) != COFFER_OK ||
+		    (rc = put_text(p, "new")) != COFFER_OK ||
+		    (rc = put_value_hash(p, c[i].new_value, hkey)) !=
+		    COFFER_OK ||
+		    (rc = put_text(p, "old")) != COFFER_OK)
+			return rc;
+		rc = put_value_hash(p, c[i].old_value, hkey);
+	}
+	return rc;
+}
+
+static int
+has(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
+/* Keys up to "ts" / "seq": n v op st | aid chg dec pol ret. */
+static int
+prep_first(const struct audit_event *e, const unsigned char hkey[32],
+    struct arec_pre *p)
+{
+	int rc;
+
+	if ((rc = put_key(p, AK_N)) || (rc = put_head(p, MT_UINT, e->count)) ||
+	    (rc = put_key(p, AK_V)) || (rc = put_head(p, MT_UINT, 1)) ||
+	    (rc = put_key(p, AK_OP)) || (rc = put_text(p, e->op)))
+		return rc;
+	if (e->status != 0 && ((rc = put_key(p, AK_ST)) ||
+	    (rc = put_int(p, e->status))))
+		return rc;
+	p->off_ts = p->len;
+	if (e->actor_id != 0 && ((rc = put_key(p, AK_AID)) ||
+	    (rc = put_int(p, e->actor_id))))
+		return rc;
+	if (e->nchanges > 0 && ((rc = put_key(p, AK_CHG)) ||
+	    (rc = put_changes(p, e->changes, e->nchanges, hkey))))
+		return rc;
+	if ((rc = put_key(p, AK_DEC)) ||
+	    (rc = put_text(p, arec_decisions[e->decision])))
+		return rc;
+	if (e->policy_hash != NULL && ((rc = put_key(p, AK_POL)) ||
+	    (rc = put_bytes(p, e->policy_hash, 32))))
+		return rc;
+	if (e->nreturned > 0 && ((rc = put_key(p, AK_RET)) ||
+	    (rc = put_text_list(p, e->fields_returned, e->nreturned))))
+		return rc;
+	p->off_seq = p->len;
+	return COFFER_OK;
+}
+
+/* Keys after "seq": tid why afpr down kind mask peer | role sess tids actor */
+static int
+prep_rest(const struct audit_event *e, const uint64_t down[2],
+    struct arec_pre *p)
+{
+	size_t i;
+	int rc;
+
+	if (e->target_id != 0 && ((rc = put_key(p, AK_TID)) ||
+	    (rc = put_int(p, e->target_id))))
+		return rc;
+	if (has(e->reason) && ((rc = put_key(p, AK_WHY)) ||
+	    (rc = put_text(p, e->reason))))
+		return rc;
+	if (has(e->actor_fpr) && ((rc = put_key(p, AK_AFPR)) ||
+	    (rc = put_text(p, e->actor_fpr))))
+		return rc;
+	if (down != NULL && ((rc = put_key(p, AK_DOWN)) ||
+	    (rc = put_head(p, MT_ARRAY, 2)) ||
+	    (rc = put_head(p, MT_UINT, down[0])) ||
+	    (rc = put_head(p, MT_UINT, down[1]))))
+		return rc;
+	if (has(e->kind) && ((rc = put_key(p, AK_KIND)) ||
+	    (rc = put_text(p, e->kind))))
+		return rc;
+	if (e->nmasked > 0 && ((rc = put_key(p, AK_MASK)) ||
+	    (rc = put_text_list(p, e->fields_masked, e->nmasked))))
+		return rc;
+	if (has(e->peer) && ((rc = put_key(p, AK_PEER)) ||
+	    (rc = put_text(p, e->peer))))
+		return rc;
+	p->off_prev = p->len;
+	if (has(e->role) && ((rc = put_key(p, AK_ROLE)) ||
+	    (rc = put_text(p, e->role))))
+		return rc;
+	if (e->session_id != NULL && ((rc = put_key(p, AK_SESS)) ||
+	    (rc = put_bytes(p, e->session_id, 16))))
+		return rc;
+	if (e->ntargets > 0) {
+		if (e->ntargets > AREC_LIST_MAX || e->target_ids == NULL)
+			return COFFER_ERR_INVALID;
+		if ((rc = put_key(p, AK_TIDS)) ||
+		    (rc = put_head(p, MT_ARRAY, e->ntargets)))
+			return rc;
+		for (i = 0; i < e->ntargets; i++)
+			if ((rc = put_int(p, e->target_ids[i])) != COFFER_OK)
+				return rc;
+	}
+	if (has(e->actor) && ((rc = put_key(p, AK_ACTOR)) ||
+	    (rc = put_text(p, e->actor))))
+		return rc;
+	return COFFER_OK;
+}
+
+int
+arec_prepare(const struct audit_event *e, const unsigned char hkey[32],
+    const uint64_t down[2], struct arec_pre *p)
+{
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	if (e == NULL || !has(e->op) || (unsigned)e->decision > AUDIT_ERROR ||
+	    (e->nreturned > 0 && e->fields_returned == NULL) ||
+	    (e->nmasked > 0 && e->fields_masked == NULL) ||
+	    (e->nchanges > 0 && e->changes == NULL))
+		return COFFER_ERR_INVALID;
+	if ((rc = prep_first(e, hkey, p)) != COFFER_OK ||
+	    (rc = prep_rest(e, down, p)) != COFFER_OK)
+		goto fail;
+	p->nkeys += 3;	/* ts, seq, prev */
+	/* ts, seq and prev add at most 9 + 12 + 39 bytes, the head one. */
+	if (p->len + 64 > AREC_MAX) {
+		rc = COFFER_ERR_INVALID;
+		goto fail;
+	}
+	return COFFER_OK;
+fail:
+	arec_pre_free(p);
+	return rc;
+}
+
+void
+arec_pre_free(struct arec_pre *p)
+{
+	free(p->buf);
+	memset(p, 0, sizeof(*p));
+}
+
+size_t
+arec_size(const struct arec_pre *p, uint64_t seq, uint64_t ts)
+{
+	return 1 + p->len + 3 + head_len(ts) + 4 + head_len(seq) + 5 + 2 + 32;
+}
+
+void
+arec_assemble(const struct arec_pre *p, uint64_t seq, uint64_t ts,
+    const unsigned char prev[32], unsigned char *out)
+{
+	size_t o = 0;
+
+	out[o++] = (unsigned char)(0xa0 | p->nkeys);
+	memcpy(out + o, p->buf, p->off_ts);
+	o += p->off_ts;
+	memcpy(out + o, "\x62ts", 3);
+	o += 3;
+	head_put(out + o, MT_UINT, ts);
+	o += head_len(ts);
+	memcpy(out + o, p->buf + p->off_ts, p->off_seq - p->off_ts);
+	o += p->off_seq - p->off_ts;
+	memcpy(out + o, "\x63seq", 4);
+	o += 4;
+	head_put(out + o, MT_UINT, seq);
+	o += head_len(seq);
+	memcpy(out + o, p->buf + p->off_seq, p->off_prev - p->off_seq);
+	o += p->off_prev - p->off_seq;
+	memcpy(out + o, "\x64prev\x58\x20", 7);
+	o += 7;
+	memcpy(out + o, prev, 32);
+	o += 32;
+	memcpy(out + o, p->buf + p->off_prev, p->len - p->off_prev);
+}
+
+/* ---- parsing ----------------------------------------------------------- */
+
+struct rd {
+	const unsigned char *p;
+	size_t len, pos;
+};
+
+/* One head in shortest form; major 7 only as the simple value null. */
+static inline int
+rd_head(struct rd *r, unsigned *major, uint64_t *v)
+{
+	unsigned ib, info;
+	size_t n, i;
+
+	if (r->pos >= r->len)
+		return COFFER_ERR_PROTO;
+	ib = r->p[r->pos++];
+	*major = ib >> 5;
+	info = ib & 0x1f;
+	if (info < 24) {
+		*v = info;
+		return COFFER_OK;
+	}
+	if (info > 27 || *major == MT_7)
+		return COFFER_ERR_PROTO;
+	n = (size_t)1 << (info - 24);
+	if (r->len - r->pos < n)
+		return COFFER_ERR_PROTO;
+	*v = 0;
+	for (i = 0; i < n; i++)
+		*v = *v << 8 | r->p[r->pos++];
+	if (head_len(*v) != n + 1)	/* not the shortest form */
+		return COFFER_ERR_PROTO;
+	return COFFER_OK;
+}
+
+static int
+rd_uint(struct rd *r, uint64_t *v)
+{
+	unsigned mt;
+
+	if (rd_head(r, &mt, v) != COFFER_OK || mt != MT_UINT)
+		return COFFER_ERR_PROTO;
+	return COFFER_OK;
+}
+
+static int
+rd_int(struct rd *r)
+{
+	unsigned mt;
+	uint64_t v;
+
+	if (rd_head(r, &mt, &v) != COFFER_OK || mt > MT_NEG)
+		return COFFER_ERR_PROTO;
+	return (mt == MT_UINT || v <= INT64_MAX) ? COFFER_OK : COFFER_ERR_PROTO;
+}
+
+/* A string of major type mt; *s and *n point at its content. */
+static int
+rd_str(struct rd *r, unsigned want, const unsigned char **s, size_t *n)
+{
+	unsigned mt;
+	uint64_t v;
+
+	if (rd_head(r, &mt, &v) != COFFER_OK || mt != want ||
+	    v > r->len - r->pos || v > AREC_STR_MAX)
+		return COFFER_ERR_PROTO;
+	*s = r->p + r->pos;
+	*n = (size_t)v;
+	r->pos += (size_t)v;
+	if (want == MT_TEXT && !utf8_valid(*s, *n))
+		return COFFER_ERR_PROTO;
+	return COFFER_OK;
+}
+
+static int
+rd_text(struct rd *r)
+{
+	const unsigned char *s;
+	size_t n;
+
+	return rd_str(r, MT_TEXT, &s, &n);
+}
+
+static int
+rd_fixed_bytes(struct rd *r, size_t want)
+{
+	const unsigned char *s;
+	size_t n;
+
+	if (rd_str(r, MT_BYTES, &s, &n) != COFFER_OK || n != want)
+		return COFFER_ERR_PROTO;
+	return COFFER_OK;
+}
+
+/* A definite, non-empty array of at most AREC_LIST_MAX; its count. */
+static int
+rd_array(struct rd *r, uint64_t *n)
+{
+	unsigned mt;
+
+	if (rd_head(r, &mt, n) != COFFER_OK || mt != MT_ARRAY || *n == 0 ||
+	    *n > AREC_LIST_MAX)
+		return COFFER_ERR_PROTO;
+	return COFFER_OK;
+}
+
+static int
+rd_key_is(struct rd *r, const char *k)
+{
+	const unsigned char *s;
+	size_t n;
+
+	if (rd_str(r, MT_TEXT, &s, &n) != COFFER_OK || n != strlen(k) ||
+	    memcmp(s, k, n) != 0)
+		return COFFER_ERR_PROTO;
+	return COFFER_OK;
+}
+
+/* null or a 32-byte HMAC */
+static int
+rd_hash_or_null(struct rd *r)
+{
+	if (r->pos < r->len && r->p[r->pos] == 0xf6) {
+		r->pos++;
+		return COFFER_OK;
+	}
+	return rd_fixed_bytes(r, 32);
+}
+
+static int
+rd_changes(struct rd *r)
+{
+	uint64_t n, i, m;
+	unsigned mt;
+
+	if (rd_array(r, &n) != COFFER_OK)
+		return COFFER_ERR_PROTO;
+	for (i = 0; i < n; i++) {
+		if (rd_head(r, &mt, &m) != COFFER_OK || mt != MT_MAP ||
+		    m != 3 || rd_key_is(r, "f") != COFFER_OK ||
+		    rd_text(r) != COFFER_OK ||
+		    rd_key_is(r, "new") != COFFER_OK ||
+		    rd_hash_or_null(r) != COFFER_OK ||
+		    rd_key_is(r, "old") != COFFER_OK ||
+		    rd_hash_or_null(r) != COFFER_OK)
+			return COFFER_ERR_PROTO;
+	}
+	return COFFER_OK;
+}
+
+static int
+rd_list(struct rd *r, int text)
+{
+	uint64_t n, i;
+
+	if (rd_array(r, &n) != COFFER_OK)
+		return COFFER_ERR_PROTO;
+	for (i = 0; i < n; i++)
+		if ((text ? rd_text(r) : rd_int(r)) != COFFER_OK)
+			return COFFER_ERR_PROTO;
+	return COFFER_OK;
+}
+
+static int
+rd_decision(struct rd *r)
+{
+	const unsigned char *s;
+	size_t n, i;
+
+	if (rd_str(r, MT_TEXT, &s, &n) != COFFER_OK)
+		return COFFER_ERR_PROTO;
+	for (i = 0; i < sizeof(arec_decisions) / sizeof(*arec_decisions); i++)
+		if (n == strlen(arec_decisions[i]) &&
+		    memcmp(s, arec_decisions[i], n) == 0)
+			return COFFER_OK;
+	return COFFER_ERR_PROTO;
+}
+
+static int
+rd_down(struct rd *r)
+{
+	uint64_t n, a, b;
+
+	if (rd_array(r, &n) != COFFER_OK || n != 2 ||
+	    rd_uint(r, &a) != COFFER_OK || rd_uint(r, &b) != COFFER_OK ||
+	    a > b)
+		return COFFER_ERR_PROTO;
+	return COFFER_OK;
+}
+
+/* The value of key k, checked against the CDDL. */
+static int
+rd_value(struct rd *r, enum arec_key k, struct arec_view *v)
+{
+	const unsigned char *s;
+	uint64_t x;
+	size_t n;
+
+	switch (k) {
+	case AK_N:
+		return rd_uint(r, &v->n);
+	case AK_V:
+		return rd_uint(r, &x) != COFFER_OK || x != 1 ?
+		    COFFER_ERR_PROTO : COFFER_OK;
+	case AK_TS:
+		return rd_uint(r, &v->ts);
+	case AK_SEQ:
+		return rd_uint(r, &v->seq);
+	case AK_OP:
+		return rd_str(r, MT_TEXT, &s, &n) != COFFER_OK || n == 0 ?
+		    COFFER_ERR_PROTO : COFFER_OK;
+	case AK_ST: case AK_AID: case AK_TID:
+		return rd_int(r);
+	case AK_WHY: case AK_AFPR: case AK_KIND: case AK_PEER: case AK_ROLE:
+	case AK_ACTOR:
+		return rd_text(r);
+	case AK_CHG:
+		return rd_changes(r);
+	case AK_DEC:
+		return rd_decision(r);
+	case AK_POL:
+		return rd_fixed_bytes(r, 32);
+	case AK_PREV:
+		if (rd_fixed_bytes(r, 32) != COFFER_OK)
+			return COFFER_ERR_PROTO;
+		v->prev = r->p + r->pos - 32;
+		return COFFER_OK;
+	case AK_SESS:
+		return rd_fixed_bytes(r, 16);
+	case AK_RET: case AK_MASK:
+		return rd_list(r, 1);
+	case AK_TIDS:
+		return rd_list(r, 0);
+	case AK_DOWN:
+		return rd_down(r);
+	default:
+		return COFFER_ERR_PROTO;
+	}
+}
+
+#define AK_BIT(k) (1u << (k))
+#define AK_REQUIRED (AK_BIT(AK_N) | AK_BIT(AK_V) | AK_BIT(AK_OP) | \
+    AK_BIT(AK_TS) | AK_BIT(AK_DEC) | AK_BIT(AK_SEQ) | AK_BIT(AK_PREV))
+
+/* A key's encoding (head byte + up to 5 letters) packed into an integer. */
+static uint64_t
+key_word(const unsigned char *enc, size_t n)
+{
+	uint64_t w = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		w = w << 8 | enc[i];
+	return w;
+}
+
+static uint64_t arec_key_words[AK_COUNT_];
+
+static void
+key_words_init(void)
+{
+	unsigned char enc[8];
+	size_t n;
+	int i;
+
+	for (i = 0; i < AK_COUNT_; i++) {
+		n = strlen(arec_key_names[i]);
+		enc[0] = (unsigned char)(0x60 | n);
+		memcpy(enc + 1, arec_key_names[i], n);
+		arec_key_words[i] = key_word(enc, n + 1);
+	}
+}
+
+/*
+ * The next key; it must come after the one before (canonical order).
+ * coffer-verify spends much of its time here: keys are compared as
+ * packed integers.
+ */
+static int
+rd_key(struct rd *r, int after, enum arec_key *k)
+{
+	uint64_t w;
+	size_t n;
+	int i;
+
+	if (r->pos >= r->len || (r->p[r->pos] & 0xe0) != 0x60 ||
+	    (n = r->p[r->pos] & 0x1f) > 5 || r->len - r->pos - 1 < n)
+		return COFFER_ERR_PROTO;
+	w = key_word(r->p + r->pos, n + 1);
+	for (i = after + 1; i < AK_COUNT_; i++) {
+		if (arec_key_words[i] == w) {
+			*k = (enum arec_key)i;
+			r->pos += 1 + n;
+			return COFFER_OK;
+		}
+	}
+	return COFFER_ERR_PROTO;	/* unknown, repeated or out of order */
+}
+
+int
+arec_parse(const unsigned char *p, size_t len, struct arec_view *v)
+{
+	struct rd r = { p, len, 0 };
+	unsigned mt, seen = 0;
+	uint64_t nk, i;
+	enum arec_key k = AK_N;
+	int last = -1;
+	size_t at;
+
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, key_words_init);
+	memset(v->val, 0, sizeof(v->val));
+	if (len > AREC_MAX || rd_head(&r, &mt, &nk) != COFFER_OK ||
+	    mt != MT_MAP || nk > AK_COUNT_)
+		return COFFER_ERR_PROTO;
+	for (i = 0; i < nk; i++) {
+		if (rd_key(&r, last, &k) != COFFER_OK)
+			return COFFER_ERR_PROTO;
+		at = r.pos;
+		if (rd_value(&r, k, v) != COFFER_OK)
+			return COFFER_ERR_PROTO;
+		v->val[k] = p + at;
+		v->vlen[k] = r.pos - at;
+		seen |= AK_BIT(k);
+		last = (int)k;
+	}
+	if (r.pos != len || (seen & AK_REQUIRED) != AK_REQUIRED)
+		return COFFER_ERR_PROTO;
+	return COFFER_OK;
+}
+
+/* ---- JSON -------------------------------------------------------------- */
+
+static const char *const arec_json_names[AK_COUNT_] = {
+	"count", "v", "op", "status", "time", "actor_id", "changes",
+	"decision", "policy", "returned", "seq", "target_id", "reason",
+	"actor_fpr", "unavailable", "kind", "masked", "peer", "prev", "role",
+	"session", "target_ids", "actor"
+};
+
+struct jbuf {
+	char *p;
+	size_t len, cap;
+	int err;
+};
+
+static void
+jput(struct jbuf *j, const char *s, size_t n)
+{
+	char *np;
+	size_t cap;
+
+	if (j->err)
+		return;
+	if (j->len + n + 1 > j->cap) {
+		cap = j->cap ? j->cap * 2 : 1024;
+		while (cap < j->len + n + 1)
+			cap *= 2;
+		if ((np = realloc(j->p, cap)) == NULL) {
+			j->err = COFFER_ERR_NOMEM;
+			return;
+		}
+		j->p = np;
+		j->cap = cap;
+	}
+	memcpy(j->p + j->len, s, n);
+	j->len += n;
+	j->p[j->len] = '\0';
+}
+
+static void
+jputs(struct jbuf *j, const char *s)
+{
+	jput(j, s, strlen(s));
+}
+
+static void
+jtime(struct jbuf *j, uint64_t us)
+{
+	char b[64];
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL) {
+		j->err = COFFER_ERR_INVALID;
+		return;
+	}
+	snprintf(b, sizeof(b), "\"%04d-%02d-%02dT%02d:%02d:%02d.%06uZ\"",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (unsigned)(us % 1000000));
+	jputs(j, b);
+}
+
+static void
+jstring(struct jbuf *j, const unsigned char *s, size_t n)
+{
+	char e[8];
+	size_t i;
+
+	jput(j, "\"", 1);
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"' || s[i] == '\\') {
+			e[0] = '\\';
+			e[1] = (char)s[i];
+			jput(j, e, 2);
+		} else if (s[i] < 0x20 || s[i] == 0x7f) {
+			snprintf(e, sizeof(e), "\\u%04x", s[i]);
+			jputs(j, e);
+		} else {
+			jput(j, (const char *)s + i, 1);
+		}
+	}
+	jput(j, "\"", 1);
+}
+
+/* Any value of a parsed record: bytes as hex, ints as numbers. */
+static void
+jvalue(struct jbuf *j, struct rd *r, int as_time)
+{
+	char b[80];
+	unsigned mt;
+	uint64_t v, i;
+
+	if (r->pos < r->len && r->p[r->pos] == 0xf6) {
+		r->pos++;
+		jputs(j, "null");
+		return;
+	}
+	if (rd_head(r, &mt, &v) != COFFER_OK) {
+		j->err = COFFER_ERR_PROTO;
+		return;
+	}
+	switch (mt) {
+	case MT_UINT:
+		if (as_time) {
+			jtime(j, v);
+			return;
+		}
+		snprintf(b, sizeof(b), "%" PRIu64, v);
+		jputs(j, b);
+		return;
+	case MT_NEG:
+		snprintf(b, sizeof(b), "-%" PRIu64, v + 1);
+		jputs(j, b);
+		return;
+	case MT_BYTES:
+		jput(j, "\"", 1);
+		for (i = 0; i < v; i++) {
+			snprintf(b, sizeof(b), "%02x", r->p[r->pos + i]);
+			jput(j, b, 2);
+		}
+		jput(j, "\"", 1);
+		r->pos += (size_t)v;
+		return;
+	case MT_TEXT:
+		jstring(j, r->p + r->pos, (size_t)v);
+		r->pos += (size_t)v;
+		return;
+	case MT_ARRAY:
+		jput(j, "[", 1);
+		for (i = 0; i < v; i++) {
+			if (i > 0)
+				jput(j, ",", 1);
+			jvalue(j, r, as_time);
+		}
+		jput(j, "]", 1);
+		return;
+	case MT_MAP:
+		jput(j, "{", 1);
+		for (i = 0; i < v; i++) {
+			if (i > 0)
+				jput(j, ",", 1);
+			jvalue(j, r, 0);
+			jput(j, ":", 1);
+			jvalue(j, r, 0);
+		}
+		jput(j, "}", 1);
+		return;
+	default:
+		j->err = COFFER_ERR_PROTO;
+	}
+}
+
+int
+arec_json(const struct arec_view *v, char **out)
+{
+	struct jbuf j = { NULL, 0, 0, 0 };
+	struct rd r;
+	int k, first = 1;
+
+	*out = NULL;
+	jput(&j, "{", 1);
+	for (k = 0; k < AK_COUNT_; k++) {
+		if (v->val[k] == NULL || k == AK_V)
+			continue;
+		if (!first)
+			jput(&j, ",", 1);
+		first = 0;
+		jstring(&j, (const unsigned char *)arec_json_names[k],
+		    strlen(arec_json_names[k]));
+		jput(&j, ":", 1);
+		r = (struct rd){ v->val[k], v->vlen[k], 0 };
+		jvalue(&j, &r, k == AK_TS || k == AK_DOWN);
+	}
+	jput(&j, "}", 1);
+	if (j.err) {
+		free(j.p);
+		return j.err;
+	}
+	*out = j.p;
+	return COFFER_OK;
+}

@@ -1,0 +1,466 @@
+/*
+ * scan.c - the one implementation of "is this log what was signed": it
+ * re-hashes records, follows sequence numbers, prev links and times,
+ * rebuilds the Merkle state and checks every checkpoint's signature and
+ * root against it.  coffer-verify runs it over every segment; audit_open
+ * over the newest ones.  It stops at the first fault and says what kind,
+ * which record, which file and where.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "coffer/err.h"
+#include "audit_int.h"
+
+/* Frames searched past a sequence gap to tell "reordered" from "missing". */
+#define LOOKAHEAD_FRAMES 100000
+
+const char *
+av_kind_name(int kind)
+{
+	static const char *const names[] = {
+		"ok", "usage", "modified record", "missing record",
+		"reordered records", "truncated log", "bad signature",
+		"inconsistent checkpoint", "time went backwards",
+		"unreadable log"
+	};
+
+	if (kind < 0 || kind > AV_IO)
+		return "unknown";
+	return names[kind];
+}
+
+void
+av_init(struct av_ctx *c, const char *dir, const unsigned char pk[32],
+    const char *keyname)
+{
+	memset(c, 0, sizeof(*c));
+	c->dir = dir;
+	c->pk = pk;
+	c->keyname = keyname;
+	merkle_cr_init(&c->st.cr);
+}
+
+__attribute__((format(printf, 3, 4)))
+static int
+fault(struct av_ctx *c, int kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->fault != AV_OK)
+		return c->fault;
+	c->fault = kind;
+	va_start(ap, fmt);
+	vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
+	va_end(ap);
+	return kind;
+}
+
+int
+av_map(const char *path, const unsigned char **p, size_t *len)
+{
+	struct stat sb;
+	void *m;
+	int fd, e;
+
+	*p = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return COFFER_ERR_IO;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		e = errno;
+		close(fd);
+		errno = e ? e : EINVAL;
+		return COFFER_ERR_IO;
+	}
+	if (sb.st_size > 0) {
+		m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd,
+		    0);
+		if (m == MAP_FAILED) {
+			e = errno;
+			close(fd);
+			errno = e;
+			return COFFER_ERR_IO;
+		}
+		madvise(m, (size_t)sb.st_size, MADV_SEQUENTIAL);
+		*p = m;
+		*len = (size_t)sb.st_size;
+	}
+	close(fd);
+	return COFFER_OK;
+}
+
+void
+av_unmap(const unsigned char *p, size_t len)
+{
+	if (p != NULL)
+		munmap((void *)(uintptr_t)p, len);
+}
+
+static int
+seg_path(const struct av_ctx *c, uint64_t first, char *path, size_t sz,
+    const char **name)
+{
+	char nm[SEG_NAME_LEN];
+	int n;
+
+	seg_name(nm, first);
+	n = snprintf(path, sz, "%s/%s", c->dir, nm);
+	if (n < 0 || (size_t)n >= sz)
+		return COFFER_ERR_TOO_BIG;
+	*name = path + n - (SEG_NAME_LEN - 1);
+	return COFFER_OK;
+}
+
+/* After each record: does the log agree with the reference checkpoints? */
+static int
+check_refs(struct av_ctx *c)
+{
+	unsigned char root[32];
+	unsigned i;
+
+	for (i = 0; i < c->nrefs; i++) {
+		if (c->refs[i].matched || c->refs[i].c.size != c->st.size)
+			continue;
+		merkle_cr_root(&c->st.cr, root);
+		if (memcmp(root, c->refs[i].c.root, 32) != 0)
+			return fault(c, AV_INCONSISTENT, "the log's first %" PRIu64
+			    " records do not match %s (same size, different "
+			    "root): history was rewritten", c->st.size,
+			    c->refs[i].what);
+		c->refs[i].matched = 1;
+	}
+	return AV_OK;
+}
+
+/* Is there a record with sequence number want later in this segment? */
+static int
+seq_later(const unsigned char *p, size_t len, size_t pos, uint64_t want)
+{
+	const unsigned char *pl;
+	struct arec_view v;
+	size_t plen;
+	int type, i;
+
+	for (i = 0; i < LOOKAHEAD_FRAMES; i++) {
+		if (frame_next(p, len, &pos, &type, &pl, &plen) != FR_OK)
+			return 0;
+		if (type == FRAME_RECORD && arec_parse(pl, plen, &v) ==
+		    COFFER_OK && v.seq == want)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+seq_fault(struct av_ctx *c, const struct arec_view *v, const char *name,
+    size_t at, const unsigned char *p, size_t len, size_t next)
+{
+	uint64_t s = c->st.size;
+
+	if (memcmp(v->prev, c->st.last, 32) == 0)
+		return fault(c, AV_MODIFIED, "record %" PRIu64 " (%s, byte %zu)"
+		    " carries sequence number %" PRIu64 " although it links to "
+		    "record %" PRIu64 ": it was altered", s, name, at, v->seq,
+		    s - 1);
+	if (v->seq > s && seq_later(p, len, next, s))
+		return fault(c, AV_REORDERED, "record %" PRIu64 " (%s, byte "
+		    "%zu) comes before record %" PRIu64 ": records were "
+		    "reordered", v->seq, name, at, s);
+	if (v->seq > s)
+		return fault(c, AV_MISSING, "records %" PRIu64 " to %" PRIu64
+		    " are missing (%s, byte %zu holds record %" PRIu64 ")", s,
+		    v->seq - 1, name, at, v->seq);
+	return fault(c, AV_REORDERED, "record %" PRIu64 " (%s, byte %zu) "
+	    "appears again or out of order where record %" PRIu64 " should "
+	    "be", v->seq, name, at, s);
+}
+
+/* One parsed record whose leaf hash is known: sequence, link, time. */
+static int
+on_record(struct av_ctx *c, const struct av_rec *r, const char *name,
+    const unsigned char *p, size_t len)
+{
+	uint64_t s = c->st.size;
+
+	if (r->v.seq != s)
+		return seq_fault(c, &r->v, name, r->at, p, len, r->next);
+	if (memcmp(r->v.prev, c->st.last, 32) != 0 && s == 0)
+		return fault(c, AV_MODIFIED, "record 0 (%s, byte %zu) does not "
+		    "start the chain: it was altered", name, r->at);
+	if (memcmp(r->v.prev, c->st.last, 32) != 0)
+		return fault(c, AV_MODIFIED, "record %" PRIu64 " (%s, byte %zu)"
+		    " does not link to record %" PRIu64 ": one of the two was "
+		    "altered", s, name, r->at, s - 1);
+	if (c->pending_time != 0)
+		return fault(c, AV_TIME, "record %" PRIu64 " is dated before "
+		    "record %" PRIu64 ": time went backwards",
+		    c->pending_time - 1, c->pending_time - 2);
+	/* Judged once the next link or checkpoint vouches for the bytes. */
+	if (s > 0 && r->v.ts < c->st.last_ts)
+		c->pending_time = s + 1;
+	merkle_cr_push(&c->st.cr, r->leaf);
+	memcpy(c->st.last, r->leaf, 32);
+	c->st.last_ts = r->v.ts;
+	c->st.size++;
+	if (c->records++ == 0)
+		c->first_ts = r->v.ts;
+	c->valid_end = r->next;
+	return c->nrefs ? check_refs(c) : AV_OK;
+}
+
+/* Hash the queued records' leaves two at a time, then check in order. */
+static int
+flush(struct av_ctx *c, unsigned n, const char *name,
+    const unsigned char *p, size_t len)
+{
+	struct av_rec *b = c->batch;
+	unsigned i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		h256_prefixed2(0x00, b[i].pl, b[i].plen, b[i].leaf,
+		    b[i + 1].pl, b[i + 1].plen, b[i + 1].leaf, c->scratch);
+	if (i < n)
+		merkle_leaf(b[i].pl, b[i].plen, b[i].leaf);
+	for (i = 0; i < n; i++)
+		if (on_record(c, &b[i], name, p, len) != AV_OK)
+			return c->fault;
+	return AV_OK;
+}
+
+static int
+on_checkpoint(struct av_ctx *c, const unsigned char *pl, size_t plen,
+    const char *name, size_t at)
+{
+	unsigned char root[32];
+	struct ckpt ck;
+	int rc;
+
+	rc = ckpt_open((const char *)pl, plen, c->keyname, c->pk, &ck);
+	if (rc == COFFER_ERR_CRYPTO)
+		return fault(c, AV_BADSIG, "checkpoint (%s, byte %zu, tree size "
+		    "%" PRIu64 ") has no valid signature by the audit key",
+		    name, at, ck.size);
+	if (rc != COFFER_OK)
+		return fault(c, AV_MODIFIED, "checkpoint (%s, byte %zu) is "
+		    "damaged", name, at);
+	if (c->origin[0] == '\0')
+		memcpy(c->origin, ck.origin, sizeof(c->origin));
+	else if (strcmp(c->origin, ck.origin) != 0)
+		return fault(c, AV_INCONSISTENT, "checkpoint (%s, byte %zu) is "
+		    "for log \"%s\", not \"%s\"", name, at, ck.origin,
+		    c->origin);
+	if (ck.size != c->st.size)
+		return fault(c, AV_INCONSISTENT, "checkpoint (%s, byte %zu) "
+		    "claims %" PRIu64 " records where %" PRIu64 " precede it",
+		    name, at, ck.size, c->st.size);
+	merkle_cr_root(&c->st.cr, root);
+	if (memcmp(root, ck.root, 32) != 0)
+		return fault(c, AV_MODIFIED, "the %" PRIu64 " records before the"
+		    " checkpoint at %s byte %zu do not hash to its signed root: "
+		    "a record was altered", ck.size, name, at);
+	if (c->pending_time != 0)
+		return fault(c, AV_TIME, "record %" PRIu64 " is dated before "
+		    "record %" PRIu64 ": time went backwards",
+		    c->pending_time - 1, c->pending_time - 2);
+	c->checkpoints++;
+	c->last_ckpt = ck;
+	memcpy(c->last_ckpt_text, pl, plen);
+	c->last_ckpt_text[plen] = '\0';
+	c->have_ckpt = 1;
+	return AV_OK;
+}
+
+static int
+header_matches(const struct av_ctx *c, const struct seg_header *h)
+{
+	unsigned i;
+
+	if (h->last_ts != c->st.last_ts || h->cr.n != c->st.cr.n ||
+	    memcmp(h->prev, c->st.last, 32) != 0)
+		return 0;
+	for (i = 0; i < h->cr.n; i++)
+		if (memcmp(h->cr.h[i], c->st.cr.h[i], 32) != 0)
+			return 0;
+	return 1;
+}
+
+static int
+start_segment(struct av_ctx *c, const struct seg_header *h, uint64_t first,
+    int trust_header, const char *name)
+{
+	if (h->first != first)
+		return fault(c, AV_MODIFIED, "%s: its header says it starts at "
+		    "record %" PRIu64, name, h->first);
+	if (trust_header) {
+		c->st.size = h->first;
+		c->st.last_ts = h->last_ts;
+		memcpy(c->st.last, h->prev, 32);
+		c->st.cr = h->cr;
+		c->started = 1;
+		return AV_OK;
+	}
+	if (first > c->st.size)
+		return fault(c, AV_MISSING, "records %" PRIu64 " to %" PRIu64
+		    " are missing: %s starts at record %" PRIu64
+		    " (a segment was removed?)", c->st.size, first - 1, name,
+		    first);
+	if (first < c->st.size)
+		return fault(c, AV_REORDERED, "%s starts at record %" PRIu64
+		    " but the segments before it end at %" PRIu64, name, first,
+		    c->st.size);
+	if (!header_matches(c, h))
+		return fault(c, AV_MODIFIED, "%s: its header does not match the"
+		    " records before it", name);
+	return AV_OK;
+}
+
+static int
+walk_frames(struct av_ctx *c, const unsigned char *p, size_t len, size_t pos,
+    int last, const char *name)
+{
+	const unsigned char *pl;
+	enum frame_res fr;
+	struct av_rec *r;
+	size_t plen, at;
+	unsigned n = 0;
+	int type;
+
+	c->valid_end = pos;
+	for (;;) {
+		at = pos;
+		fr = frame_next(p, len, &pos, &type, &pl, &plen);
+		if (fr == FR_OK && type == FRAME_RECORD) {
+			r = &c->batch[n];
+			if (arec_parse(pl, plen, &r->v) == COFFER_OK) {
+				r->pl = pl;
+				r->plen = plen;
+				r->at = at;
+				r->next = pos;
+				if (++n < AV_BATCH)
+					continue;
+				if (flush(c, n, name, p, len) != AV_OK)
+					return c->fault;
+				n = 0;
+				continue;
+			}
+		}
+		if (n > 0 && flush(c, n, name, p, len) != AV_OK)
+			return c->fault;
+		n = 0;
+		if (fr == FR_END)
+			return AV_OK;
+		if (fr == FR_TORN && last) {
+			c->torn = len - at;
+			return AV_OK;
+		}
+		if (fr != FR_OK)
+			return fault(c, AV_MODIFIED, "%s: damaged frame at byte "
+			    "%zu (after record %" PRIu64 ")", name, at,
+			    c->st.size ? c->st.size - 1 : 0);
+		if (type == FRAME_RECORD)
+			return fault(c, AV_MODIFIED, "record %" PRIu64 " (%s, "
+			    "byte %zu) is not a valid record: it was altered",
+			    c->st.size, name, at);
+		if (on_checkpoint(c, pl, plen, name, at) != AV_OK)
+			return c->fault;
+		c->valid_end = pos;
+	}
+}
+
+int
+av_segment(struct av_ctx *c, uint64_t first, int trust_header, int last)
+{
+	char path[PATH_MAX];
+	const unsigned char *p = NULL;
+	const char *name = NULL;
+	struct seg_header h;
+	size_t len = 0, used;
+
+	if (c->fault != AV_OK)
+		return c->fault;
+	c->torn = 0;
+	if (seg_path(c, first, path, sizeof(path), &name) != COFFER_OK)
+		return fault(c, AV_IO, "path too long: %s", c->dir);
+	if (av_map(path, &p, &len) != COFFER_OK)
+		return fault(c, AV_IO, "cannot read %s: %s", path,
+		    strerror(errno));
+	if (seg_header_parse(p, len, &h, &used) != COFFER_OK)
+		fault(c, AV_MODIFIED, "%s: damaged segment header", name);
+	else if (start_segment(c, &h, first, trust_header, name) == AV_OK)
+		walk_frames(c, p, len, used, last, name);
+	c->segments++;
+	av_unmap(p, len);
+	return c->fault;
+}
+
+int
+av_finish(struct av_ctx *c)
+{
+	unsigned char root[32];
+	unsigned i;
+
+	if (c->pending_time != 0)
+		return fault(c, AV_TIME, "record %" PRIu64 " is dated before "
+		    "record %" PRIu64 ": time went backwards",
+		    c->pending_time - 1, c->pending_time - 2);
+	for (i = 0; i < c->nrefs && c->fault == AV_OK; i++) {
+		if (c->refs[i].matched)
+			continue;
+		if (c->refs[i].c.size > c->st.size)
+			return fault(c, AV_TRUNCATED, "the log holds %" PRIu64
+			    " records but %s was signed over %" PRIu64 ": "
+			    "records were cut off the end", c->st.size,
+			    c->refs[i].what, c->refs[i].c.size);
+		if (c->refs[i].c.size == 0) {
+			merkle_cr_root(&(struct merkle_cr){ .size = 0 }, root);
+			if (memcmp(root, c->refs[i].c.root, 32) != 0)
+				return fault(c, AV_INCONSISTENT, "%s has a bad "
+				    "root for an empty log", c->refs[i].what);
+			c->refs[i].matched = 1;
+		}
+	}
+	return c->fault;
+}
+
+int
+av_has_checkpoint(const char *dir, uint64_t first)
+{
+	struct av_ctx c;
+	char path[PATH_MAX];
+	const unsigned char *p = NULL, *pl;
+	const char *name;
+	struct seg_header h;
+	size_t len = 0, used, pos, plen;
+	enum frame_res fr;
+	int type, found = 0;
+
+	av_init(&c, dir, NULL, NULL);
+	if (seg_path(&c, first, path, sizeof(path), &name) != COFFER_OK ||
+	    av_map(path, &p, &len) != COFFER_OK)
+		return -1;
+	/* A damaged segment counts as "has one": av_segment reports it. */
+	if (seg_header_parse(p, len, &h, &used) != COFFER_OK) {
+		found = 1;
+		goto out;
+	}
+	for (pos = used; !found;) {
+		fr = frame_next(p, len, &pos, &type, &pl, &plen);
+		if (fr == FR_BAD)
+			found = 1;
+		if (fr != FR_OK)
+			break;
+		found = type == FRAME_CHECKPOINT;
+	}
+out:
+	av_unmap(p, len);
+	return found;
+}
