@@ -46,6 +46,9 @@ struct access_decision {
 int access_decide(const struct access_subject *s, enum access_action action,
     const struct kind_def *k, struct access_decision *d);
 
+/* SHA-256 identifying the rules in force, recorded in every audit record. */
+void access_policy_hash(unsigned char out[32]);
+
 /* Name of an action, for logs and the audit trail. */
 const char *access_action_name(enum access_action a);
 

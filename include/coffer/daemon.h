@@ -34,8 +34,12 @@ struct daemon_keys {
 	void *sign_arg;
 };
 
+struct audit_log;
+
 struct daemon_ctx {
 	struct daemon_keys keys;
+	struct audit_log *audit;     /* every request is recorded here */
+	unsigned char policy_hash[32]; /* of the rules in force */
 	time_t started;
 	atomic_uint connections;     /* sessions open now */
 	atomic_ulong requests;       /* requests answered since start */
@@ -49,8 +53,18 @@ struct request {
 	struct store *st;            /* this connection's own DB connection */
 	struct access_subject subject;
 	const char *user;            /* authenticated user name */
+	const char *role;            /* role name, for the audit trail */
+	char fpr[56];                /* user key fingerprint */
+	const char *peer;            /* "unix:uid=..,pid=.." or "tcp:host:port" */
 	const unsigned char *session_id;
 };
+
+/*
+ * Record a daemon-level event (start, stop, login) that is not a request.
+ * Returns the audit status: COFFER_ERR_AUDIT means it was not recorded.
+ */
+int dispatch_audit_event(struct daemon_ctx *d, const char *op,
+    const struct request *r, int status, const char *reason);
 
 /*
  * Serve one decrypted request message and produce the encoded response in

@@ -3,7 +3,9 @@
  * (role, action, kind class) -> scope.  Deny by default.  The policy
  * issue replaces this table with a compiled policy file.
  */
+#include <stdio.h>
 #include <string.h>
+#include <sodium.h>
 
 #include "coffer/access.h"
 #include "coffer/err.h"
@@ -115,4 +117,29 @@ access_decide(const struct access_subject *s, enum access_action action,
 		break;
 	}
 	return d->allowed ? COFFER_OK : COFFER_ERR_DENIED;
+}
+
+/* The hash covers a text rendering of the rule table, one rule a line. */
+void
+access_policy_hash(unsigned char out[32])
+{
+	static const char head[] = "coffer builtin rules 1\n";
+	crypto_hash_sha256_state st;
+	char line[64];
+	size_t i;
+	int n;
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)head,
+	    sizeof(head) - 1);
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		n = snprintf(line, sizeof(line), "%s %s %d %d\n",
+		    store_role_name(rules[i].role),
+		    access_action_name(rules[i].action), (int)rules[i].kinds,
+		    (int)rules[i].scope);
+		if (n > 0 && (size_t)n < sizeof(line))
+			crypto_hash_sha256_update(&st,
+			    (const unsigned char *)line, (size_t)n);
+	}
+	crypto_hash_sha256_final(&st, out);
 }

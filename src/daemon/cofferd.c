@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <sodium.h>
 
+#include "coffer/audit.h"
 #include "coffer/daemon.h"
 #include "coffer/keys.h"
 #include "coffer/log.h"
@@ -277,6 +278,42 @@ install_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+/*
+ * Open (or, on the vault's first start, create) the audit log in
+ * DIR/audit.  A log that fails its start-up check is not continued: the
+ * daemon refuses to start and says what failed where.
+ */
+static int
+open_audit(struct vault *v, struct audit_log **out)
+{
+	struct coffer_errdetail det = { "", "" };
+	struct audit_options ao;
+	struct stat sb;
+	char dir[PATH_MAX], origin[96], fpr[USERKEY_FPR_TEXT];
+	size_t i;
+	int rc;
+
+	if (snprintf(dir, sizeof(dir), "%s/audit", vault_dir(v)) >=
+	    (int)sizeof(dir))
+		return COFFER_ERR_USAGE;
+	/* The origin names this vault: its audit key's fingerprint. */
+	userkey_fingerprint(vault_audit_sign_pk(v), fpr, sizeof(fpr));
+	for (i = 0; fpr[i] != '\0'; i++)
+		if (fpr[i] == '+' || fpr[i] == '/' || fpr[i] == ':')
+			fpr[i] = '-';
+	snprintf(origin, sizeof(origin), "coffer/%.24s", fpr + 7);
+	memset(&ao, 0, sizeof(ao));
+	ao.dir = dir;
+	ao.origin = origin;
+	ao.create = stat(dir, &sb) != 0 && errno == ENOENT;
+	rc = audit_open(&ao, vault_audit_sign_sk(v), vault_audit_hash_key(v),
+	    &det, out);
+	if (rc != COFFER_OK)
+		log_err("audit log %s: %s%s%s", dir, coffer_strerror(rc),
+		    det.message[0] ? ": " : "", det.message);
+	return rc;
+}
+
 static int
 serve(const struct options *o, struct vault *v)
 {
@@ -293,6 +330,9 @@ serve(const struct options *o, struct vault *v)
 	d.keys.identity_pk = vault_identity_pk(v);
 	d.keys.sign = sign_identity;
 	d.keys.sign_arg = v;
+	access_policy_hash(d.policy_hash);
+	if (open_audit(v, &d.audit) != COFFER_OK)
+		return EXIT_VAULT;
 
 	if (o->socket != NULL)
 		snprintf(sock, sizeof(sock), "%s", o->socket);
@@ -312,7 +352,15 @@ serve(const struct options *o, struct vault *v)
 		    rc == COFFER_ERR_IO ? strerror(errno) :
 		    rc == COFFER_ERR_BUSY ? "a daemon is already serving it" :
 		    coffer_strerror(rc));
+		audit_close(d.audit);
 		return EXIT_LISTEN;
+	}
+	if (dispatch_audit_event(&d, "daemon.start", NULL, COFFER_OK, NULL) !=
+	    COFFER_OK) {
+		log_err("the audit log cannot be written; not starting");
+		server_close(g_server);
+		audit_close(d.audit);
+		return EXIT_VAULT;
 	}
 	install_signals();
 	userkey_fingerprint(vault_identity_pk(v), fpr, sizeof(fpr));
@@ -322,6 +370,8 @@ serve(const struct options *o, struct vault *v)
 	server_run(g_server);
 	server_close(g_server);
 	g_server = NULL;
+	dispatch_audit_event(&d, "daemon.stop", NULL, COFFER_OK, NULL);
+	audit_close(d.audit);
 	pthread_mutex_destroy(&d.write_lock);
 	log_info("stopped");
 	return EXIT_OK;

@@ -6,10 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coffer/audit.h"
 #include "coffer/daemon.h"
 #include "coffer/handlers.h"
 #include "coffer/log.h"
 #include "coffer/msg.h"
+#include "coffer/schema.h"
+#include "coffer/store.h"
 
 #define OP_NAME_MAX 32
 
@@ -17,19 +20,25 @@ struct op {
 	const char *name;
 	handler_fn fn;
 	int writes;   /* takes the database write lock */
+	/*
+	 * Answered even when its audit record cannot be written: status only,
+	 * which returns no record data and is how an operator learns that
+	 * the audit log is faulted.
+	 */
+	int health;
 };
 
 static const struct op ops[] = {
-	{ "status", handle_status, 0 },
-	{ "whoami", handle_whoami, 0 },
-	{ "record.get", handle_record_get, 0 },
-	{ "record.list", handle_record_list, 0 },
-	{ "record.create", handle_record_create, 1 },
-	{ "record.update", handle_record_update, 1 },
-	{ "record.delete", handle_record_delete, 1 },
-	{ "user.list", handle_user_list, 0 },
-	{ "user.add", handle_user_add, 1 },
-	{ "user.update", handle_user_update, 1 },
+	{ "status", handle_status, 0, 1 },
+	{ "whoami", handle_whoami, 0, 0 },
+	{ "record.get", handle_record_get, 0, 0 },
+	{ "record.list", handle_record_list, 0, 0 },
+	{ "record.create", handle_record_create, 1, 0 },
+	{ "record.update", handle_record_update, 1, 0 },
+	{ "record.delete", handle_record_delete, 1, 0 },
+	{ "user.list", handle_user_list, 0, 0 },
+	{ "user.add", handle_user_add, 1, 0 },
+	{ "user.update", handle_user_update, 1, 0 },
 };
 
 static const struct op *
@@ -124,26 +133,244 @@ parse_envelope(const unsigned char *msg, size_t len, cbor_item_t **item,
 	return COFFER_OK;
 }
 
-static int
-run_op(struct request *r, const struct op *op, const cbor_item_t *args,
-    cbor_item_t **result, struct coffer_errdetail *d)
-{
-	cbor_item_t *empty = NULL;
-	int rc;
+/* --- the audit record of a request ------------------------------------ */
 
-	if (args == NULL) {
-		if ((empty = msg_new_map()) == NULL)
-			return COFFER_ERR_NOMEM;
-		args = empty;
+#define FACT_MAX 40
+#define FACT_NAME 48
+
+/* What dispatch learns about a request for its audit record. */
+struct audit_facts {
+	char kind[32];
+	int64_t target_id;
+	uint64_t count;
+	char names[FACT_MAX][FACT_NAME];   /* field names, never values */
+	const char *fields[FACT_MAX];
+	size_t nfields;
+	char cnames[FACT_MAX][FACT_NAME];
+	struct audit_change changes[FACT_MAX];
+	size_t nchanges;
+	cbor_item_t *before;               /* record before update/delete */
+};
+
+static const cbor_item_t *
+result_record(const cbor_item_t *result, uint64_t *count)
+{
+	const cbor_item_t *rec, *recs;
+
+	*count = 0;
+	if (result == NULL)
+		return NULL;
+	if ((rec = msg_get(result, "record")) != NULL && cbor_isa_map(rec)) {
+		*count = 1;
+		return rec;
 	}
-	if (op->writes)
+	recs = msg_get(result, "records");
+	if (recs != NULL && cbor_isa_array(recs)) {
+		*count = cbor_array_size(recs);
+		if (*count > 0)
+			return cbor_array_handle(recs)[0];
+	}
+	return NULL;
+}
+
+static void
+collect_fields(struct audit_facts *f, const cbor_item_t *rec)
+{
+	struct cbor_pair *p;
+	size_t i, n;
+
+	if (rec == NULL || !cbor_isa_map(rec))
+		return;
+	p = cbor_map_handle(rec);
+	n = cbor_map_size(rec);
+	for (i = 0; i < n && f->nfields < FACT_MAX; i++)
+		if (msg_item_str(p[i].key, f->names[f->nfields], FACT_NAME) ==
+		    COFFER_OK) {
+			f->fields[f->nfields] = f->names[f->nfields];
+			f->nfields++;
+		}
+}
+
+/*
+ * The fields a write touched, with old and new values for the audit
+ * module to hash under the audit-hash key: for an update the fields given,
+ * for a create the new record, for a delete the old one.
+ */
+static void
+collect_changes(struct audit_facts *f, const cbor_item_t *given,
+    const cbor_item_t *after)
+{
+	const cbor_item_t *src = given != NULL ? given :
+	    after != NULL ? after : f->before;
+	struct cbor_pair *p;
+	size_t i, n;
+
+	if (src == NULL || !cbor_isa_map(src))
+		return;
+	p = cbor_map_handle(src);
+	n = cbor_map_size(src);
+	for (i = 0; i < n && f->nchanges < FACT_MAX; i++) {
+		struct audit_change *c = &f->changes[f->nchanges];
+		char *name = f->cnames[f->nchanges];
+
+		if (msg_item_str(p[i].key, name, FACT_NAME) != COFFER_OK)
+			continue;
+		c->field = name;
+		c->old_value = f->before != NULL ? msg_get(f->before, name) :
+		    NULL;
+		c->new_value = given != NULL ? p[i].value :
+		    after != NULL ? msg_get(after, name) : NULL;
+		f->nchanges++;
+	}
+}
+
+/* Before an update or delete: the record as it was (only hashed). */
+static void
+fetch_before(struct request *r, const char *opname, const cbor_item_t *args,
+    struct audit_facts *f)
+{
+	struct store_scope all = { SCOPE_ALL, 0, "" };
+	const struct kind_def *k = schema_kind(f->kind);
+	uint64_t id;
+
+	if (k == NULL || (strcmp(opname, "record.update") != 0 &&
+	    strcmp(opname, "record.delete") != 0))
+		return;
+	if (msg_get_uint(args, "id", &id) != COFFER_OK || id > INT64_MAX)
+		return;
+	if (store_record_get(r->st, k, (int64_t)id, &all, &f->before) !=
+	    COFFER_OK)
+		f->before = NULL;
+}
+
+static enum audit_decision
+decision_of(int status)
+{
+	if (status == COFFER_OK)
+		return AUDIT_ALLOWED;
+	return status == COFFER_ERR_DENIED ? AUDIT_DENIED : AUDIT_ERROR;
+}
+
+static int
+audit_request(struct request *r, const char *opname, int status,
+    const struct coffer_errdetail *d, const struct audit_facts *f)
+{
+	struct audit_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.op = opname[0] ? opname : "invalid";
+	e.actor_id = r->subject.user_id;
+	e.actor = r->user;
+	e.actor_fpr = r->fpr;
+	e.role = r->role;
+	e.session_id = r->session_id;
+	e.peer = r->peer;
+	e.kind = f->kind[0] ? f->kind : NULL;
+	e.target_id = f->target_id;
+	e.fields_returned = f->nfields ? f->fields : NULL;
+	e.nreturned = f->nfields;
+	e.decision = decision_of(status);
+	e.reason = status == COFFER_OK ? NULL :
+	    d->message[0] ? d->message : coffer_strerror(status);
+	e.status = status;
+	e.count = f->count;
+	e.changes = f->nchanges ? f->changes : NULL;
+	e.nchanges = f->nchanges;
+	e.policy_hash = r->d->policy_hash;
+	return audit_append(r->d->audit, &e, NULL);
+}
+
+int
+dispatch_audit_event(struct daemon_ctx *d, const char *op,
+    const struct request *r, int status, const char *reason)
+{
+	struct audit_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.op = op;
+	if (r != NULL) {
+		e.actor_id = r->subject.user_id;
+		e.actor = r->user;
+		e.actor_fpr = r->fpr[0] ? r->fpr : NULL;
+		e.role = r->role;
+		e.session_id = r->session_id;
+		e.peer = r->peer;
+	}
+	e.decision = decision_of(status);
+	e.reason = reason;
+	e.status = status;
+	e.policy_hash = d->policy_hash;
+	return audit_append(d->audit, &e, NULL);
+}
+
+/*
+ * Run the handler.  A write runs inside one transaction that is committed
+ * only after its audit record is durable, so no change reaches the
+ * database unrecorded; if the log cannot be written the change is rolled
+ * back and the request refused (fail closed).  A read's answer is
+ * withheld the same way.
+ */
+static int
+run_audited(struct request *r, const struct op *op, const char *opname,
+    const cbor_item_t *args, cbor_item_t **result,
+    struct coffer_errdetail *d, struct audit_facts *f)
+{
+	int status, arc = COFFER_OK;
+
+	if (op != NULL && op->writes) {
 		pthread_mutex_lock(&r->d->write_lock);
-	rc = op->fn(r, args, result, d);
-	if (op->writes)
-		pthread_mutex_unlock(&r->d->write_lock);
-	if (empty != NULL)
-		cbor_decref(&empty);
-	return rc;
+		if ((status = store_begin(r->st)) != COFFER_OK) {
+			arc = audit_request(r, opname, status, d, f);
+			goto unlock;
+		}
+		fetch_before(r, opname, args, f);
+	}
+	status = op != NULL ? op->fn(r, args, result, d) : COFFER_ERR_NOT_FOUND;
+	if (status == COFFER_OK) {
+		const cbor_item_t *rec = result_record(*result, &f->count);
+
+		collect_fields(f, rec);
+		if (f->target_id == 0 && rec != NULL)
+			msg_get_int(rec, "id", &f->target_id);
+		if (op->writes)
+			collect_changes(f, msg_get(args, "fields"), rec);
+	}
+	arc = audit_request(r, opname, status, d, f);
+	if (op == NULL || !op->writes)
+		goto out;
+	if (arc == COFFER_OK && status == COFFER_OK) {
+		if ((status = store_commit(r->st)) != COFFER_OK) {
+			store_rollback(r->st);
+			audit_request(r, opname, status, d, f);
+		}
+	} else
+		store_rollback(r->st);
+unlock:
+	pthread_mutex_unlock(&r->d->write_lock);
+out:
+	if (arc != COFFER_OK && status != COFFER_ERR_AUDIT &&
+	    !(op != NULL && op->health)) {
+		if (*result != NULL)
+			cbor_decref(result);
+		*result = NULL;
+		memset(d, 0, sizeof(*d));
+		status = coffer_detail(d, COFFER_ERR_AUDIT, "", "the audit log "
+		    "cannot be written; request refused and not carried out");
+	}
+	return status;
+}
+
+static void
+note_target(const cbor_item_t *args, struct audit_facts *f)
+{
+	uint64_t id;
+
+	if (args == NULL)
+		return;
+	if (msg_get_str(args, "kind", f->kind, sizeof(f->kind)) != COFFER_OK)
+		f->kind[0] = '\0';
+	if (msg_get_uint(args, "id", &id) == COFFER_OK && id <= INT64_MAX)
+		f->target_id = (int64_t)id;
 }
 
 int
@@ -151,26 +378,42 @@ dispatch_request(struct request *r, const unsigned char *msg, size_t len,
     unsigned char **resp, size_t *resplen)
 {
 	struct coffer_errdetail d = { "", "" };
-	cbor_item_t *item = NULL, *result = NULL;
+	struct audit_facts *f = NULL;
+	cbor_item_t *item = NULL, *result = NULL, *empty = NULL;
 	const cbor_item_t *args = NULL;
 	const struct op *op = NULL;
 	char opname[OP_NAME_MAX] = "";
 	uint64_t id = 0;
 	int status, rc;
 
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return COFFER_ERR_NOMEM;
 	status = parse_envelope(msg, len, &item, &id, opname, &args, &d);
 	if (status == COFFER_OK && (op = op_find(opname)) == NULL)
 		status = coffer_detail(&d, COFFER_ERR_NOT_FOUND, "op",
 		    "unknown operation '%s'", opname);
+	if (status == COFFER_OK && args == NULL &&
+	    (args = empty = msg_new_map()) == NULL)
+		status = COFFER_ERR_NOMEM;
+	note_target(args, f);
 	if (status == COFFER_OK)
-		status = run_op(r, op, args, &result, &d);
+		status = run_audited(r, op, opname, args, &result, &d, f);
+	else if (audit_request(r, opname, status, &d, f) != COFFER_OK) {
+		memset(&d, 0, sizeof(d));
+		status = COFFER_ERR_AUDIT;
+	}
 	if (status != COFFER_OK && status != COFFER_ERR_NOMEM)
 		log_debug("%s: %s: %s", r->user, opname[0] ? opname : "?",
 		    coffer_errname(status));
 	atomic_fetch_add(&r->d->requests, 1);
 	rc = encode_response(id, status, result, &d, resp, resplen);
+	if (f->before != NULL)
+		cbor_decref(&f->before);
+	free(f);
 	if (result != NULL)
 		cbor_decref(&result);
+	if (empty != NULL)
+		cbor_decref(&empty);
 	if (item != NULL)
 		cbor_decref(&item);
 	return rc;

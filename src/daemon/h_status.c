@@ -5,8 +5,32 @@
  */
 #include <time.h>
 
+#include "coffer/audit.h"
 #include "coffer/handlers.h"
 #include "coffer/msg.h"
+
+/* "audit": { ok, fault, records, checkpoint, syncs, refused } */
+static int
+put_audit_health(cbor_item_t *res, struct daemon_ctx *d)
+{
+	struct audit_health h;
+	cbor_item_t *a = msg_new_map();
+
+	if (a == NULL)
+		return COFFER_ERR_NOMEM;
+	audit_health(d->audit, &h);
+	if (msg_put_bool(a, "ok", h.ok) != COFFER_OK ||
+	    msg_put_str(a, "fault", h.fault) != COFFER_OK ||
+	    msg_put_uint(a, "records", h.size) != COFFER_OK ||
+	    msg_put_uint(a, "checkpoint", h.last_checkpoint_size) !=
+	    COFFER_OK ||
+	    msg_put_uint(a, "syncs", h.syncs) != COFFER_OK ||
+	    msg_put_uint(a, "refused", h.refused) != COFFER_OK) {
+		cbor_decref(&a);
+		return COFFER_ERR_NOMEM;
+	}
+	return msg_put(res, "audit", a);
+}
 
 int
 handle_status(struct request *r, const cbor_item_t *args,
@@ -33,6 +57,8 @@ handle_status(struct request *r, const cbor_item_t *args,
 	    COFFER_OK ||
 	    msg_put_uint(res, "auth_failures",
 	    atomic_load(&r->d->auth_failures)) != COFFER_OK)
+		goto out;
+	if ((rc = put_audit_health(res, r->d)) != COFFER_OK)
 		goto out;
 	rc = msg_put(res, "counts", counts);
 	counts = NULL; /* transferred */

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "coffer/keys.h"
 #include "coffer/log.h"
 #include "coffer/server.h"
 #include "coffer/session.h"
@@ -373,11 +374,14 @@ conn_main(void *arg)
 		    coffer_strerror(rc));
 		goto out;
 	}
+	r.peer = c->peer;
 	rc = session_server(c->fd, d->keys.identity_pk, d->keys.sign,
 	    d->keys.sign_arg, lookup_user, &r, &sess);
 	if (rc != COFFER_OK) {
 		atomic_fetch_add(&d->auth_failures, 1);
 		log_warn("%s: login failed: %s", c->peer, coffer_strerror(rc));
+		dispatch_audit_event(d, "session.login", &r, rc,
+		    "handshake failed");
 		if (rc == COFFER_ERR_AUTH)
 			login_backoff(s);
 		goto out;
@@ -386,11 +390,20 @@ conn_main(void *arg)
 		atomic_fetch_sub(&s->recent_failures, 1);
 	r.user = session_user(sess);
 	r.session_id = session_id(sess);
+	userkey_fingerprint(session_peer_key(sess), r.fpr, sizeof(r.fpr));
 	if ((rc = load_subject(&r, r.user)) != COFFER_OK)
 		goto out;
+	r.role = store_role_name(r.subject.role);
+	if (dispatch_audit_event(d, "session.login", &r, COFFER_OK, NULL) !=
+	    COFFER_OK) {
+		log_err("%s: %s refused: the audit log cannot be written",
+		    c->peer, r.user);
+		goto out;
+	}
 	atomic_fetch_add(&d->connections, 1);
 	log_info("%s: %s logged in", c->peer, r.user);
 	serve_session(c, &r, sess);
+	dispatch_audit_event(d, "session.logout", &r, COFFER_OK, NULL);
 	atomic_fetch_sub(&d->connections, 1);
 	log_info("%s: %s logged out", c->peer, r.user);
 out:
