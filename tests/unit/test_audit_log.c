@@ -29,6 +29,8 @@
 #include "coffer/audit.h"
 #include "coffer/err.h"
 #include "coffer/secfile.h"
+
+#include "helper.h"
 #include "../../src/audit/audit_int.h"
 
 #define ORIGIN "coffer.test/log"
@@ -60,31 +62,12 @@ setup(void **state)
 	return 0;
 }
 
-static void
-rm_rf(const char *dir)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 static int
 teardown(void **state)
 {
 	struct fx *f = *state;
 
-	rm_rf(f->dir);
+	test_rm_tree(f->dir);
 	free(f);
 	return 0;
 }
@@ -636,7 +619,7 @@ t_fail_closed_tmpfs(void **state)
 	assert_string_equal(ops[n - 2], "audit.recovered");
 	assert_string_equal(ops[n - 3], "audit.unavailable");
 	assert_int_equal(verify_dir(f, NULL), AV_OK);
-	rm_rf(f->dir);
+	test_rm_tree(f->dir);
 	assert_int_equal(umount(f->dir), 0);
 }
 

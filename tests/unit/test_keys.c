@@ -23,6 +23,8 @@
 #include "coffer/keys.h"
 #include "coffer/secfile.h"
 
+#include "helper.h"
+
 struct fx {
 	char dir[64];
 	char sealed[PATH_MAX], keyfile[PATH_MAX];
@@ -58,19 +60,8 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	struct dirent *e;
-	char p[PATH_MAX];
-	DIR *d = opendir(f->dir);
 
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", f->dir, e->d_name);
-		unlink(p);
-	}
-	if (d != NULL)
-		closedir(d);
-	rmdir(f->dir);
+	test_rm_tree(f->dir);
 	sodium_free(f->master);
 	sodium_free(f->out);
 	free(f);

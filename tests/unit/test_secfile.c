@@ -19,6 +19,8 @@
 #include "coffer/err.h"
 #include "coffer/secfile.h"
 
+#include "helper.h"
+
 struct fx {
 	char dir[64];
 	char path[PATH_MAX];
@@ -43,19 +45,8 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	struct dirent *e;
-	char p[PATH_MAX];
-	DIR *d = opendir(f->dir);
 
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", f->dir, e->d_name);
-		unlink(p);
-	}
-	if (d != NULL)
-		closedir(d);
-	rmdir(f->dir);
+	test_rm_tree(f->dir);
 	free(f);
 	return 0;
 }

@@ -24,6 +24,8 @@
 #include "coffer/schema.h"
 #include "coffer/store.h"
 
+#include "helper.h"
+
 #define MARKER "ZQXJ-plaintext-marker-7731"
 
 struct fx {
@@ -193,21 +195,9 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	struct dirent *e;
-	char p[PATH_MAX];
-	DIR *d;
 
 	store_close(f->st);
-	d = opendir(f->dir);
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", f->dir, e->d_name);
-		unlink(p);
-	}
-	if (d != NULL)
-		closedir(d);
-	rmdir(f->dir);
+	test_rm_tree(f->dir);
 	free(f);
 	return 0;
 }

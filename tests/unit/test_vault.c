@@ -24,6 +24,8 @@
 #include "coffer/store.h"
 #include "coffer/vault.h"
 
+#include "helper.h"
+
 struct fx {
 	char base[64];
 	char dir[128];
@@ -47,40 +49,12 @@ setup(void **state)
 	return 0;
 }
 
-static void
-rm_tree(const char *path)
-{
-	struct dirent *e;
-	struct stat sb;
-	char p[PATH_MAX];
-	DIR *d;
-
-	if (lstat(path, &sb) != 0)
-		return;
-	if (!S_ISDIR(sb.st_mode)) {
-		unlink(path);
-		return;
-	}
-	chmod(path, 0700);
-	if ((d = opendir(path)) != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 ||
-			    strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
-			rm_tree(p);
-		}
-		closedir(d);
-	}
-	rmdir(path);
-}
-
 static int
 teardown(void **state)
 {
 	struct fx *f = *state;
 
-	rm_tree(f->base);
+	test_rm_tree(f->base);
 	free(f);
 	return 0;
 }
