@@ -86,7 +86,7 @@ $(OUT)/tests/%: $(OUT)/obj/tests/unit/%.o $(UNIT_HELPER_OBJ) $(LIB)
 
 # libFuzzer harnesses need clang; they are built with their own flags.
 FUZZ_CC ?= clang
-FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined $(ALL_CPPFLAGS) \
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined $(ALL_CPPFLAGS) -Isrc/audit \
               -U_FORTIFY_SOURCE $(shell $(PKG_CONFIG) --cflags $(PKGS))
 $(OUT)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(@D)
