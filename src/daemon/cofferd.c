@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,6 +43,7 @@ struct options {
 	const char *pass_file;
 	const char *socket;
 	const char *listen;
+	const char *run_as;
 	unsigned max_clients;
 	unsigned idle_timeout;
 	int syslog;
@@ -70,6 +73,8 @@ static const char usage_text[] =
 "  -s, --socket PATH      Unix socket (default DIR/cofferd.sock), mode 0660\n"
 "  -l, --listen HOST:PORT also accept TCP connections (off by default; use a\n"
 "                         loopback address unless you mean otherwise)\n"
+"  -u, --user NAME        started as root: switch to this user (and its\n"
+"                         group) before touching the vault\n"
 "      --max-clients N    sessions at once (default 256)\n"
 "      --idle-timeout SEC close sessions idle this long (default 900, 0 = never)\n"
 "      --syslog           log to syslog instead of stderr\n"
@@ -124,6 +129,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "passphrase-file", required_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "max-clients", required_argument, NULL, 'M' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "syslog", no_argument, NULL, 'S' },
@@ -141,7 +147,7 @@ parse_options(int argc, char **argv, struct options *o)
 		o->vault = "/var/lib/coffer";
 	o->max_clients = 256;
 	o->idle_timeout = 900;
-	while ((c = getopt_long(argc, argv, "d:k:p:s:l:vhV", longopts, NULL))
+	while ((c = getopt_long(argc, argv, "d:k:p:s:l:u:vhV", longopts, NULL))
 	    != -1) {
 		switch (c) {
 		case 'd': o->vault = optarg; break;
@@ -149,6 +155,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'p': o->pass_file = optarg; break;
 		case 's': o->socket = optarg; break;
 		case 'l': o->listen = optarg; break;
+		case 'u': o->run_as = optarg; break;
 		case 'S': o->syslog = 1; break;
 		case 'C': o->check = 1; break;
 		case 'v': o->verbose = 1; break;
@@ -187,12 +194,51 @@ parse_options(int argc, char **argv, struct options *o)
 	return EXIT_OK;
 }
 
+/*
+ * Started as root with --user: become that user for good before the vault
+ * is opened, so the daemon never holds keys with root privileges.  A TCP
+ * port below 1024 is therefore not available; use a higher one.
+ */
+static int
+drop_privileges(const char *name)
+{
+	struct passwd *pw;
+
+	if (name == NULL) {
+		if (geteuid() == 0)
+			log_warn("running as root; start with --user NAME to "
+			    "run as an unprivileged user");
+		return COFFER_OK;
+	}
+	if ((pw = getpwnam(name)) == NULL) {
+		log_err("--user %s: no such user", name);
+		return COFFER_ERR_USAGE;
+	}
+	if (geteuid() != 0 && geteuid() != pw->pw_uid) {
+		log_err("--user %s: only root can switch users", name);
+		return COFFER_ERR_USAGE;
+	}
+	if (geteuid() == 0 && (setgroups(1, &pw->pw_gid) != 0 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0)) {
+		log_err("--user %s: cannot switch: %s", name, strerror(errno));
+		return COFFER_ERR_PERM;
+	}
+	if (pw->pw_uid != 0 && setuid(0) == 0) {
+		log_err("--user %s: root could be regained; stopping", name);
+		return COFFER_ERR_PERM;
+	}
+	return COFFER_OK;
+}
+
 /* Nothing of this process may end up in a core file or be ptraced. */
 static void
 harden_process(void)
 {
 	struct rlimit nocore = { 0, 0 };
 
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		log_warn("cannot set no-new-privileges: %s", strerror(errno));
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		log_warn("cannot make the process undumpable: %s",
 		    strerror(errno));
@@ -208,10 +254,13 @@ open_vault(const struct options *o, struct vault **v)
 	size_t passlen = 0;
 	int rc, needs;
 
+	errno = 0;
 	needs = vault_needs_passphrase(o->vault);
 	if (needs < 0) {
 		rc = -needs;
-		log_err("vault %s: %s", o->vault, coffer_strerror(rc));
+		log_err("vault %s: %s%s%s", o->vault, coffer_strerror(rc),
+		    rc == COFFER_ERR_IO && errno ? ": " : "",
+		    rc == COFFER_ERR_IO && errno ? strerror(errno) : "");
 		return rc;
 	}
 	if (needs) {
@@ -226,10 +275,12 @@ open_vault(const struct options *o, struct vault **v)
 			goto out;
 		}
 	}
+	errno = 0;
 	rc = vault_open(o->vault, o->key_file, pass, passlen, v);
 	if (rc != COFFER_OK)
-		log_err("vault %s: cannot open: %s", o->vault,
-		    coffer_strerror(rc));
+		log_err("vault %s: cannot open: %s%s%s", o->vault,
+		    coffer_strerror(rc), rc == COFFER_ERR_IO && errno ? ": " : "",
+		    rc == COFFER_ERR_IO && errno ? strerror(errno) : "");
 out:
 	if (pass != NULL)
 		sodium_free(pass);
@@ -388,6 +439,8 @@ main(int argc, char **argv)
 	if ((ex = parse_options(argc, argv, &o)) != EXIT_OK)
 		return ex < 0 ? EXIT_OK : ex;
 	log_init("cofferd", o.syslog, o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (drop_privileges(o.run_as) != COFFER_OK)
+		return EXIT_USAGE;
 	harden_process();
 	if (sodium_init() < 0) {
 		log_err("libsodium failed to initialise");
