@@ -1,0 +1,848 @@
+/*
+ * test_policy.c - the policy loader refuses every kind of bad file with the
+ * exact message and line, and the shipped default policy decides as
+ * docs/policy.md says: a role x kind x action table, field treatments,
+ * no read-up, reveal and do-not-call, writes, limits, hash.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#include "coffer/err.h"
+#include "coffer/policy.h"
+#include "coffer/secfile.h"
+#include "helper.h"
+
+#define DEFAULT_POLICY "policy/default.yaml"
+
+/* A minimal valid policy that error cases change one line of. */
+#define HEAD "version: 1\nlevels: [public, internal, confidential, secret]\n"
+
+/* Load YAML text; return the status and the first error. */
+static int
+load_text(const char *text, struct policy **p, struct policy_error *err)
+{
+	return policy_load_buffer("t.yaml", text, strlen(text), p, err);
+}
+
+/* Error cases -------------------------------------------------------- */
+
+struct bad {
+	const char *text;
+	unsigned line;
+	const char *message;
+};
+
+static const struct bad bad_policies[] = {
+	/* structure */
+	{ HEAD "roles: {a: {}}\nextra: 1\n", 4,
+	  "unknown key 'extra' in the policy (expected version, levels, "
+	  "above_clearance, fields, roles, do_not_call)" },
+	{ HEAD "roles:\n  agent:\n    grant: []\n", 5,
+	  "unknown key 'grant' in role agent (expected clearance, grants, "
+	  "privileges, limits)" },
+	{ HEAD "roles: {a: {}}\nroles: {b: {}}\n", 4,
+	  "duplicate key 'roles' (first at line 3)" },
+	{ HEAD "roles: &r {a: {}}\n", 3, "anchors are not allowed in a policy" },
+	{ HEAD "x: &r 1\nroles: *r\n", 3, "anchors are not allowed in a policy" },
+	{ HEAD "roles: *r\n", 3, "aliases are not allowed in a policy" },
+	{ HEAD "roles: !!map {a: {}}\n", 3, "tags are not allowed in a policy" },
+	{ HEAD "roles: {a: {}}\n---\nversion: 1\n", 4,
+	  "only one YAML document is allowed in a policy" },
+	{ HEAD "roles: {[a]: {}}\n", 3, "a key must be a plain name" },
+	{ HEAD "roles: [a\n", 4, "syntax error: did not find expected ',' or "
+	  "']' while parsing a flow sequence" },
+	{ "levels: [public, internal, confidential, secret]\n"
+	  "roles: {a: {}}\n", 1, "the policy: missing key 'version'" },
+	{ "version: 2\nlevels: [public, internal, confidential, secret]\n"
+	  "roles: {a: {}}\n", 1, "unsupported policy version '2' (expected 1)" },
+	{ "version: 1\nroles: {a: {}}\n", 1, "the policy: missing key 'levels'" },
+	{ HEAD, 1, "the policy: missing key 'roles'" },
+	{ "- 1\n", 1, "the policy: expected a mapping" },
+	/* levels */
+	{ "version: 1\nlevels: [public, internal, public]\nroles: {a: {}}\n",
+	  2, "level 'public' is listed twice" },
+	{ "version: 1\nlevels: [public, Internal]\nroles: {a: {}}\n", 2,
+	  "bad level name 'Internal' (lower-case letters, digits, _ and -, at "
+	  "most 32)" },
+	{ "version: 1\nlevels: [public, internal, confidential]\n"
+	  "roles: {a: {}}\n", 2, "levels: 'secret' (a value of customers.label) "
+	  "is not a level" },
+	{ "version: 1\nlevels: [public, internal, confidential, secret]\n"
+	  "fields:\n  product:\n    price_floor: {label: top}\n"
+	  "roles: {a: {}}\n", 5, "undefined level 'top'" },
+	{ HEAD "above_clearance: {top: mask}\nroles: {a: {}}\n", 3,
+	  "undefined level 'top'" },
+	{ HEAD "above_clearance: {secret: show}\nroles: {a: {}}\n", 3,
+	  "bad treatment 'show' (expected mask or omit)" },
+	/* fields */
+	{ HEAD "fields:\n  widget: {}\nroles: {a: {}}\n", 4,
+	  "unknown record kind 'widget'" },
+	{ HEAD "fields:\n  customer:\n    phon: {label: secret}\n"
+	  "roles: {a: {}}\n", 5, "unknown field 'phon' of customer" },
+	{ HEAD "fields:\n  customer:\n    phone: {label: top}\n"
+	  "roles: {a: {}}\n", 5, "undefined level 'top'" },
+	{ HEAD "fields:\n  customer:\n    phone: {colour: red}\n"
+	  "roles: {a: {}}\n", 5, "unknown key 'colour' in customers.phone "
+	  "(expected label, above, format, read, list, reveal)" },
+	{ HEAD "fields:\n  customer:\n    name: {format: phone}\n"
+	  "roles: {a: {}}\n", 5,
+	  "customers.name: format phone does not fit this field's type" },
+	{ HEAD "fields:\n  customer:\n    name: {format: blur}\n"
+	  "roles: {a: {}}\n", 5, "unknown mask format 'blur' (expected text, "
+	  "phone, email, name or amount)" },
+	{ HEAD "fields:\n  customer:\n    phone: {read: mask, list: show}\n"
+	  "roles: {a: {}}\n", 5, "customers.phone: a list may not show more "
+	  "than a read (list show, read mask)" },
+	{ HEAD "fields:\n  customer:\n    id: {label: secret}\n"
+	  "roles: {a: {}}\n", 5,
+	  "customers.id: set by the server; it cannot be labelled or masked" },
+	{ HEAD "fields:\n  customer:\n    phone: {reveal: yes}\n"
+	  "roles: {a: {}}\n", 5, "expected true or false" },
+	{ HEAD "fields:\n  customer: {}\n  customers: {}\nroles: {a: {}}\n", 5,
+	  "kind customer is already described at line 4" },
+	/* roles and grants */
+	{ HEAD "roles:\n  agent:\n    clearance: top\n", 5,
+	  "undefined level 'top'" },
+	{ HEAD "roles:\n  agent:\n    grants:\n      - kinds: [customer]\n"
+	  "        actions: [read]\n        scope: mine\n", 8,
+	  "bad scope 'mine' (expected own, team or all)" },
+	{ HEAD "roles:\n  agent:\n    grants:\n      - kinds: [customer]\n"
+	  "        actions: [fly]\n        scope: own\n", 7,
+	  "unknown action 'fly' (expected read, list, create, update, delete, "
+	  "reveal or export)" },
+	{ HEAD "roles:\n  agent:\n    grants:\n      - kinds: [product]\n"
+	  "        actions: [read]\n        scope: own\n", 8,
+	  "products is shared, not owned: its scope must be all" },
+	{ HEAD "roles:\n  agent:\n    grants:\n      - kinds: [widget]\n"
+	  "        actions: [read]\n        scope: own\n", 6,
+	  "unknown record kind 'widget'" },
+	{ HEAD "roles:\n  agent:\n    grants:\n      - kinds: [customer]\n"
+	  "        actions: [read]\n", 6,
+	  "a grant of role agent: missing key 'scope'" },
+	{ HEAD "roles:\n  agent:\n    grants:\n"
+	  "      - {kinds: [customer-data], actions: [read], scope: own}\n"
+	  "      - {kinds: [call], actions: [list, read], scope: team}\n", 7,
+	  "role agent: read on calls is already granted at line 6" },
+	{ HEAD "roles:\n  agent:\n    privileges: [fly]\n", 5,
+	  "unknown privilege 'fly' (expected user_read, user_admin, "
+	  "audit_read, key_admin or policy_admin)" },
+	{ HEAD "roles:\n  agent:\n    privileges: [user_read, user_read]\n", 5,
+	  "privilege user_read is listed twice" },
+	{ HEAD "roles:\n  agent:\n    limits: {list: lots}\n", 5,
+	  "limits.list: expected a number from 0 to 1000000000" },
+	{ HEAD "roles:\n  agent:\n    limits: {list: -1}\n", 5,
+	  "limits.list: expected a number from 0 to 1000000000" },
+	{ HEAD "roles:\n  Agent: {}\n", 4, "bad role name 'Agent' (lower-case "
+	  "letters, digits, _ and -, at most 32)" },
+	{ HEAD "roles: {}\n", 3, "roles: at least one role" },
+	/* separation of duties, reported at the later of the two lines */
+	{ HEAD "roles:\n  ops:\n    grants:\n"
+	  "      - {kinds: [customer], actions: [read], scope: all}\n"
+	  "    privileges: [audit_read]\n", 7, "role ops: separation of "
+	  "duties: record grants (line 6) and audit_read (line 7) cannot be "
+	  "held by one role" },
+	{ HEAD "roles:\n  ops:\n    privileges: [user_admin]\n"
+	  "    grants:\n      - {kinds: [product], actions: [read], "
+	  "scope: all}\n", 7, "role ops: separation of duties: record grants "
+	  "(line 7) and user_admin (line 5) cannot be held by one role" },
+	{ HEAD "roles:\n  ops:\n    privileges: [audit_read, key_admin]\n", 5,
+	  "role ops: separation of duties: audit_read (line 5) and key_admin "
+	  "(line 5) cannot be held by one role" },
+	/* do-not-call */
+	{ HEAD "roles: {agent: {}}\ndo_not_call: {fields: [phone], "
+	  "roles: [nobody]}\n", 4, "undefined role 'nobody'" },
+	{ HEAD "roles: {agent: {}}\ndo_not_call: {fields: [fax], "
+	  "roles: [agent]}\n", 4, "unknown field 'fax' of customer" },
+	{ HEAD "roles: {agent: {}}\ndo_not_call: {fields: [phone], "
+	  "roles: [agent], stages: [gone]}\n", 4,
+	  "unknown customer stage 'gone'" },
+	{ HEAD "roles: {agent: {}}\ndo_not_call: {roles: [agent]}\n", 4,
+	  "do_not_call: missing key 'fields'" },
+};
+
+static void
+test_bad_policies(void **state)
+{
+	struct policy_error err;
+	struct policy *p = NULL;
+	size_t i;
+	int rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_policies) / sizeof(bad_policies[0]); i++) {
+		const struct bad *b = &bad_policies[i];
+
+		rc = load_text(b->text, &p, &err);
+		if (rc != COFFER_ERR_INVALID || p != NULL ||
+		    err.line != b->line || strcmp(err.message, b->message) ||
+		    strcmp(err.file, "t.yaml"))
+			fail_msg("case %zu: got %d %s:%u: %s\nwant line %u: %s",
+			    i, rc, err.file, err.line, err.message, b->line,
+			    b->message);
+	}
+}
+
+static void
+test_empty_and_huge(void **state)
+{
+	struct policy_error err;
+	struct policy *p = NULL;
+	char *big;
+
+	(void)state;
+	assert_int_equal(load_text("", &p, &err), COFFER_ERR_INVALID);
+	assert_null(p);
+	assert_int_equal(err.line, 0);
+	assert_string_equal(err.message, "empty policy");
+	assert_int_equal(load_text("# only a comment\n\n", &p, &err),
+	    COFFER_ERR_INVALID);
+	assert_string_equal(err.message, "empty policy");
+	assert_int_equal(load_text("---\n", &p, &err), COFFER_ERR_INVALID);
+	assert_string_equal(err.message, "empty policy");
+	big = malloc(POLICY_FILE_MAX + 1);
+	assert_non_null(big);
+	memset(big, '#', POLICY_FILE_MAX + 1);
+	assert_int_equal(policy_load_buffer("big.yaml", big,
+	    POLICY_FILE_MAX + 1, &p, &err), COFFER_ERR_TOO_BIG);
+	assert_null(p);
+	assert_string_equal(err.message, "larger than 262144 bytes");
+	free(big);
+}
+
+/* Nesting and size bounds hold without crashing or allocating much. */
+static void
+test_bounds(void **state)
+{
+	struct policy_error err;
+	struct policy *p = NULL;
+	char deep[200];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 40; i++)
+		deep[i] = '[';
+	deep[40] = '\0';
+	assert_int_equal(load_text(deep, &p, &err), COFFER_ERR_INVALID);
+	assert_string_equal(err.message, "nested too deeply");
+	assert_int_equal(load_text("version: \"1\\u0000\"\n", &p, &err),
+	    COFFER_ERR_INVALID);
+	assert_string_equal(err.message, "NUL character in value");
+}
+
+/* Several errors are all reported by the check, sorted by line. */
+static void
+test_check_prints_all(void **state)
+{
+	static const char text[] = HEAD "fields:\n  customer:\n"
+	    "    phon: {}\nroles:\n  agent:\n    clearance: top\n"
+	    "    grants:\n      - {kinds: [product], actions: [read], "
+	    "scope: own}\n";
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(out);
+	assert_int_equal(policy_check_buffer("t.yaml", text, strlen(text), out),
+	    COFFER_ERR_INVALID);
+	fclose(out);
+	assert_string_equal(buf,
+	    "t.yaml:5:5: unknown field 'phon' of customer\n"
+	    "t.yaml:8:16: undefined level 'top'\n"
+	    "t.yaml:10:52: products is shared, not owned: its scope must be "
+	    "all\n");
+	free(buf);
+}
+
+/* Files: permissions, size, existence ---------------------------------- */
+
+static char *
+read_default(size_t *len)
+{
+	char *text = NULL;
+
+	assert_int_equal(file_read_all(DEFAULT_POLICY, POLICY_FILE_MAX, &text,
+	    len), COFFER_OK);
+	return text;
+}
+
+static void
+write_file(const char *path, const char *text, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void
+test_files(void **state)
+{
+	char dir[64], path[PATH_MAX], *text, *buf = NULL;
+	struct policy_error err;
+	struct policy *p = NULL;
+	size_t len, blen = 0;
+	FILE *out;
+
+	(void)state;
+	assert_int_equal(test_tmpdir(dir, sizeof(dir), "policy"), 0);
+	snprintf(path, sizeof(path), "%s/policy.yaml", dir);
+	text = read_default(&len);
+
+	write_file(path, text, len, 0644);
+	assert_int_equal(policy_load(path, &p, &err), COFFER_OK);
+	assert_non_null(p);
+	policy_free(p);
+
+	write_file(path, text, len, 0664);
+	assert_int_equal(policy_load(path, &p, &err), COFFER_ERR_PERM);
+	assert_null(p);
+	assert_string_equal(err.file, path);
+	assert_int_equal(err.line, 0);
+	assert_string_equal(err.message, "writable by group or others "
+	    "(mode 0664): refused; run chmod go-w on it");
+	write_file(path, text, len, 0646);
+	assert_int_equal(policy_load(path, &p, &err), COFFER_ERR_PERM);
+	assert_string_equal(err.message, "writable by group or others "
+	    "(mode 0646): refused; run chmod go-w on it");
+
+	/* The check prints the same, and "policy OK" for a good file. */
+	out = open_memstream(&buf, &blen);
+	assert_int_equal(policy_check_file(path, out), COFFER_ERR_PERM);
+	fclose(out);
+	assert_non_null(strstr(buf, ": writable by group or others"));
+	assert_int_equal(strncmp(buf, path, strlen(path)), 0);
+	free(buf);
+	write_file(path, text, len, 0600);
+	out = open_memstream(&buf, &blen);
+	assert_int_equal(policy_check_file(path, out), COFFER_OK);
+	fclose(out);
+	assert_string_equal(buf, "policy OK\n");
+	free(buf);
+
+	write_file(path, "", 0, 0600);
+	assert_int_equal(policy_load(path, &p, &err), COFFER_ERR_INVALID);
+	assert_string_equal(err.message, "empty policy");
+
+	assert_int_equal(truncate(path, POLICY_FILE_MAX + 1), 0);
+	assert_int_equal(policy_load(path, &p, &err), COFFER_ERR_TOO_BIG);
+	assert_string_equal(err.message, "larger than 262144 bytes");
+
+	assert_int_equal(policy_load(dir, &p, &err), COFFER_ERR_IO);
+	snprintf(path, sizeof(path), "%s/missing.yaml", dir);
+	assert_int_equal(policy_load(path, &p, &err), COFFER_ERR_IO);
+	assert_null(p);
+	free(text);
+	test_rm_tree(dir);
+}
+
+/* The default policy --------------------------------------------------- */
+
+static struct policy *
+load_default(void)
+{
+	struct policy_error err;
+	struct policy *p = NULL;
+	size_t len;
+	char *text = read_default(&len);
+
+	if (policy_load_buffer(DEFAULT_POLICY, text, len, &p, &err) != COFFER_OK)
+		fail_msg("%s:%u: %s", err.file, err.line, err.message);
+	free(text);
+	return p;
+}
+
+/*
+ * The access matrix of the default policy.  One row per role and kind;
+ * the columns are read, list, create, update, delete, reveal, export:
+ * O own rows, T team subtree, A all rows, - denied.
+ */
+static const struct {
+	const char *role, *kind, *actions;
+} matrix[] = {
+	{ "agent",      "customer", "OOO--O-" },
+	{ "agent",      "call",     "OOO--O-" },
+	{ "agent",      "followup", "OOO--O-" },
+	{ "agent",      "deal",     "OOO--O-" },
+	{ "agent",      "note",     "OOO--O-" },
+	{ "agent",      "product",  "AA-----" },
+	{ "manager",    "customer", "TTT--T-" },
+	{ "manager",    "call",     "TTT--T-" },
+	{ "manager",    "followup", "TTT--T-" },
+	{ "manager",    "deal",     "TTT--T-" },
+	{ "manager",    "note",     "TTT--T-" },
+	{ "manager",    "product",  "AAAA---" },
+	{ "compliance", "customer", "-------" },
+	{ "compliance", "deal",     "-------" },
+	{ "compliance", "product",  "-------" },
+	{ "admin",      "customer", "-------" },
+	{ "admin",      "note",     "-------" },
+	{ "admin",      "product",  "-------" },
+};
+
+/* Privileges: user_read, user_admin, audit_read, key_admin, policy_admin. */
+static const struct {
+	const char *role, *privs;
+} priv_matrix[] = {
+	{ "agent",      "-----" },
+	{ "manager",    "Y----" },
+	{ "compliance", "Y-Y--" },
+	{ "admin",      "YY-YY" },
+};
+
+static struct policy_subject
+subject(const char *role, const char *clearance)
+{
+	struct policy_subject s = { role, clearance, 7, "east" };
+
+	return s;
+}
+
+static void
+test_default_matrix(void **state)
+{
+	struct policy *p = load_default();
+	struct policy_decision d;
+	struct policy_subject s;
+	size_t i, a;
+	int rc, want;
+
+	(void)state;
+	for (i = 0; i < sizeof(matrix) / sizeof(matrix[0]); i++) {
+		s = subject(matrix[i].role, "secret");
+		for (a = 0; a < POLICY_RECORD_ACTIONS; a++) {
+			char c = matrix[i].actions[a];
+
+			want = c == 'O' ? SCOPE_OWN : c == 'T' ? SCOPE_TEAM :
+			    c == 'A' ? SCOPE_ALL : SCOPE_NONE;
+			rc = policy_decide(p, &s, (enum policy_action)a,
+			    schema_kind(matrix[i].kind), &d);
+			if ((int)d.scope.kind != want || d.allowed !=
+			    (want != SCOPE_NONE) || (rc == COFFER_OK) !=
+			    d.allowed)
+				fail_msg("%s %s %s: got %d/%d (%s), want %c",
+				    matrix[i].role, policy_action_name(
+				    (enum policy_action)a), matrix[i].kind,
+				    d.allowed, (int)d.scope.kind, d.reason, c);
+			if (d.allowed && d.scope.kind == SCOPE_OWN)
+				assert_int_equal(d.scope.user_id, 7);
+			if (d.allowed && d.scope.kind == SCOPE_TEAM)
+				assert_string_equal(d.scope.team, "east");
+		}
+	}
+	for (i = 0; i < sizeof(priv_matrix) / sizeof(priv_matrix[0]); i++) {
+		s = subject(priv_matrix[i].role, "internal");
+		for (a = 0; a < 5; a++) {
+			rc = policy_decide(p, &s,
+			    (enum policy_action)(POLICY_USER_READ + a), NULL, &d);
+			if (d.allowed != (priv_matrix[i].privs[a] == 'Y') ||
+			    (rc == COFFER_OK) != d.allowed)
+				fail_msg("%s %s: got %d", priv_matrix[i].role,
+				    policy_action_name((enum policy_action)
+				    (POLICY_USER_READ + a)), d.allowed);
+		}
+	}
+	policy_free(p);
+}
+
+static void
+test_deny_reasons(void **state)
+{
+	struct policy *p = load_default();
+	const struct kind_def *cust = schema_kind("customer");
+	struct policy_decision d;
+	struct policy_subject s = subject("agent", "confidential");
+
+	(void)state;
+	assert_int_equal(policy_decide(p, &s, POLICY_DELETE, cust, &d),
+	    COFFER_ERR_DENIED);
+	assert_string_equal(d.reason, "your role (agent) may not delete "
+	    "customers");
+	assert_null(d.fields);
+	assert_int_equal(policy_decide(p, &s, POLICY_USER_ADMIN, NULL, &d),
+	    COFFER_ERR_DENIED);
+	assert_string_equal(d.reason, "your role (agent) may not manage users");
+	s = subject("admin", "internal");
+	assert_int_equal(policy_decide(p, &s, POLICY_READ, cust, &d),
+	    COFFER_ERR_DENIED);
+	assert_string_equal(d.reason, "your role (admin) may not read "
+	    "customers");
+	s = subject("intern", "internal");
+	assert_int_equal(policy_decide(p, &s, POLICY_READ, cust, &d),
+	    COFFER_ERR_DENIED);
+	assert_string_equal(d.reason, "your role 'intern' is not defined in "
+	    "the policy");
+	s = subject("agent", "topsecret");
+	assert_int_equal(policy_decide(p, &s, POLICY_READ, cust, &d),
+	    COFFER_ERR_DENIED);
+	assert_string_equal(d.reason, "your clearance 'topsecret' is not a "
+	    "level of the policy");
+	s = subject("manager", "secret");
+	s.team = "";
+	assert_int_equal(policy_decide(p, &s, POLICY_LIST, cust, &d),
+	    COFFER_ERR_DENIED);
+	assert_string_equal(d.reason, "you belong to no team");
+	assert_int_equal(d.scope.kind, SCOPE_NONE);
+	/* A record action without a kind, a privilege with one. */
+	s = subject("manager", "secret");
+	assert_int_equal(policy_decide(p, &s, POLICY_READ, NULL, &d),
+	    COFFER_ERR_DENIED);
+	assert_int_equal(policy_decide(p, &s, POLICY_USER_READ, cust, &d),
+	    COFFER_ERR_DENIED);
+	assert_int_equal(policy_decide(p, &s, POLICY_ACTION_COUNT_, cust, &d),
+	    COFFER_ERR_DENIED);
+	policy_free(p);
+}
+
+/* Treatment of every customer field named in docs/policy.md, section 7. */
+static void
+expect_fields(const struct policy_decision *d, const struct kind_def *k,
+    const char *const *names, const char *want)
+{
+	size_t i;
+
+	assert_int_equal(d->allowed, 1);
+	assert_non_null(d->fields);
+	assert_int_equal(d->nfields, k->nfields);
+	for (i = 0; names[i] != NULL; i++) {
+		const struct field_def *f = schema_field(k, names[i]);
+		int t;
+
+		assert_non_null(f);
+		t = d->fields[f - k->fields];
+		if ("smo"[t] != want[i])
+			fail_msg("%s.%s: %s, want %c", k->name, names[i],
+			    policy_treat_name((enum policy_treat)t), want[i]);
+	}
+}
+
+static void
+test_default_treatments(void **state)
+{
+	static const char *const cf[] = { "id", "name", "phone", "email",
+		"address", "needs", "intent", "stage", "owner_id", NULL };
+	static const char *const pf[] = { "name", "list_price", "price_floor",
+		"marketing_strategy", NULL };
+	static const char *const df[] = { "amount", "payment_status", NULL };
+	struct policy *p = load_default();
+	const struct kind_def *cust = schema_kind("customer");
+	const struct kind_def *prod = schema_kind("product");
+	const struct kind_def *deal = schema_kind("deal");
+	struct policy_decision d;
+	struct policy_subject s = subject("agent", "confidential");
+
+	(void)state;
+	/* s show, m mask, o omit */
+	policy_decide(p, &s, POLICY_READ, cust, &d);
+	expect_fields(&d, cust, cf, "ssmmmssss");
+	assert_int_equal(d.formats[schema_field(cust, "phone") - cust->fields],
+	    MASK_PHONE);
+	assert_int_equal(d.formats[schema_field(cust, "name") - cust->fields],
+	    MASK_NAME);
+	policy_decide(p, &s, POLICY_LIST, cust, &d);
+	expect_fields(&d, cust, cf, "smmmoosss");
+	/* An agent cleared only internal: confidential fields are masked. */
+	s = subject("agent", "internal");
+	assert_int_equal(policy_decide(p, &s, POLICY_READ, cust, &d),
+	    COFFER_OK);
+	assert_int_equal(d.clearance, policy_level_find(p, "internal"));
+	expect_fields(&d, cust, cf, "smmmmmmss");
+	policy_decide(p, &s, POLICY_READ, deal, &d);
+	expect_fields(&d, deal, df, "ms");
+	assert_int_equal(d.formats[schema_field(deal, "amount") - deal->fields],
+	    MASK_AMOUNT);
+	/* Secrets are omitted below secret; the role caps agents at
+	 * confidential even if the user record says secret. */
+	s = subject("agent", "secret");
+	policy_decide(p, &s, POLICY_READ, prod, &d);
+	assert_int_equal(d.clearance, policy_level_find(p, "confidential"));
+	expect_fields(&d, prod, pf, "ssoo");
+	s = subject("manager", "secret");
+	policy_decide(p, &s, POLICY_READ, prod, &d);
+	expect_fields(&d, prod, pf, "ssss");
+	/* Managers see lists masked too: reveal, not browse. */
+	policy_decide(p, &s, POLICY_LIST, cust, &d);
+	expect_fields(&d, cust, cf, "smmmoosss");
+	policy_free(p);
+}
+
+static void
+test_no_read_up(void **state)
+{
+	struct policy *p = load_default();
+	const struct kind_def *cust = schema_kind("customer");
+	struct policy_decision d;
+	struct policy_subject s = subject("agent", "confidential");
+	struct policy_row row = { "secret", 0, "new" };
+
+	(void)state;
+	assert_int_equal(policy_decide(p, &s, POLICY_READ, cust, &d),
+	    COFFER_OK);
+	assert_int_equal(policy_check_row(p, &d, &row, NULL),
+	    COFFER_ERR_DENIED);
+	assert_int_equal(d.allowed, 0);
+	assert_string_equal(d.reason, "this record is secret; your clearance "
+	    "is confidential");
+	policy_decide(p, &s, POLICY_READ, cust, &d);
+	row.label = "confidential";
+	assert_int_equal(policy_check_row(p, &d, &row, NULL), COFFER_OK);
+	row.label = "";
+	assert_int_equal(policy_check_row(p, &d, &row, NULL), COFFER_OK);
+	assert_int_equal(policy_check_row(p, &d, NULL, NULL), COFFER_OK);
+	row.label = "cosmic";
+	assert_int_equal(policy_check_row(p, &d, &row, NULL),
+	    COFFER_ERR_DENIED);
+	assert_string_equal(d.reason, "this record's label 'cosmic' is not a "
+	    "level of the policy");
+	/* A denied decision stays denied, with its reason. */
+	row.label = NULL;
+	assert_int_equal(policy_check_row(p, &d, &row, NULL),
+	    COFFER_ERR_DENIED);
+	assert_string_equal(d.reason, "this record's label 'cosmic' is not a "
+	    "level of the policy");
+	s = subject("manager", "secret");
+	policy_decide(p, &s, POLICY_READ, cust, &d);
+	row.label = "secret";
+	assert_int_equal(policy_check_row(p, &d, &row, NULL), COFFER_OK);
+	/* Record labels raise fields; they never lower them. */
+	assert_int_equal(policy_field_level(p, cust, "stage", 3), 3);
+	assert_int_equal(policy_field_level(p, cust, "phone", 0), 2);
+	assert_int_equal(policy_field_level(p, cust, "phone", -1), 2);
+	assert_int_equal(policy_field_level(p, cust, "fax", 0), -1);
+	policy_free(p);
+}
+
+static int
+reveal(const struct policy *p, const char *role, const char *clearance,
+    const char *field, const struct policy_row *row,
+    struct policy_decision *d)
+{
+	struct policy_subject s = subject(role, clearance);
+	int rc = policy_decide(p, &s, POLICY_REVEAL, schema_kind("customer"),
+	    d);
+
+	if (rc != COFFER_OK)
+		return rc;
+	return policy_check_row(p, d, row, field);
+}
+
+static void
+test_reveal_and_do_not_call(void **state)
+{
+	struct policy *p = load_default();
+	struct policy_decision d;
+	struct policy_row row = { NULL, 0, "contacted" };
+
+	(void)state;
+	assert_int_equal(reveal(p, "agent", "confidential", "phone", &row, &d),
+	    COFFER_OK);
+	assert_int_equal(d.scope.kind, SCOPE_OWN);
+	assert_int_equal(reveal(p, "agent", "confidential", "email", &row, &d),
+	    COFFER_OK);
+	assert_int_equal(reveal(p, "agent", "confidential", "needs", &row, &d),
+	    COFFER_ERR_DENIED);
+	assert_string_equal(d.reason, "customers.needs cannot be revealed");
+	assert_int_equal(reveal(p, "agent", "confidential", "fax", &row, &d),
+	    COFFER_ERR_DENIED);
+	assert_string_equal(d.reason, "customer has no field 'fax'");
+	assert_int_equal(reveal(p, "agent", "internal", "phone", &row, &d),
+	    COFFER_ERR_DENIED);
+	assert_string_equal(d.reason, "customers.phone is confidential; your "
+	    "clearance is internal");
+	/* Do-not-call: by flag or by the excluded stage, for agents only. */
+	row.do_not_call = 1;
+	assert_int_equal(reveal(p, "agent", "confidential", "phone", &row, &d),
+	    COFFER_ERR_DENIED);
+	assert_string_equal(d.reason, "this customer must not be called: "
+	    "customers.phone is never revealed to your role");
+	assert_int_equal(reveal(p, "agent", "confidential", "email", &row, &d),
+	    COFFER_OK);
+	assert_int_equal(reveal(p, "manager", "secret", "phone", &row, &d),
+	    COFFER_OK);
+	row.do_not_call = 0;
+	row.stage = "excluded";
+	assert_int_equal(reveal(p, "agent", "confidential", "phone", &row, &d),
+	    COFFER_ERR_DENIED);
+	row.stage = NULL;
+	assert_int_equal(reveal(p, "agent", "confidential", "phone", &row, &d),
+	    COFFER_OK);
+	assert_int_equal(reveal(p, "compliance", "secret", "phone", &row, &d),
+	    COFFER_ERR_DENIED);
+	assert_string_equal(d.reason, "your role (compliance) may not reveal "
+	    "fields of customers");
+	policy_free(p);
+}
+
+static void
+test_writes(void **state)
+{
+	struct policy *p = load_default();
+	const struct kind_def *cust = schema_kind("customer");
+	struct policy_decision d;
+	struct policy_subject s = subject("agent", "internal");
+	struct policy_row row = { "confidential", 0, NULL };
+
+	(void)state;
+	assert_int_equal(policy_decide(p, &s, POLICY_CREATE, cust, &d),
+	    COFFER_OK);
+	assert_non_null(d.fields);
+	assert_int_equal(policy_check_write(p, &d, "stage"), COFFER_OK);
+	assert_int_equal(d.fields[schema_field(cust, "phone") - cust->fields],
+	    POLICY_OMIT);
+	assert_int_equal(policy_check_write(p, &d, "phone"),
+	    COFFER_ERR_DENIED);
+	assert_string_equal(d.reason, "customers.phone is confidential; your "
+	    "clearance is internal");
+	/* Labelling a new record above one's clearance is refused. */
+	policy_decide(p, &s, POLICY_CREATE, cust, &d);
+	assert_int_equal(policy_check_row(p, &d, &row, NULL),
+	    COFFER_ERR_DENIED);
+	s = subject("agent", "confidential");
+	policy_decide(p, &s, POLICY_CREATE, cust, &d);
+	assert_int_equal(policy_check_write(p, &d, "phone"), COFFER_OK);
+	assert_int_equal(policy_check_row(p, &d, &row, NULL), COFFER_OK);
+	/* check_write only for writes */
+	policy_decide(p, &s, POLICY_READ, cust, &d);
+	assert_int_equal(policy_check_write(p, &d, "stage"),
+	    COFFER_ERR_DENIED);
+	policy_free(p);
+}
+
+static void
+test_limits_and_names(void **state)
+{
+	struct policy *p = load_default();
+
+	(void)state;
+	assert_int_equal(policy_limit(p, "agent", POLICY_LIMIT_LIST), 500);
+	assert_int_equal(policy_limit(p, "agent", POLICY_LIMIT_REVEAL), 60);
+	assert_int_equal(policy_limit(p, "agent", POLICY_LIMIT_READ), 1000);
+	assert_int_equal(policy_limit(p, "manager", POLICY_LIMIT_REVEAL), 30);
+	assert_int_equal(policy_limit(p, "compliance", POLICY_LIMIT_READ),
+	    POLICY_UNLIMITED);
+	assert_int_equal(policy_limit(p, "nobody", POLICY_LIMIT_READ),
+	    POLICY_UNLIMITED);
+	assert_int_equal(policy_level_count(p), 4);
+	assert_int_equal(policy_level_find(p, "public"), 0);
+	assert_int_equal(policy_level_find(p, "secret"), 3);
+	assert_int_equal(policy_level_find(p, "Secret"), -1);
+	assert_string_equal(policy_level_name(p, 2), "confidential");
+	assert_null(policy_level_name(p, 4));
+	assert_null(policy_level_name(p, -1));
+	assert_int_equal(policy_role_count(p), 4);
+	assert_int_equal(policy_role_find(p, "compliance"), 2);
+	assert_string_equal(policy_role_name(p, 0), "agent");
+	assert_null(policy_role_name(p, 4));
+	assert_string_equal(policy_action_name(POLICY_REVEAL), "reveal");
+	assert_string_equal(policy_action_name(POLICY_POLICY_ADMIN),
+	    "policy_admin");
+	assert_string_equal(policy_limit_name(POLICY_LIMIT_WRITE), "write");
+	policy_free(p);
+}
+
+static void
+test_hash(void **state)
+{
+	unsigned char want[32];
+	struct policy *p = NULL, *q = NULL;
+	size_t len;
+	char *text = read_default(&len);
+
+	(void)state;
+	assert_int_equal(policy_load_buffer("a", text, len, &p, NULL),
+	    COFFER_OK);
+	crypto_hash_sha256(want, (const unsigned char *)text, len);
+	assert_memory_equal(policy_hash(p), want, 32);
+	/* A comment changes the bytes, so the hash. */
+	text[0] = '#';
+	text[1] = '#';
+	assert_int_equal(policy_load_buffer("b", text, len, &q, NULL),
+	    COFFER_OK);
+	assert_memory_not_equal(policy_hash(p), policy_hash(q), 32);
+	policy_free(p);
+	policy_free(q);
+	free(text);
+}
+
+/* A site policy: its own role, a per-field override, a level above. */
+static void
+test_site_policy(void **state)
+{
+	static const char text[] =
+	    "version: 1\n"
+	    "levels: [public, internal, confidential, secret, board]\n"
+	    "above_clearance: {confidential: omit}\n"
+	    "fields:\n"
+	    "  customers:\n"
+	    "    phone: {above: mask}\n"
+	    "  deals:\n"
+	    "    amount: {label: board}\n"
+	    "roles:\n"
+	    "  quality:\n"
+	    "    clearance: internal\n"
+	    "    grants:\n"
+	    "      - {kinds: [customer, call], actions: [read, list], "
+	    "scope: all}\n"
+	    "    limits: {read: 0}\n";
+	static const char *const cf[] = { "name", "phone", "stage", NULL };
+	struct policy *p = NULL;
+	struct policy_error err;
+	struct policy_decision d;
+	struct policy_subject s = subject("quality", "board");
+	const struct kind_def *cust = schema_kind("customer");
+
+	(void)state;
+	if (load_text(text, &p, &err) != COFFER_OK)
+		fail_msg("%u: %s", err.line, err.message);
+	assert_int_equal(policy_decide(p, &s, POLICY_LIST, cust, &d),
+	    COFFER_OK);
+	assert_int_equal(d.scope.kind, SCOPE_ALL);
+	assert_int_equal(d.clearance, 1);
+	expect_fields(&d, cust, cf, "oms");
+	assert_int_equal(policy_decide(p, &s, POLICY_READ,
+	    schema_kind("deal"), &d), COFFER_ERR_DENIED);
+	assert_int_equal(policy_limit(p, "quality", POLICY_LIMIT_READ), 0);
+	assert_int_equal(policy_limit(p, "quality", POLICY_LIMIT_LIST),
+	    POLICY_UNLIMITED);
+	s = subject("agent", "secret");
+	assert_int_equal(policy_decide(p, &s, POLICY_READ, cust, &d),
+	    COFFER_ERR_DENIED);
+	policy_free(p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_policies),
+		cmocka_unit_test(test_empty_and_huge),
+		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_check_prints_all),
+		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_default_matrix),
+		cmocka_unit_test(test_deny_reasons),
+		cmocka_unit_test(test_default_treatments),
+		cmocka_unit_test(test_no_read_up),
+		cmocka_unit_test(test_reveal_and_do_not_call),
+		cmocka_unit_test(test_writes),
+		cmocka_unit_test(test_limits_and_names),
+		cmocka_unit_test(test_hash),
+		cmocka_unit_test(test_site_policy),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
