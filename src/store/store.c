@@ -922,6 +922,35 @@ customer_ref(const struct kind_def *k)
 }
 
 /*
+ * The users a manager's TEAM scope covers, given the manager's user id as
+ * parameter P: everyone in the team of any user in the manager's subtree
+ * (the manager, their reports, their reports' reports, ...), so a head of
+ * sales with team leads under them sees every team below.
+ */
+#define SQL_TEAM_USERS(P) \
+	"SELECT tu.id FROM users tu WHERE tu.team <> '' AND tu.team IN (" \
+	"WITH RECURSIVE sub(id) AS (SELECT " P " UNION " \
+	"SELECT x.id FROM users x JOIN sub ON x.manager_id = sub.id) " \
+	"SELECT y.team FROM users y JOIN sub ON y.id = sub.id)"
+
+/* Is user within manager's TEAM scope (SQL_TEAM_USERS)? */
+static int
+in_team(struct store *st, int64_t manager, int64_t user)
+{
+	sqlite3_stmt *s = NULL;
+	int found = 0;
+
+	if (prepare(st, "SELECT 1 WHERE ?2 IN (" SQL_TEAM_USERS("?1") ")", 0,
+	    &s) != COFFER_OK)
+		return 0;
+	sqlite3_bind_int64(s, 1, manager);
+	sqlite3_bind_int64(s, 2, user);
+	found = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_finalize(s);
+	return found;
+}
+
+/*
  * The scope a request really gets for kind k: shared kinds are visible to
  * every scope but NONE, and a scope that names nobody (team "", user 0)
  * sees nothing rather than every row whose owner is unset.
@@ -935,8 +964,7 @@ eff_scope(const struct kind_def *k, const struct store_scope *s)
 		return SCOPE_ALL;
 	if (s->kind == SCOPE_OWN && s->user_id <= 0)
 		return SCOPE_NONE;
-	if (s->kind == SCOPE_TEAM && (s->team[0] == '\0' ||
-	    strnlen(s->team, sizeof(s->team)) == sizeof(s->team)))
+	if (s->kind == SCOPE_TEAM && (s->user_id <= 0 || s->team[0] == '\0'))
 		return SCOPE_NONE;
 	return s->kind;
 }
@@ -945,10 +973,8 @@ static void
 bind_scope(sqlite3_stmt *s, int idx, enum scope_kind sk,
     const struct store_scope *sc)
 {
-	if (sk == SCOPE_OWN)
+	if (sk == SCOPE_OWN || sk == SCOPE_TEAM)
 		sqlite3_bind_int64(s, idx, sc->user_id);
-	else if (sk == SCOPE_TEAM)
-		sqlite3_bind_text(s, idx, sc->team, -1, SQLITE_STATIC);
 }
 
 /* The owning user's id as an expression over row t. */
@@ -1001,9 +1027,9 @@ sql_get(struct sqlbuf *b, const struct kind_def *k, enum scope_kind sk)
 		rc = sql_owner(b, k);
 		sb_add(b, " = ?2, 0)");
 	} else {
-		sb_add(b, ", coalesce((SELECT u.team FROM users u WHERE u.id = ");
+		sb_add(b, ", coalesce(");
 		rc = sql_owner(b, k);
-		sb_add(b, ") = ?2, 0)");
+		sb_add(b, " IN (%s), 0)", SQL_TEAM_USERS("?2"));
 	}
 	sb_add(b, " FROM %s t WHERE t.id = ?1", k->table);
 	return rc != COFFER_OK ? rc : b->overflow ? COFFER_ERR_INTERNAL :
@@ -1020,7 +1046,7 @@ sql_scope_cond(struct sqlbuf *b, const struct kind_def *k,
 {
 	const struct kind_def *ck = schema_kind("customer");
 	const struct field_def *of, *ref;
-	const char *team = "SELECT u.id FROM users u WHERE u.team = ?";
+	const char *team = SQL_TEAM_USERS("?");
 
 	if (sk == SCOPE_ALL)
 		return COFFER_OK;
@@ -1276,7 +1302,7 @@ check_owner(struct store *st, const struct field_def *f, int64_t owner,
 	if (rc != COFFER_OK)
 		return rc;
 	if ((sk == SCOPE_OWN && owner != scope->user_id) ||
-	    (sk == SCOPE_TEAM && strcmp(u.team, scope->team) != 0))
+	    (sk == SCOPE_TEAM && !in_team(st, scope->user_id, owner)))
 		return coffer_detail(d, COFFER_ERR_DENIED, f->name,
 		    "%s: user %lld is not in your scope", f->name,
 		    (long long)owner);

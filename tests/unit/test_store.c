@@ -479,7 +479,7 @@ test_scope_denied_vs_not_found(void **state)
 	struct store_scope own1 = scope_of(SCOPE_OWN, f->a1, NULL);
 	struct store_scope own2 = scope_of(SCOPE_OWN, f->a2, NULL);
 	struct store_scope east = scope_of(SCOPE_TEAM, f->mgr, "east");
-	struct store_scope west = scope_of(SCOPE_TEAM, 0, "west");
+	struct store_scope west = scope_of(SCOPE_TEAM, f->b1, "west");
 	struct store_scope none = scope_of(SCOPE_NONE, f->a1, NULL);
 	struct store_scope noteam = scope_of(SCOPE_TEAM, f->a1, "");
 	int64_t c, call, orphan;
@@ -711,12 +711,44 @@ test_list_filters_paging(void **state)
 	cbor_decref(&v2);
 }
 
+/* A manager's team scope covers the teams of everyone below them. */
+static void
+test_team_subtree(void **state)
+{
+	struct fx *f = *state;
+	struct store_scope head_scope, east = scope_of(SCOPE_TEAM, f->mgr,
+	    "east");
+	struct store_user boss, head;
+	int64_t c, cw;
+
+	head.id = add_user(f->st, "head", ROLE_MANAGER, "hq");
+	head_scope = scope_of(SCOPE_TEAM, head.id, "hq");
+	assert_int_equal(store_user_get_id(f->st, f->mgr, &boss), COFFER_OK);
+	boss.manager_id = head.id;
+	assert_int_equal(store_user_update(f->st, &boss, NULL), COFFER_OK);
+	c = create(f->st, "customer", customer_map("钱一", "13811110000",
+	    f->a1), &all_scope);
+	cw = create(f->st, "customer", customer_map("孙二", "13811110001",
+	    f->b1), &all_scope);
+	/* head -> boss (east) -> a1: head sees east's customer */
+	assert_int_equal(get_rc(f->st, "customer", c, &head_scope), COFFER_OK);
+	assert_int_equal(get_rc(f->st, "customer", c, &east), COFFER_OK);
+	/* west is nobody's subtree here */
+	assert_int_equal(get_rc(f->st, "customer", cw, &head_scope),
+	    COFFER_ERR_DENIED);
+	/* and the subtree does not go upwards */
+	boss.manager_id = 0;
+	assert_int_equal(store_user_update(f->st, &boss, NULL), COFFER_OK);
+	assert_int_equal(get_rc(f->st, "customer", c, &head_scope),
+	    COFFER_ERR_DENIED);
+}
+
 static void
 test_list_via_customer_and_null_filter(void **state)
 {
 	struct fx *f = *state;
 	struct store_scope own1 = scope_of(SCOPE_OWN, f->a1, NULL);
-	struct store_scope west = scope_of(SCOPE_TEAM, 0, "west");
+	struct store_scope west = scope_of(SCOPE_TEAM, f->b1, "west");
 	struct store_filter flt;
 	cbor_item_t *arr = NULL, *nul = msg_new_null();
 	uint64_t total = 0;
@@ -882,6 +914,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_list_via_customer_and_null_filter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_team_subtree, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_transactions_and_stats,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tables_match_schema,
