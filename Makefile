@@ -11,9 +11,18 @@ O        ?= build
 SAN      ?= 0        # 1: AddressSanitizer + UndefinedBehaviorSanitizer
 WERROR   ?= 0        # 1: warnings are errors (CI)
 FUZZ_SECONDS ?= 20   # per harness, in `make check`
+# 1: benchmark-only daemon that does not audit requests (docs/performance.md);
+# always built into its own directory and never installable.
+BENCH_AUDIT_OFF ?= 0
 
+ifeq ($(strip $(BENCH_AUDIT_OFF)),1)
+  override O := build-bench-noaudit
+  ifneq ($(filter install,$(MAKECMDGOALS)),)
+    $(error BENCH_AUDIT_OFF=1 builds a benchmark-only daemon; it is never installed)
+  endif
+endif
 OUT      := $(O)
-PKGS     := libsodium libcbor sqlcipher
+PKGS     := libsodium libcbor sqlcipher yaml-0.1
 WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wvla \
             -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS   ?= -O2 -g
@@ -37,7 +46,14 @@ ifeq ($(strip $(WERROR)),1)
 endif
 
 ALL_CFLAGS   = $(BASE_CFLAGS) $(CFLAGS)
-ALL_CPPFLAGS = $(BASE_CPPFLAGS) $(CPPFLAGS)
+# COFFER_BENCH_NO_AUDIT can only come from BENCH_AUDIT_OFF=1, never from
+# CPPFLAGS: every other build undefines it last.
+ifeq ($(strip $(BENCH_AUDIT_OFF)),1)
+  AUDIT_GUARD := -DCOFFER_BENCH_NO_AUDIT
+else
+  AUDIT_GUARD := -UCOFFER_BENCH_NO_AUDIT
+endif
+ALL_CPPFLAGS = $(BASE_CPPFLAGS) $(CPPFLAGS) $(AUDIT_GUARD)
 ALL_LDFLAGS  = $(BASE_LDFLAGS) $(LDFLAGS)
 
 # Each program has one main file; everything else is the shared library.
@@ -56,7 +72,8 @@ UNIT_HELPER_OBJ := $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard tests/unit/helper_*.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(OUT)/fuzz/%)
 
-.PHONY: all check unit fuzz-bins fuzz demo install uninstall clean deps
+.PHONY: all check unit fuzz-bins fuzz demo install uninstall clean deps \
+        bench bench-quick bench-bins
 all: $(PROGS)
 
 $(OUT)/obj/%.o: %.c
@@ -118,6 +135,16 @@ fuzz: $(FUZZ_BIN)
 deps:
 	sh tools/install-deps
 
+# Benchmarks (docs/performance.md); never part of `make check`.  bench/run.sh
+# builds this tree, the audit-off daemon (BENCH_AUDIT_OFF=1) and the load
+# generator, sets up the cached data and runs everything in one go.
+BENCH_PROGS := $(OUT)/bin/coffer-bench
+bench-bins: $(BENCH_PROGS)
+bench:
+	MAKE="$(MAKE)" sh bench/run.sh full
+bench-quick:
+	MAKE="$(MAKE)" sh bench/run.sh quick
+
 # The quick start: install what is missing, build, make the demo vault
 # under var/demo if there is none, and run the daemon in the foreground.
 demo: deps
@@ -134,6 +161,6 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS)))
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-bench-noaudit
 
 -include $(shell find $(OUT)/obj -name '*.d' 2>/dev/null)

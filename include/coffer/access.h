@@ -20,7 +20,8 @@ enum access_action {
 	ACT_UPDATE,
 	ACT_DELETE,
 	ACT_USER_READ, /* user.list */
-	ACT_USER_ADMIN /* user.add / user.update */
+	ACT_USER_ADMIN, /* user.add / user.update */
+	ACT_AUDIT_READ  /* audit.search / show / checkpoint / export */
 };
 
 /* Who is asking, as authenticated by the session. */
@@ -39,7 +40,7 @@ struct access_decision {
 
 /*
  * Decide whether subject may perform action on records of kind k (k is
- * NULL for user actions).  Always fills d; returns COFFER_OK if allowed,
+ * NULL for user and audit actions).  Always fills d; returns COFFER_OK if allowed,
  * COFFER_ERR_DENIED otherwise.  Deny by default: anything not listed in the
  * rules is refused.
  */

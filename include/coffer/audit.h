@@ -154,6 +154,101 @@ int audit_vkey_format(const char *name, const unsigned char pk[32],
 int audit_vkey_parse(const char *text, char *name, size_t namesz,
     unsigned char pk[32]);
 
+/* ---- reading: the compliance officer's view (read.c) -------------------
+ *
+ * Readers map the segment files themselves and never take the log's append
+ * mutex while scanning: they only look briefly at how many records are
+ * durable, and read no further than that, so a slow reader never delays a
+ * request and never sees a record that is not yet on disk.
+ */
+
+/* Which records a search yields; zero / NULL fields match everything. */
+struct audit_filter {
+	const char *actor;        /* user name, exact */
+	int64_t actor_id;         /* user id; 0: any */
+	const char *kind;         /* target record kind, exact */
+	int64_t target_id;        /* the record's "tid" or one of its "tids" */
+	const char *op;           /* exact, or a prefix when it ends in '*' */
+	int decision;             /* enum audit_decision; -1: any */
+	uint64_t from_us, to_us;  /* ts in [from, to); to 0: no upper bound */
+	uint64_t start;           /* first sequence number looked at */
+	size_t limit;             /* most records yielded; 0: no limit */
+};
+
+/* Everything matches; start at record 0. */
+void audit_filter_init(struct audit_filter *f);
+
+/*
+ * Called for each matching record, in sequence order, with its canonical
+ * CBOR bytes (valid only during the call).  Return COFFER_OK to go on,
+ * COFFER_ERR_TOO_BIG to stop before this record (the caller's page is
+ * full: the record is not counted as yielded), anything else to abort.
+ */
+typedef int (*audit_visit_fn)(void *arg, uint64_t seq,
+    const unsigned char *rec, size_t len);
+
+/*
+ * The records of the log directory dir with sequence numbers below end
+ * (UINT64_MAX: all, up to a torn tail) that match f, in order.  *more is
+ * set to 1 when the scan stopped early (limit reached or the visitor's
+ * page was full) and *next to the sequence number of the last record
+ * yielded, the cursor for the next page; otherwise *more is 0.
+ * COFFER_ERR_NOT_FOUND: no log in dir; COFFER_ERR_IO: a segment cannot be
+ * read; COFFER_ERR_PROTO: a damaged record (run coffer-verify).
+ */
+int audit_scan_dir(const char *dir, uint64_t end,
+    const struct audit_filter *f, audit_visit_fn fn, void *arg,
+    int *more, uint64_t *next);
+
+/* audit_scan_dir over l's directory, up to what is durable now. */
+int audit_search(struct audit_log *l, const struct audit_filter *f,
+    audit_visit_fn fn, void *arg, int *more, uint64_t *next);
+
+/*
+ * A record as a CBOR map (a new reference), exactly the record's keys and
+ * values (docs/audit-format.md section 3.2), or as one line of JSON
+ * (malloc'd, no newline; the names of coffer-verify --prove).
+ * COFFER_ERR_PROTO if rec is not a valid record.
+ */
+int audit_record_item(const unsigned char *rec, size_t len,
+    cbor_item_t **out);
+int audit_record_json(const unsigned char *rec, size_t len, char **out);
+
+#define AUDIT_PROOF_MAX 64
+
+/* One record and its RFC 9162 inclusion proof against a signed checkpoint. */
+struct audit_proof {
+	uint64_t seq;             /* = leaf index */
+	uint64_t tree_size;       /* of the checkpoint */
+	unsigned char leaf[32];   /* SHA-256(0x00 || rec) */
+	unsigned char root[32];   /* the checkpoint's root */
+	unsigned char hashes[AUDIT_PROOF_MAX][32]; /* leaf level first */
+	unsigned nhashes;
+	unsigned char *rec;       /* the record bytes, malloc'd */
+	size_t len;
+	char *checkpoint;         /* the signed note, malloc'd, NUL-ended */
+};
+
+/*
+ * Record seq with its inclusion proof against the newest checkpoint; a
+ * record newer than that checkpoint gets a checkpoint signed first.  The
+ * proof is checked before it is returned.  COFFER_ERR_NOT_FOUND: no such
+ * record (yet).  Free with audit_proof_free (also after a failure).
+ */
+int audit_prove(struct audit_log *l, uint64_t seq, struct audit_proof *p);
+void audit_proof_free(struct audit_proof *p);
+
+/*
+ * Check a proof as an officer would, from the record bytes: leaf hash,
+ * inclusion in the tree of the checkpoint, and, when pk is not NULL, the
+ * checkpoint's signature by that audit key (named keyname, or any name if
+ * NULL).  COFFER_OK; COFFER_ERR_CRYPTO: does not verify; COFFER_ERR_PROTO:
+ * malformed checkpoint or record.
+ */
+int audit_proof_check(const unsigned char *rec, size_t len, uint64_t index,
+    uint64_t tree_size, const unsigned char (*hashes)[32], unsigned n,
+    const char *checkpoint, const unsigned char *pk, const char *keyname);
+
 /*
  * Tests only: make the next n record writes fail as if the disk were full
  * (the reserve still works).  Also read at open from the environment:

@@ -57,6 +57,11 @@ struct request {
 	char fpr[56];                /* user key fingerprint */
 	const char *peer;            /* "unix:uid=..,pid=.." or "tcp:host:port" */
 	const unsigned char *session_id;
+	/*
+	 * The login could not be recorded (audit log faulted): every request
+	 * first retries that record and is refused while it fails.
+	 */
+	int login_unrecorded;
 };
 
 /*

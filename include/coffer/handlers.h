@@ -34,5 +34,14 @@ int handle_user_add(struct request *, const cbor_item_t *, cbor_item_t **,
     struct coffer_errdetail *);
 int handle_user_update(struct request *, const cbor_item_t *, cbor_item_t **,
     struct coffer_errdetail *);
+/* The audit trail, for the compliance officer (h_audit.c). */
+int handle_audit_search(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+int handle_audit_show(struct request *, const cbor_item_t *, cbor_item_t **,
+    struct coffer_errdetail *);
+int handle_audit_checkpoint(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+int handle_audit_export(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
 
 #endif

@@ -16,6 +16,9 @@ struct server_config {
 	unsigned max_clients;     /* sessions at once; more are refused */
 	unsigned handshake_timeout; /* seconds */
 	unsigned idle_timeout;    /* seconds without a request; 0 = none */
+	/* Called in the accept thread after server_reload (SIGHUP); may be
+	 * NULL. */
+	void (*reload)(struct daemon_ctx *d);
 };
 
 struct server;
@@ -30,6 +33,9 @@ int server_run(struct server *s);
 
 /* Ask server_run to return; async-signal-safe. */
 void server_stop(struct server *s);
+
+/* Ask server_run to call cfg.reload; async-signal-safe. */
+void server_reload(struct server *s);
 
 /* Close listeners, unlink the socket file, free.  NULL is allowed. */
 void server_close(struct server *s);

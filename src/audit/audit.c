@@ -1133,6 +1133,17 @@ audit_health(struct audit_log *l, struct audit_health *h)
 }
 
 void
+audit_view_get(struct audit_log *l, struct audit_view *v)
+{
+	v->dir = l->dir;
+	v->origin = l->origin;
+	v->pk = l->pk;
+	pthread_mutex_lock(&l->mu);
+	v->durable = l->durable.size;
+	pthread_mutex_unlock(&l->mu);
+}
+
+void
 audit_test_fail_writes(struct audit_log *l, unsigned n)
 {
 	pthread_mutex_lock(&l->mu);

@@ -120,6 +120,15 @@ struct arec_view {
 int arec_parse(const unsigned char *p, size_t len, struct arec_view *v);
 /* The record as one JSON object line (no newline), malloc'd. */
 int arec_json(const struct arec_view *v, char **out);
+/*
+ * Values of a parsed record, for search filters.  COFFER_ERR_NOT_FOUND:
+ * the key is absent.  arec_text points into the record (not NUL-ended).
+ */
+int arec_text(const struct arec_view *v, enum arec_key k,
+    const unsigned char **s, size_t *n);
+int arec_int(const struct arec_view *v, enum arec_key k, int64_t *out);
+/* 1 if the record's tid, or one of its tids, is id. */
+int arec_has_target(const struct arec_view *v, int64_t id);
 
 /* ---- checkpoint.c: C2SP tlog-checkpoint in a signed note ---- */
 
@@ -144,6 +153,8 @@ int ckpt_sign(const struct ckpt *c, const unsigned char sk[64],
  */
 int ckpt_open(const char *text, size_t len, const char *name,
     const unsigned char pk[32], struct ckpt *c);
+/* The body only, no signature checked (the reader has no key). */
+int ckpt_peek(const char *text, size_t len, struct ckpt *c);
 
 /* ---- segment.c: segment files ---- */
 
@@ -173,6 +184,16 @@ enum frame_res { FR_OK, FR_END, FR_TORN, FR_BAD };
 enum frame_res frame_next(const unsigned char *p, size_t len, size_t *pos,
     int *type, const unsigned char **payload, size_t *plen);
 void frame_header(unsigned char out[FRAME_HDR], int type, size_t len);
+
+/* ---- audit.c, for read.c: what a reader needs of an open log ---- */
+
+struct audit_view {
+	const char *dir;           /* immutable while the log is open */
+	const char *origin;
+	const unsigned char *pk;   /* 32 bytes */
+	uint64_t durable;          /* records on disk now */
+};
+void audit_view_get(struct audit_log *l, struct audit_view *v);
 
 /* ---- scan.c: the verification engine (coffer-verify and audit_open) ---- */
 

@@ -212,6 +212,19 @@ ckpt_open(const char *text, size_t len, const char *name,
 	return good ? COFFER_OK : COFFER_ERR_CRYPTO;
 }
 
+int
+ckpt_peek(const char *text, size_t len, struct ckpt *c)
+{
+	const char *sep;
+
+	memset(c, 0, sizeof(*c));
+	if (len == 0 || len > CKPT_MAX || text[len - 1] != '\n' ||
+	    memchr(text, '\0', len) != NULL ||
+	    (sep = memmem(text, len, "\n\n", 2)) == NULL)
+		return COFFER_ERR_PROTO;
+	return body_parse(text, (size_t)(sep + 1 - text), c);
+}
+
 /* ---- verifier keys ----------------------------------------------------- */
 
 int

@@ -763,6 +763,68 @@ arec_parse(const unsigned char *p, size_t len, struct arec_view *v)
 	return COFFER_OK;
 }
 
+/* ---- values for search filters ----------------------------------------- */
+
+int
+arec_text(const struct arec_view *v, enum arec_key k,
+    const unsigned char **s, size_t *n)
+{
+	struct rd r;
+
+	if ((unsigned)k >= AK_COUNT_ || v->val[k] == NULL)
+		return COFFER_ERR_NOT_FOUND;
+	r = (struct rd){ v->val[k], v->vlen[k], 0 };
+	return rd_str(&r, MT_TEXT, s, n);
+}
+
+/* The int at r (major 0 or 1, within int64: arec_parse checked). */
+static int
+rd_int_value(struct rd *r, int64_t *out)
+{
+	unsigned mt;
+	uint64_t x;
+
+	if (rd_head(r, &mt, &x) != COFFER_OK || mt > MT_NEG ||
+	    x > INT64_MAX)
+		return COFFER_ERR_PROTO;
+	*out = mt == MT_UINT ? (int64_t)x : -1 - (int64_t)x;
+	return COFFER_OK;
+}
+
+int
+arec_int(const struct arec_view *v, enum arec_key k, int64_t *out)
+{
+	struct rd r;
+
+	if ((unsigned)k >= AK_COUNT_ || v->val[k] == NULL)
+		return COFFER_ERR_NOT_FOUND;
+	r = (struct rd){ v->val[k], v->vlen[k], 0 };
+	return rd_int_value(&r, out);
+}
+
+int
+arec_has_target(const struct arec_view *v, int64_t id)
+{
+	struct rd r;
+	uint64_t n, i;
+	int64_t x;
+
+	if (arec_int(v, AK_TID, &x) == COFFER_OK && x == id)
+		return 1;
+	if (v->val[AK_TIDS] == NULL)
+		return 0;
+	r = (struct rd){ v->val[AK_TIDS], v->vlen[AK_TIDS], 0 };
+	if (rd_array(&r, &n) != COFFER_OK)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (rd_int_value(&r, &x) != COFFER_OK)
+			return 0;
+		if (x == id)
+			return 1;
+	}
+	return 0;
+}
+
 /* ---- JSON -------------------------------------------------------------- */
 
 static const char *const arec_json_names[AK_COUNT_] = {

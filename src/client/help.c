@@ -243,6 +243,74 @@ static const struct help_entry entries[] = {
 "Example:\n"
 "  coffer user enable li.na\n" },
 
+{ "audit search",
+  "audit search [--actor NAME] [--actor-id N] [--kind KIND] [--id N] "
+  "[--op OP] [--decision D] [--since TIME] [--until TIME] [--limit N] "
+  "[--after SEQ]",
+  "find audit records (compliance officer)",
+"Searches the daemon's audit trail and prints one line per record: seq,\n"
+"time (UTC), actor, role, operation, target (kind and id), decision and\n"
+"reason.  All given filters must match.  Only the compliance role may read\n"
+"the trail; the search is itself recorded.  Records hold names and ids,\n"
+"never customer values.\n"
+"\n"
+"Options:\n"
+"      --actor NAME     the user who made the request\n"
+"      --actor-id N     the same, by user id\n"
+"      --kind KIND      the record kind the request was about\n"
+"      --id N           the record id it was about (with --kind: one\n"
+"                       customer's, call's, ... whole history)\n"
+"      --op OP          operation, e.g. record.get; 'record.*' for a prefix\n"
+"      --decision D     allowed, denied, error or pending\n"
+"      --since TIME     at or after TIME; --until TIME: before TIME (same\n"
+"                       syntax as time values: 2024-05-01, -2h, ...)\n"
+"      --limit N        at most N records (1-1000, default 100)\n"
+"      --after SEQ      start after record SEQ (the next page)\n"
+"\n"
+"When more records match, a last line says which --after gives the next\n"
+"page.  --json prints {\"records\": [...], \"next\": SEQ|null} with the\n"
+"records' own keys (docs/audit-format.md).\n"
+"\n"
+"Examples:\n"
+"  coffer audit search --decision denied --since -1d\n"
+"  coffer audit search --kind customer --id 1042\n" },
+
+{ "audit show", "audit show SEQ [--key FILE]",
+  "one audit record with its inclusion proof",
+"Prints audit record SEQ, its Merkle inclusion proof and the signed\n"
+"checkpoint the proof leads to.  The client re-hashes the record and\n"
+"checks the proof against the checkpoint's root itself; with --key (the\n"
+"log's audit.vkey, or the vault's audit.pub) it also checks the\n"
+"checkpoint's signature.  A proof that does not hold is an error.\n"
+"\n"
+"Options:\n"
+"      --key FILE       audit verifier key to check the signature with\n"
+"\n"
+"Example:\n"
+"  coffer audit show 1234 --key audit.vkey\n" },
+
+{ "audit checkpoint", "audit checkpoint",
+  "print the newest signed checkpoint of the audit log",
+"Prints the daemon's newest signed checkpoint (a C2SP signed note: log\n"
+"name, number of records, Merkle root, signature) exactly.  Keep it\n"
+"somewhere the vault host cannot change; later 'coffer-verify\n"
+"--checkpoint FILE LOGDIR' proves the log still contains everything it\n"
+"covered (no truncation, no rollback, no rewritten history).\n"
+"\n"
+"Example:\n"
+"  coffer audit checkpoint > checkpoint-$(date +%F)\n" },
+
+{ "audit export",
+  "audit export [filters as for audit search] [--limit N] > FILE.jsonl",
+  "export audit records as JSON Lines",
+"Writes the matching audit records to stdout, one JSON object per line\n"
+"(the field names of coffer-verify: seq, time, op, actor, ...), fetching\n"
+"page after page until none is left.  Progress goes to stderr when it is\n"
+"a terminal.  --limit N stops after N records (default: all).\n"
+"\n"
+"Example:\n"
+"  coffer audit export --since 2024-05-01 --until 2024-06-01 > may.jsonl\n" },
+
 { "pin-reset", "pin-reset",
   "forget the pinned key of this daemon endpoint (local)",
 "Removes the known-hosts lines for the endpoint selected by -S or -H, so\n"

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "coffer/err.h"
+#include "coffer/hostport.h"
 #include "coffer/msg.h"
 #include "coffer/rpc.h"
 
@@ -73,47 +74,14 @@ connect_unix(const char *path, int *out)
 	return COFFER_OK;
 }
 
-/* "host:port" or "[v6addr]:port" into its parts. */
-static int
-split_hostport(const char *hp, char *host, size_t hostsz, char *port,
-    size_t portsz)
-{
-	const char *h = hp, *colon;
-	size_t hlen;
-
-	if (hp[0] == '[') {
-		const char *close = strchr(hp, ']');
-
-		if (close == NULL || close[1] != ':')
-			return COFFER_ERR_USAGE;
-		h = hp + 1;
-		hlen = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		if ((colon = strchr(hp, ':')) == NULL ||
-		    strchr(colon + 1, ':') != NULL)
-			return COFFER_ERR_USAGE;
-		hlen = (size_t)(colon - hp);
-	}
-	if (hlen == 0 || hlen >= hostsz || strlen(colon + 1) == 0 ||
-	    strlen(colon + 1) >= portsz ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
-		return COFFER_ERR_USAGE;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	memcpy(port, colon + 1, strlen(colon + 1) + 1);
-	return COFFER_OK;
-}
-
 static int
 connect_tcp(const char *hostport, int *out)
 {
 	struct addrinfo hints, *res = NULL, *ai;
-	char host[256], port[8];
+	char host[HOSTPORT_HOST_MAX], port[HOSTPORT_PORT_MAX];
 	int fd = -1, rc, saved = ECONNREFUSED;
 
-	if ((rc = split_hostport(hostport, host, sizeof(host), port,
-	    sizeof(port))) != COFFER_OK)
+	if ((rc = hostport_split(hostport, host, port)) != COFFER_OK)
 		return rc;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;

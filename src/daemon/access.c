@@ -14,7 +14,8 @@
 enum kind_class {
 	KC_USERS,    /* user management, k == NULL */
 	KC_OWNED,    /* customer data: owned through an agent */
-	KC_SHARED    /* company data readable by staff (products) */
+	KC_SHARED,   /* company data readable by staff (products) */
+	KC_AUDIT     /* the audit trail, k == NULL */
 };
 
 struct rule {
@@ -50,6 +51,8 @@ static const struct rule rules[] = {
 	{ ROLE_MANAGER, ACT_USER_READ, KC_USERS, SCOPE_ALL },
 
 	{ ROLE_COMPLIANCE, ACT_USER_READ, KC_USERS, SCOPE_ALL },
+	/* The trail is read by the compliance officer alone. */
+	{ ROLE_COMPLIANCE, ACT_AUDIT_READ, KC_AUDIT, SCOPE_ALL },
 
 	{ ROLE_ADMIN, ACT_USER_READ, KC_USERS, SCOPE_ALL },
 	{ ROLE_ADMIN, ACT_USER_ADMIN, KC_USERS, SCOPE_ALL },
@@ -59,6 +62,7 @@ static const char *const action_names[] = {
 	[ACT_READ] = "read", [ACT_LIST] = "list", [ACT_CREATE] = "create",
 	[ACT_UPDATE] = "update", [ACT_DELETE] = "delete",
 	[ACT_USER_READ] = "user-read", [ACT_USER_ADMIN] = "user-admin",
+	[ACT_AUDIT_READ] = "audit-read",
 };
 
 const char *
@@ -71,8 +75,10 @@ access_action_name(enum access_action a)
 }
 
 static enum kind_class
-classify(const struct kind_def *k)
+classify(enum access_action action, const struct kind_def *k)
 {
+	if (action == ACT_AUDIT_READ)
+		return KC_AUDIT;
 	if (k == NULL)
 		return KC_USERS;
 	return k->scope == SCOPE_SHARED ? KC_SHARED : KC_OWNED;
@@ -85,6 +91,8 @@ deny_reason(enum user_role role, enum kind_class kc)
 		return "your role does not give access to customer data";
 	if (kc == KC_USERS)
 		return "your role may not manage users";
+	if (kc == KC_AUDIT)
+		return "only the compliance officer may read the audit trail";
 	return "your role does not permit this operation";
 }
 
@@ -92,7 +100,7 @@ int
 access_decide(const struct access_subject *s, enum access_action action,
     const struct kind_def *k, struct access_decision *d)
 {
-	enum kind_class kc = classify(k);
+	enum kind_class kc = classify(action, k);
 	size_t i;
 
 	memset(d, 0, sizeof(*d));

@@ -22,6 +22,7 @@
 
 #include "coffer/audit.h"
 #include "coffer/daemon.h"
+#include "coffer/hostport.h"
 #include "coffer/keys.h"
 #include "coffer/log.h"
 #include "coffer/passphrase.h"
@@ -104,6 +105,8 @@ static void
 on_hup(int sig)
 {
 	(void)sig;
+	if (g_server != NULL)
+		server_reload(g_server);
 }
 
 static int
@@ -185,6 +188,21 @@ parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "cofferd: unexpected argument '%s'\n",
 		    argv[optind]);
 		return EXIT_USAGE;
+	}
+	if (o->listen != NULL) {
+		char host[HOSTPORT_HOST_MAX], port[HOSTPORT_PORT_MAX];
+
+		if (hostport_split(o->listen, host, port) != COFFER_OK) {
+			fprintf(stderr, "cofferd: --listen %s: expected "
+			    "HOST:PORT or [V6ADDR]:PORT with a port from 1 to "
+			    "65535\n", o->listen);
+			return EXIT_USAGE;
+		}
+	}
+	if (o->key_file != NULL && access(o->key_file, F_OK) != 0) {
+		fprintf(stderr, "cofferd: --key-file %s: %s\n", o->key_file,
+		    strerror(errno));
+		return EXIT_VAULT;
 	}
 	if (o->key_file != NULL && o->pass_file != NULL) {
 		fputs("cofferd: give --key-file or --passphrase-file, not "
@@ -439,6 +457,12 @@ main(int argc, char **argv)
 	if ((ex = parse_options(argc, argv, &o)) != EXIT_OK)
 		return ex < 0 ? EXIT_OK : ex;
 	log_init("cofferd", o.syslog, o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+#ifdef COFFER_BENCH_NO_AUDIT
+	/* make BENCH_AUDIT_OFF=1: requests are not audited (benchmark only) */
+	log_warn("*** BENCHMARK BUILD: REQUESTS ARE NOT AUDITED ***");
+	log_warn("*** built with BENCH_AUDIT_OFF=1 for docs/performance.md; "
+	    "never serve real data with it ***");
+#endif
 	if (drop_privileges(o.run_as) != COFFER_OK)
 		return EXIT_USAGE;
 	harden_process();

@@ -39,6 +39,10 @@ static const struct op ops[] = {
 	{ "user.list", handle_user_list, 0, 0 },
 	{ "user.add", handle_user_add, 1, 0 },
 	{ "user.update", handle_user_update, 1, 0 },
+	{ "audit.search", handle_audit_search, 0, 0 },
+	{ "audit.show", handle_audit_show, 0, 0 },
+	{ "audit.checkpoint", handle_audit_checkpoint, 0, 0 },
+	{ "audit.export", handle_audit_export, 0, 0 },
 };
 
 static const struct op *
@@ -150,6 +154,8 @@ struct audit_facts {
 	struct audit_change changes[FACT_MAX];
 	size_t nchanges;
 	cbor_item_t *before;               /* record before update/delete */
+	int64_t *tids;                     /* ids of the records listed */
+	size_t ntids;
 };
 
 static const cbor_item_t *
@@ -189,6 +195,27 @@ collect_fields(struct audit_facts *f, const cbor_item_t *rec)
 			f->fields[f->nfields] = f->names[f->nfields];
 			f->nfields++;
 		}
+}
+
+/* A list answer: every record id it returned, so a search finds them. */
+#define TIDS_MAX 4096   /* the audit record's list limit */
+static void
+collect_ids(struct audit_facts *f, const cbor_item_t *result)
+{
+	const cbor_item_t *recs = msg_get(result, "records");
+	size_t i, n;
+
+	if (recs == NULL || !cbor_isa_array(recs) ||
+	    (n = cbor_array_size(recs)) == 0)
+		return;
+	if (n > TIDS_MAX)
+		n = TIDS_MAX;
+	if ((f->tids = calloc(n, sizeof(*f->tids))) == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		if (msg_get_int(cbor_array_handle(recs)[i], "id",
+		    &f->tids[f->ntids]) == COFFER_OK)
+			f->ntids++;
 }
 
 /*
@@ -257,6 +284,14 @@ audit_request(struct request *r, const char *opname, int status,
 {
 	struct audit_event e;
 
+#ifdef COFFER_BENCH_NO_AUDIT
+	/*
+	 * Benchmark-only build (make BENCH_AUDIT_OFF=1, docs/performance.md):
+	 * measures what auditing costs.  The Makefile cannot install it and
+	 * cofferd warns at start; there is no run-time switch.
+	 */
+	return COFFER_OK;
+#endif
 	memset(&e, 0, sizeof(e));
 	e.op = opname[0] ? opname : "invalid";
 	e.actor_id = r->subject.user_id;
@@ -267,6 +302,8 @@ audit_request(struct request *r, const char *opname, int status,
 	e.peer = r->peer;
 	e.kind = f->kind[0] ? f->kind : NULL;
 	e.target_id = f->target_id;
+	e.target_ids = f->ntids ? f->tids : NULL;
+	e.ntargets = f->ntids;
 	e.fields_returned = f->nfields ? f->fields : NULL;
 	e.nreturned = f->nfields;
 	e.decision = decision_of(status);
@@ -330,7 +367,8 @@ run_audited(struct request *r, const struct op *op, const char *opname,
 		const cbor_item_t *rec = result_record(*result, &f->count);
 
 		collect_fields(f, rec);
-		if (f->target_id == 0 && rec != NULL)
+		collect_ids(f, *result);
+		if (f->target_id == 0 && f->ntids == 0 && rec != NULL)
 			msg_get_int(rec, "id", &f->target_id);
 		if (op->writes)
 			collect_changes(f, msg_get(args, "fields"), rec);
@@ -355,7 +393,8 @@ out:
 		*result = NULL;
 		memset(d, 0, sizeof(*d));
 		status = coffer_detail(d, COFFER_ERR_AUDIT, "", "the audit log "
-		    "cannot be written; request refused and not carried out");
+		    "is unavailable (cannot be written): request refused and "
+		    "not carried out");
 	}
 	return status;
 }
@@ -371,6 +410,28 @@ note_target(const cbor_item_t *args, struct audit_facts *f)
 		f->kind[0] = '\0';
 	if (msg_get_uint(args, "id", &id) == COFFER_OK && id <= INT64_MAX)
 		f->target_id = (int64_t)id;
+}
+
+/*
+ * A session whose login could not be recorded (the log was faulted) is
+ * served only once that record is written, late; until then every request
+ * but status is refused.  Returns 1 when the request is refused.
+ */
+static int
+login_unrecorded(struct request *r, const struct op *op,
+    struct coffer_errdetail *d)
+{
+	if (dispatch_audit_event(r->d, "session.login", r, COFFER_OK,
+	    "recorded late: the audit log was unavailable at login") ==
+	    COFFER_OK) {
+		r->login_unrecorded = 0;
+		return 0;
+	}
+	if (op->health)
+		return 0;
+	coffer_detail(d, COFFER_ERR_AUDIT, "", "the audit log is unavailable "
+	    "(cannot be written): request refused and not carried out");
+	return 1;
 }
 
 int
@@ -396,7 +457,10 @@ dispatch_request(struct request *r, const unsigned char *msg, size_t len,
 	    (args = empty = msg_new_map()) == NULL)
 		status = COFFER_ERR_NOMEM;
 	note_target(args, f);
-	if (status == COFFER_OK)
+	if (status == COFFER_OK && r->login_unrecorded &&
+	    login_unrecorded(r, op, &d))
+		status = COFFER_ERR_AUDIT;	/* nothing can be recorded */
+	else if (status == COFFER_OK)
 		status = run_audited(r, op, opname, args, &result, &d, f);
 	else if (audit_request(r, opname, status, &d, f) != COFFER_OK) {
 		memset(&d, 0, sizeof(d));
@@ -409,6 +473,7 @@ dispatch_request(struct request *r, const unsigned char *msg, size_t len,
 	rc = encode_response(id, status, result, &d, resp, resplen);
 	if (f->before != NULL)
 		cbor_decref(&f->before);
+	free(f->tids);
 	free(f);
 	if (result != NULL)
 		cbor_decref(&result);

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "coffer/hostport.h"
 #include "coffer/keys.h"
 #include "coffer/log.h"
 #include "coffer/server.h"
@@ -54,6 +55,7 @@ static int
 listen_unix(const char *path, int *out)
 {
 	struct sockaddr_un sa;
+	struct stat sb;
 	int fd, probe;
 
 	memset(&sa, 0, sizeof(sa));
@@ -63,6 +65,11 @@ listen_unix(const char *path, int *out)
 		return COFFER_ERR_IO;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
+	/* Never remove anything at the path but a socket. */
+	if (lstat(path, &sb) == 0 && !S_ISSOCK(sb.st_mode)) {
+		errno = EEXIST;
+		return COFFER_ERR_IO;
+	}
 	/* A socket file that still answers belongs to a live daemon. */
 	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
 		int live = connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
@@ -86,38 +93,15 @@ listen_unix(const char *path, int *out)
 	return COFFER_OK;
 }
 
-/* "HOST:PORT" or "[V6]:PORT". */
-static int
-split_hostport(const char *spec, char *host, size_t hostsz, char *port,
-    size_t portsz)
-{
-	const char *colon = strrchr(spec, ':');
-	size_t hl;
-
-	if (colon == NULL || colon == spec || colon[1] == '\0')
-		return COFFER_ERR_USAGE;
-	hl = (size_t)(colon - spec);
-	if (spec[0] == '[' && hl >= 2 && spec[hl - 1] == ']') {
-		spec++;
-		hl -= 2;
-	}
-	if (hl >= hostsz || strlen(colon + 1) >= portsz)
-		return COFFER_ERR_USAGE;
-	memcpy(host, spec, hl);
-	host[hl] = '\0';
-	memcpy(port, colon + 1, strlen(colon + 1) + 1);
-	return COFFER_OK;
-}
 
 static int
 listen_tcp(const char *spec, int *out)
 {
 	struct addrinfo hints, *res = NULL;
-	char host[256], port[16];
+	char host[HOSTPORT_HOST_MAX], port[HOSTPORT_PORT_MAX];
 	int fd = -1, one = 1, rc;
 
-	if (split_hostport(spec, host, sizeof(host), port, sizeof(port)) !=
-	    COFFER_OK)
+	if (hostport_split(spec, host, port) != COFFER_OK)
 		return COFFER_ERR_USAGE;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
@@ -191,15 +175,55 @@ server_close(struct server *s)
 	free(s);
 }
 
-void
-server_stop(struct server *s)
+/* Async-signal-safe: one byte into the self-pipe says what to do. */
+static void
+wake(struct server *s, char what)
 {
 	ssize_t n;
 	int saved = errno;
 
-	n = write(s->wake[1], "x", 1);
+	n = write(s->wake[1], &what, 1);
 	(void)n;
 	errno = saved;
+}
+
+void
+server_stop(struct server *s)
+{
+	wake(s, 's');
+}
+
+void
+server_reload(struct server *s)
+{
+	wake(s, 'h');
+}
+
+enum wake_reason { WAKE_NONE, WAKE_RELOAD, WAKE_STOP };
+
+/* Drain the self-pipe; a reload request runs the daemon's reload hook
+ * here, in the accept thread, never in the signal handler. */
+static enum wake_reason
+wake_reason(struct server *s)
+{
+	enum wake_reason r = WAKE_NONE;
+	char buf[16];
+	ssize_t n, i;
+
+	while ((n = read(s->wake[0], buf, sizeof(buf))) > 0)
+		for (i = 0; i < n; i++) {
+			if (buf[i] == 's')
+				r = WAKE_STOP;
+			else if (r == WAKE_NONE)
+				r = WAKE_RELOAD;
+		}
+	if (r == WAKE_RELOAD) {
+		if (s->cfg.reload != NULL)
+			s->cfg.reload(s->d);
+		else
+			log_info("SIGHUP: nothing to reload");
+	}
+	return r;
 }
 
 /* --- connection registry --------------------------------------------- */
@@ -394,16 +418,22 @@ conn_main(void *arg)
 	if ((rc = load_subject(&r, r.user)) != COFFER_OK)
 		goto out;
 	r.role = store_role_name(r.subject.role);
+	/*
+	 * An unrecorded login is not served, but the session stays open so
+	 * the client is told why (and may still ask for status): dispatch
+	 * retries the login record before each request.
+	 */
 	if (dispatch_audit_event(d, "session.login", &r, COFFER_OK, NULL) !=
 	    COFFER_OK) {
-		log_err("%s: %s refused: the audit log cannot be written",
-		    c->peer, r.user);
-		goto out;
+		log_err("%s: %s: the audit log cannot be written; requests "
+		    "refused until the login is recorded", c->peer, r.user);
+		r.login_unrecorded = 1;
 	}
 	atomic_fetch_add(&d->connections, 1);
 	log_info("%s: %s logged in", c->peer, r.user);
 	serve_session(c, &r, sess);
-	dispatch_audit_event(d, "session.logout", &r, COFFER_OK, NULL);
+	if (!r.login_unrecorded)
+		dispatch_audit_event(d, "session.logout", &r, COFFER_OK, NULL);
 	atomic_fetch_sub(&d->connections, 1);
 	log_info("%s: %s logged out", c->peer, r.user);
 out:
@@ -487,7 +517,7 @@ server_run(struct server *s)
 			log_err("poll: %s", strerror(errno));
 			break;
 		}
-		if (pfd[0].revents)
+		if (pfd[0].revents && wake_reason(s) == WAKE_STOP)
 			break;
 		for (i = 1; i < n; i++) {
 			int fd;

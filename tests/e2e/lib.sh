@@ -41,14 +41,18 @@ make_vault() {
 }
 
 start_daemon() {
+	before=$(cat "$TMP/cofferd.log" 2>/dev/null | grep -c 'serving vault')
 	"$BIN/cofferd" -d "$VAULT" "$@" >>"$TMP/cofferd.log" 2>&1 &
 	DAEMON_PID=$!
+	# Ready when this daemon says so (a stale socket file proves nothing).
 	i=0
-	while [ ! -S "$SOCK" ] && [ $i -lt 100 ]; do
+	while [ "$(grep -c 'serving vault' "$TMP/cofferd.log")" -le "${before:-0}" ] &&
+	    [ $i -lt 200 ]; do
 		kill -0 "$DAEMON_PID" 2>/dev/null || break
 		sleep 0.1; i=$((i + 1))
 	done
-	[ -S "$SOCK" ] || { echo "# cofferd did not start:";
+	[ -S "$SOCK" ] && kill -0 "$DAEMON_PID" 2>/dev/null || {
+	    echo "# cofferd did not start:";
 	    sed 's/^/#   /' "$TMP/cofferd.log"; exit 1; }
 }
 

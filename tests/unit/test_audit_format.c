@@ -33,7 +33,7 @@ static unsigned char sess[16], pol[32], hkey[32];
 static const char *ret[] = { "name", "phone" };
 static const char *mask[] = { "iban" };
 
-/* The three events of docs/audit-format.md section 9. */
+/* The three events of docs/audit-format.md section 10. */
 static void
 vec_event(int i, struct audit_event *e, struct audit_change *ch,
     cbor_item_t **oldv, cbor_item_t **newv)
