@@ -1484,6 +1484,21 @@ audit_filter_opts(struct ctx *c, const char *cmd, int argc, char **argv,
 	return COFFER_OK;
 }
 
+/* One optional argument; a no-op once rc is an error or v is unset. */
+static void
+put_opt_str(cbor_item_t *m, const char *key, const char *v, int *rc)
+{
+	if (*rc == COFFER_OK && v != NULL)
+		*rc = msg_put_str(m, key, v);
+}
+
+static void
+put_opt_uint(cbor_item_t *m, const char *key, int set, uint64_t v, int *rc)
+{
+	if (*rc == COFFER_OK && set)
+		*rc = msg_put_uint(m, key, v);
+}
+
 /* The request args for one page; limit 0 leaves the daemon's default. */
 static cbor_item_t *
 audit_args_map(const struct audit_args *a, uint64_t limit)
@@ -1493,26 +1508,16 @@ audit_args_map(const struct audit_args *a, uint64_t limit)
 
 	if (m == NULL)
 		return NULL;
-	if (a->actor != NULL)
-		rc |= msg_put_str(m, "actor", a->actor);
-	if (a->actor_id != 0)
-		rc |= msg_put_uint(m, "actor_id", a->actor_id);
-	if (a->kind != NULL)
-		rc |= msg_put_str(m, "kind", a->kind);
-	if (a->id != 0)
-		rc |= msg_put_uint(m, "id", a->id);
-	if (a->op != NULL)
-		rc |= msg_put_str(m, "op", a->op);
-	if (a->decision != NULL)
-		rc |= msg_put_str(m, "decision", a->decision);
-	if (a->has_since)
-		rc |= msg_put_uint(m, "from", (uint64_t)a->since);
-	if (a->has_until)
-		rc |= msg_put_uint(m, "to", (uint64_t)a->until);
-	if (a->has_after)
-		rc |= msg_put_uint(m, "after", a->after);
-	if (limit != 0)
-		rc |= msg_put_uint(m, "limit", limit);
+	put_opt_str(m, "actor", a->actor, &rc);
+	put_opt_str(m, "kind", a->kind, &rc);
+	put_opt_str(m, "op", a->op, &rc);
+	put_opt_str(m, "decision", a->decision, &rc);
+	put_opt_uint(m, "actor_id", a->actor_id != 0, a->actor_id, &rc);
+	put_opt_uint(m, "id", a->id != 0, a->id, &rc);
+	put_opt_uint(m, "from", a->has_since, (uint64_t)a->since, &rc);
+	put_opt_uint(m, "to", a->has_until, (uint64_t)a->until, &rc);
+	put_opt_uint(m, "after", a->has_after, a->after, &rc);
+	put_opt_uint(m, "limit", limit != 0, limit, &rc);
 	if (rc != COFFER_OK)
 		cbor_decref(&m);
 	return m;

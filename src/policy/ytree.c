@@ -25,7 +25,10 @@ perr_add(struct perrs *e, unsigned line, unsigned col, const char *fmt, ...)
 	if (e->n >= POLICY_MAX_ERRORS)
 		return;
 	pe = &e->list[e->n++];
-	snprintf(pe->file, sizeof(pe->file), "%s", e->file);
+	/* Same-sized arrays; memcpy, since pe points into *e (snprintf
+	 * would trip -Wrestrict). */
+	memcpy(pe->file, e->file, sizeof(pe->file));
+	pe->file[sizeof(pe->file) - 1] = '\0';
 	pe->line = line;
 	pe->column = col;
 	va_start(ap, fmt);
