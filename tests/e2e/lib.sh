@@ -41,12 +41,13 @@ make_vault() {
 }
 
 start_daemon() {
-	before=$(cat "$TMP/cofferd.log" 2>/dev/null | grep -c 'serving vault')
+	touch "$TMP/cofferd.log"
+	before=$(grep -c 'serving vault' "$TMP/cofferd.log")
 	"$BIN/cofferd" -d "$VAULT" "$@" >>"$TMP/cofferd.log" 2>&1 &
 	DAEMON_PID=$!
 	# Ready when this daemon says so (a stale socket file proves nothing).
 	i=0
-	while [ "$(grep -c 'serving vault' "$TMP/cofferd.log")" -le "${before:-0}" ] &&
+	while [ "$(grep -c 'serving vault' "$TMP/cofferd.log")" -le "$before" ] &&
 	    [ $i -lt 200 ]; do
 		kill -0 "$DAEMON_PID" 2>/dev/null || break
 		sleep 0.1; i=$((i + 1))
@@ -56,9 +57,19 @@ start_daemon() {
 	    sed 's/^/#   /' "$TMP/cofferd.log"; exit 1; }
 }
 
+# SIGTERM, and SIGKILL if it has not stopped within 15 s (a hung daemon
+# must fail its test, not hang the suite).
 stop_daemon() {
 	[ -n "$DAEMON_PID" ] || return 0
 	kill -TERM "$DAEMON_PID" 2>/dev/null
+	i=0
+	while kill -0 "$DAEMON_PID" 2>/dev/null && [ $i -lt 150 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	if kill -0 "$DAEMON_PID" 2>/dev/null; then
+		echo "# cofferd did not stop on SIGTERM within 15 s; killing it"
+		kill -KILL "$DAEMON_PID" 2>/dev/null
+	fi
 	wait "$DAEMON_PID" 2>/dev/null
 	DAEMON_PID=
 }
