@@ -23,6 +23,7 @@
 #define VAULT_DAEMON_PUB "daemon.pub" /* daemon identity, public line */
 #define VAULT_AUDIT_PUB "audit.pub"  /* audit checkpoint key, public line */
 #define VAULT_LOCK_FILE "cofferd.lock" /* flock(2) target */
+#define VAULT_AUDIT_DIR "audit"      /* the audit log, made with the vault */
 
 struct vault;
 
@@ -31,8 +32,9 @@ struct vault;
  * directory we own is accepted and tightened to 0700; anything else is
  * COFFER_ERR_CONFLICT), a master key is generated and sealed - under a
  * fresh wrapping key written to keyfile (O_EXCL, 0600) when keyfile is not
- * NULL, otherwise under pass/passlen - and daemon.pub and audit.pub are
- * written.  The database is not created: call vault_store_open(v, 1, ...).
+ * NULL, otherwise under pass/passlen - daemon.pub and audit.pub are
+ * written, and the audit log is started in dir/audit with a first record
+ * "vault.create".  The database is not created: call vault_store_open(v, 1, ...).
  * On failure nothing is left behind.
  */
 int vault_create(const char *dir, const char *keyfile, const char *pass,
@@ -70,6 +72,12 @@ void vault_close(struct vault *v);
  * vault_close.
  */
 void vault_discard(struct vault *v);
+
+/* DIR/audit into buf; COFFER_ERR_INVALID if it does not fit. */
+int vault_audit_path(const struct vault *v, char *buf, size_t bufsz);
+/* The audit log's checkpoint origin: "coffer/" + 24 characters of the
+ * audit key's fingerprint. */
+void vault_audit_origin(const struct vault *v, char *buf, size_t bufsz);
 
 /* Open a new connection to the vault's database (one per thread). */
 int vault_store_open(const struct vault *v, int create, struct store **out);

@@ -3,8 +3,8 @@
  * derive the per-purpose keys, hold the directory lock.  Used by cofferd
  * and coffer-admin alike so both read the vault the same way.
  */
-#include <errno.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "coffer/audit.h"
 #include "coffer/err.h"
 #include "coffer/keys.h"
 #include "coffer/secfile.h"
@@ -228,6 +229,61 @@ seal_new(struct vault *v, const char *keyfile, const char *pass,
 	return rc;
 }
 
+void
+vault_audit_origin(const struct vault *v, char *buf, size_t bufsz)
+{
+	char fpr[USERKEY_FPR_TEXT];
+	size_t i;
+
+	/* "SHA256:" + base64: keep 24 characters, made origin-safe. */
+	userkey_fingerprint(v->k->audit_pk, fpr, sizeof(fpr));
+	for (i = 0; fpr[i] != '\0'; i++)
+		if (fpr[i] == '+' || fpr[i] == '/' || fpr[i] == ':')
+			fpr[i] = '-';
+	snprintf(buf, bufsz, "coffer/%.24s", fpr + 7);
+}
+
+int
+vault_audit_path(const struct vault *v, char *buf, size_t bufsz)
+{
+	return join(buf, bufsz, v->dir, VAULT_AUDIT_DIR);
+}
+
+/*
+ * The audit log is born with the vault, its first record saying so, so
+ * that the daemon never has to create one: a vault whose log is missing
+ * is refused, not silently given a new chain.
+ */
+static int
+create_audit_log(struct vault *v)
+{
+	struct coffer_errdetail det;
+	struct audit_options ao;
+	struct audit_event e;
+	struct audit_log *l = NULL;
+	char dir[PATH_MAX], origin[64];
+	int rc;
+
+	if ((rc = vault_audit_path(v, dir, sizeof(dir))) != COFFER_OK)
+		return rc;
+	vault_audit_origin(v, origin, sizeof(origin));
+	memset(&ao, 0, sizeof(ao));
+	ao.dir = dir;
+	ao.origin = origin;
+	ao.create = 1;
+	if ((rc = audit_open(&ao, v->k->audit_sk, v->k->audit_hash, &det,
+	    &l)) != COFFER_OK)
+		return rc;
+	memset(&e, 0, sizeof(e));
+	e.op = "vault.create";
+	e.decision = AUDIT_ALLOWED;
+	rc = audit_append(l, &e, NULL);
+	if (rc == COFFER_OK)
+		rc = audit_checkpoint_now(l);
+	audit_close(l);
+	return rc;
+}
+
 int
 vault_create(const char *dir, const char *keyfile, const char *pass,
     size_t passlen, struct vault **out)
@@ -251,7 +307,8 @@ vault_create(const char *dir, const char *keyfile, const char *pass,
 	    (rc = write_pub(v, VAULT_DAEMON_PUB, v->k->id_pk, "cofferd")) !=
 	    COFFER_OK ||
 	    (rc = write_pub(v, VAULT_AUDIT_PUB, v->k->audit_pk,
-	    "coffer-audit")) != COFFER_OK) {
+	    "coffer-audit")) != COFFER_OK ||
+	    (rc = create_audit_log(v)) != COFFER_OK) {
 		vault_discard(v);
 		return rc;
 	}
@@ -361,6 +418,25 @@ remove_in(const char *dir, const char *name)
 		unlink(path);
 }
 
+/* The audit directory vault_create made, with what the log put in it. */
+static void
+remove_audit_dir(const char *vdir)
+{
+	char adir[PATH_MAX], path[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+
+	if (join(adir, sizeof(adir), vdir, VAULT_AUDIT_DIR) != COFFER_OK ||
+	    (d = opendir(adir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' &&
+		    join(path, sizeof(path), adir, e->d_name) == COFFER_OK)
+			unlink(path);
+	closedir(d);
+	rmdir(adir);
+}
+
 void
 vault_discard(struct vault *v)
 {
@@ -384,6 +460,7 @@ vault_discard(struct vault *v)
 	vault_close(v);
 	for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++)
 		remove_in(dir, made[i]);
+	remove_audit_dir(dir);
 	if (made_dir)
 		rmdir(dir);
 }

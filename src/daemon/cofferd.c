@@ -20,12 +20,14 @@
 #include <unistd.h>
 #include <sodium.h>
 
+#include "coffer/access.h"
 #include "coffer/audit.h"
 #include "coffer/daemon.h"
 #include "coffer/hostport.h"
 #include "coffer/keys.h"
 #include "coffer/log.h"
 #include "coffer/passphrase.h"
+#include "coffer/policy.h"
 #include "coffer/server.h"
 #include "coffer/vault.h"
 
@@ -35,8 +37,11 @@ enum exit_code {
 	EXIT_USAGE = 2,
 	EXIT_VAULT = 3,     /* the vault cannot be opened */
 	EXIT_BUSY = 4,      /* another daemon serves this vault */
-	EXIT_LISTEN = 5     /* cannot create the listening socket */
+	EXIT_LISTEN = 5,    /* cannot create the listening socket */
+	EXIT_POLICY = 6     /* the policy is invalid (or --check --policy) */
 };
+
+#define LIMITS_USERS 4096   /* users counted at once for volume limits */
 
 struct options {
 	const char *vault;
@@ -45,6 +50,7 @@ struct options {
 	const char *socket;
 	const char *listen;
 	const char *run_as;
+	const char *policy;     /* --policy FILE, or NULL */
 	unsigned max_clients;
 	unsigned idle_timeout;
 	int syslog;
@@ -55,7 +61,9 @@ struct options {
 static const char usage_text[] =
 "usage: cofferd [-d DIR] [-k KEYFILE | -p PASSFILE] [-s SOCKET] [-l HOST:PORT]\n"
 "               [--max-clients N] [--idle-timeout SEC] [--syslog] [-v]\n"
+"               [--policy FILE]\n"
 "       cofferd --check [-d DIR] [-k KEYFILE | -p PASSFILE]\n"
+"       cofferd --check --policy FILE\n"
 "\n"
 "Serve one Coffer vault: an encrypted (SQLCipher) database of customers,\n"
 "calls, follow-ups, deals, products and notes.  Clients (coffer) connect\n"
@@ -76,22 +84,32 @@ static const char usage_text[] =
 "                         loopback address unless you mean otherwise)\n"
 "  -u, --user NAME        started as root: switch to this user (and its\n"
 "                         group) before touching the vault\n"
+"      --policy FILE      access policy (default DIR/policy.yaml; if that\n"
+"                         does not exist, the built-in default policy);\n"
+"                         must not be writable by group or others\n"
 "      --max-clients N    sessions at once (default 256)\n"
 "      --idle-timeout SEC close sessions idle this long (default 900, 0 = never)\n"
 "      --syslog           log to syslog instead of stderr\n"
 "      --check            open the vault, check keys and database, print\n"
-"                         \"vault OK\" and exit\n"
+"                         \"vault OK\" and exit; with --policy FILE: only\n"
+"                         validate FILE, print \"policy OK\" or each error\n"
+"                         as FILE:LINE:COL: message, no vault needed\n"
 "  -v, --verbose          log each failed request too\n"
 "  -h, --help             this text;  -V, --version  the version\n"
 "\n"
-"signals: SIGTERM, SIGINT stop after open requests are answered; SIGHUP is\n"
-"logged (nothing to reload yet).\n"
+"signals: SIGTERM, SIGINT stop after open requests are answered; SIGHUP\n"
+"reloads the policy: a valid new one replaces the old, a broken one is\n"
+"logged and the old one stays in force.\n"
 "\n"
 "exit status: 0 stopped normally, 1 runtime failure, 2 usage, 3 the vault\n"
 "could not be opened (wrong key, bad permissions, damaged), 4 another\n"
-"process holds the vault, 5 the socket could not be created.\n";
+"process holds the vault, 5 the socket could not be created, 6 the policy\n"
+"is invalid (also --check --policy on a broken file).\n";
 
 static struct server *g_server; /* for the signal handler only */
+static const struct options *g_opts; /* for the reload hook only */
+
+#define BUILTIN_POLICY "built-in default policy"
 
 static void
 on_stop(int sig)
@@ -133,6 +151,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "socket", required_argument, NULL, 's' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "policy", required_argument, NULL, 'P' },
 		{ "max-clients", required_argument, NULL, 'M' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "syslog", no_argument, NULL, 'S' },
@@ -159,6 +178,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 's': o->socket = optarg; break;
 		case 'l': o->listen = optarg; break;
 		case 'u': o->run_as = optarg; break;
+		case 'P': o->policy = optarg; break;
 		case 'S': o->syslog = 1; break;
 		case 'C': o->check = 1; break;
 		case 'v': o->verbose = 1; break;
@@ -348,8 +368,8 @@ install_signals(void)
 }
 
 /*
- * Open (or, on the vault's first start, create) the audit log in
- * DIR/audit.  A log that fails its start-up check is not continued: the
+ * Open the audit log in DIR/audit (made by coffer-admin with the vault).
+ * A log that is missing or fails its start-up check is not continued: the
  * daemon refuses to start and says what failed where.
  */
 static int
@@ -357,30 +377,201 @@ open_audit(struct vault *v, struct audit_log **out)
 {
 	struct coffer_errdetail det = { "", "" };
 	struct audit_options ao;
-	struct stat sb;
-	char dir[PATH_MAX], origin[96], fpr[USERKEY_FPR_TEXT];
-	size_t i;
+	char dir[PATH_MAX], origin[64];
 	int rc;
 
-	if (snprintf(dir, sizeof(dir), "%s/audit", vault_dir(v)) >=
-	    (int)sizeof(dir))
+	if (vault_audit_path(v, dir, sizeof(dir)) != COFFER_OK)
 		return COFFER_ERR_USAGE;
-	/* The origin names this vault: its audit key's fingerprint. */
-	userkey_fingerprint(vault_audit_sign_pk(v), fpr, sizeof(fpr));
-	for (i = 0; fpr[i] != '\0'; i++)
-		if (fpr[i] == '+' || fpr[i] == '/' || fpr[i] == ':')
-			fpr[i] = '-';
-	snprintf(origin, sizeof(origin), "coffer/%.24s", fpr + 7);
+	vault_audit_origin(v, origin, sizeof(origin));
 	memset(&ao, 0, sizeof(ao));
 	ao.dir = dir;
 	ao.origin = origin;
-	ao.create = stat(dir, &sb) != 0 && errno == ENOENT;
+	ao.create = 0; /* made with the vault; a missing log is an error */
 	rc = audit_open(&ao, vault_audit_sign_sk(v), vault_audit_hash_key(v),
 	    &det, out);
 	if (rc != COFFER_OK)
 		log_err("audit log %s: %s%s%s", dir, coffer_strerror(rc),
 		    det.message[0] ? ": " : "", det.message);
+	if (rc == COFFER_ERR_NOT_FOUND)
+		log_err("the vault's audit log is missing; cofferd will not "
+		    "start a new one over an existing vault (restore it from "
+		    "a backup)");
 	return rc;
+}
+
+/* --- the policy ---------------------------------------------------- */
+
+/*
+ * Where the policy comes from: --policy FILE, else DIR/policy.yaml, else
+ * (*src NULL) the default policy compiled into the binary.
+ */
+static int
+policy_source(const struct options *o, char *buf, size_t bufsz,
+    const char **src)
+{
+	struct stat sb;
+
+	*src = o->policy;
+	if (o->policy != NULL)
+		return COFFER_OK;
+	if (snprintf(buf, bufsz, "%s/policy.yaml", o->vault) >= (int)bufsz)
+		return COFFER_ERR_USAGE;
+	*src = lstat(buf, &sb) != 0 && errno == ENOENT ? NULL : buf;
+	return COFFER_OK;
+}
+
+/* "FILE:LINE:COL: message", as policy_check_file prints it. */
+static void
+policy_error_text(const struct policy_error *e, char *buf, size_t bufsz)
+{
+	if (e->line > 0)
+		snprintf(buf, bufsz, "%s:%u:%u: %s", e->file, e->line,
+		    e->column, e->message);
+	else
+		snprintf(buf, bufsz, "%s: %s", e->file, e->message);
+}
+
+/* Every error of a broken policy file into the log, one line each. */
+static void
+log_policy_errors(const char *path)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (f == NULL)
+		return;
+	(void)policy_check_file(path, f);
+	fclose(f);
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		log_err("policy: %s", line);
+	free(text);
+}
+
+/*
+ * Load and compile the policy.  reason gets what the audit record says:
+ * where it came from, or the first error.  Errors are logged, all of them.
+ */
+static int
+load_policy(const struct options *o, struct policy **out, char *reason,
+    size_t reasonsz)
+{
+	struct policy_error e;
+	char path[PATH_MAX];
+	const char *src = NULL;
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	*out = NULL;
+	if ((rc = policy_source(o, path, sizeof(path), &src)) != COFFER_OK) {
+		snprintf(reason, reasonsz, "policy path too long");
+		return rc;
+	}
+	if (src != NULL)
+		rc = policy_load(src, out, &e);
+	else
+		rc = policy_load_buffer(BUILTIN_POLICY, access_default_policy,
+		    access_default_policy_len, out, &e);
+	if (rc != COFFER_OK) {
+		policy_error_text(&e, reason, reasonsz);
+		if (src != NULL)
+			log_policy_errors(src);
+		else
+			log_err("policy: %s", reason);
+		return rc;
+	}
+	if (src == NULL)
+		log_info("using the built-in default policy");
+	else
+		log_info("policy %s loaded", src);
+	snprintf(reason, reasonsz, "loaded %.512s", src != NULL ? src :
+	    "the " BUILTIN_POLICY);
+	return COFFER_OK;
+}
+
+/* Each load, good or bad, is an audit record: op policy.load. */
+static int
+audit_policy_load(struct daemon_ctx *d, int rc, const char *reason)
+{
+	int arc = dispatch_audit_event(d, "policy.load", NULL, rc, reason);
+
+	if (arc != COFFER_OK)
+		log_err("policy.load: the audit log cannot be written");
+	return arc;
+}
+
+/*
+ * SIGHUP, in the accept thread: a valid new policy replaces the old one
+ * once no request is using it (write lock); a broken one changes nothing.
+ */
+static void
+reload_policy(struct daemon_ctx *d)
+{
+	struct policy *np = NULL, *old;
+	char reason[640];
+	int rc;
+
+	log_info("SIGHUP: reloading the policy");
+	rc = load_policy(g_opts, &np, reason, sizeof(reason));
+	if (rc == COFFER_OK) {
+		pthread_rwlock_wrlock(&d->policy_lock);
+		old = d->policy;
+		d->policy = np;
+		pthread_rwlock_unlock(&d->policy_lock);
+		policy_free(old);
+	} else
+		log_err("SIGHUP: the new policy is invalid; the policy in "
+		    "force stays");
+	(void)audit_policy_load(d, rc, reason);
+}
+
+/* `cofferd --check --policy FILE`: "policy OK" on stdout, errors on stderr. */
+static int
+check_policy(const char *path)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int rc;
+
+	if (f == NULL)
+		return EXIT_FAILURE_;
+	rc = policy_check_file(path, f);
+	fclose(f);
+	fputs(text != NULL ? text : "", rc == COFFER_OK ? stdout : stderr);
+	free(text);
+	return rc == COFFER_OK ? EXIT_OK : EXIT_POLICY;
+}
+
+/* The policy in force at start; its load is audited, failed or not. */
+static int
+start_policy(const struct options *o, struct daemon_ctx *d)
+{
+	char reason[640];
+	int rc;
+
+	g_opts = o;
+	rc = load_policy(o, &d->policy, reason, sizeof(reason));
+	if (audit_policy_load(d, rc, reason) != COFFER_OK)
+		return EXIT_VAULT;
+	if (rc != COFFER_OK) {
+		log_err("not starting: the policy is invalid");
+		return EXIT_POLICY;
+	}
+	if (limits_new(LIMITS_USERS, &d->limits) != COFFER_OK)
+		return EXIT_FAILURE_;
+	return EXIT_OK;
+}
+
+static void
+ctx_free(struct daemon_ctx *d)
+{
+	audit_close(d->audit);
+	policy_free(d->policy);
+	limits_free(d->limits);
+	pthread_rwlock_destroy(&d->policy_lock);
+	pthread_mutex_destroy(&d->write_lock);
 }
 
 static int
@@ -389,31 +580,40 @@ serve(const struct options *o, struct vault *v)
 	struct daemon_ctx d;
 	struct server_config sc;
 	char sock[PATH_MAX], fpr[USERKEY_FPR_TEXT];
-	int rc;
+	int rc, ex;
 
 	memset(&d, 0, sizeof(d));
 	d.started = time(NULL);
 	pthread_mutex_init(&d.write_lock, NULL);
+	pthread_rwlock_init(&d.policy_lock, NULL);
 	d.keys.db_path = vault_store_path(v);
 	d.keys.db_key = vault_db_key(v);
 	d.keys.identity_pk = vault_identity_pk(v);
 	d.keys.sign = sign_identity;
 	d.keys.sign_arg = v;
-	access_policy_hash(d.policy_hash);
-	if (open_audit(v, &d.audit) != COFFER_OK)
+	if (open_audit(v, &d.audit) != COFFER_OK) {
+		ctx_free(&d);
 		return EXIT_VAULT;
+	}
+	if ((ex = start_policy(o, &d)) != EXIT_OK) {
+		ctx_free(&d);
+		return ex;
+	}
 
 	if (o->socket != NULL)
 		snprintf(sock, sizeof(sock), "%s", o->socket);
 	else if (snprintf(sock, sizeof(sock), "%s/cofferd.sock", o->vault) >=
-	    (int)sizeof(sock))
+	    (int)sizeof(sock)) {
+		ctx_free(&d);
 		return EXIT_USAGE;
+	}
 	memset(&sc, 0, sizeof(sc));
 	sc.socket_path = sock;
 	sc.tcp_listen = o->listen;
 	sc.max_clients = o->max_clients;
 	sc.handshake_timeout = 10;
 	sc.idle_timeout = o->idle_timeout;
+	sc.reload = reload_policy;
 	rc = server_open(&d, &sc, &g_server);
 	if (rc != COFFER_OK) {
 		log_err("cannot listen on %s%s%s: %s", sock,
@@ -421,14 +621,14 @@ serve(const struct options *o, struct vault *v)
 		    rc == COFFER_ERR_IO ? strerror(errno) :
 		    rc == COFFER_ERR_BUSY ? "a daemon is already serving it" :
 		    coffer_strerror(rc));
-		audit_close(d.audit);
+		ctx_free(&d);
 		return EXIT_LISTEN;
 	}
 	if (dispatch_audit_event(&d, "daemon.start", NULL, COFFER_OK, NULL) !=
 	    COFFER_OK) {
 		log_err("the audit log cannot be written; not starting");
 		server_close(g_server);
-		audit_close(d.audit);
+		ctx_free(&d);
 		return EXIT_VAULT;
 	}
 	install_signals();
@@ -440,8 +640,7 @@ serve(const struct options *o, struct vault *v)
 	server_close(g_server);
 	g_server = NULL;
 	dispatch_audit_event(&d, "daemon.stop", NULL, COFFER_OK, NULL);
-	audit_close(d.audit);
-	pthread_mutex_destroy(&d.write_lock);
+	ctx_free(&d);
 	log_info("stopped");
 	return EXIT_OK;
 }
@@ -463,6 +662,8 @@ main(int argc, char **argv)
 	log_warn("*** built with BENCH_AUDIT_OFF=1 for docs/performance.md; "
 	    "never serve real data with it ***");
 #endif
+	if (o.check && o.policy != NULL)
+		return check_policy(o.policy);
 	if (drop_privileges(o.run_as) != COFFER_OK)
 		return EXIT_USAGE;
 	harden_process();
