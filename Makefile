@@ -60,7 +60,9 @@ ALL_LDFLAGS  = $(BASE_LDFLAGS) $(LDFLAGS)
 MAINS    := src/daemon/cofferd.c src/client/coffer.c src/admin/coffer-admin.c \
             tools/coffer-verify.c
 LIB_SRC  := $(filter-out $(MAINS),$(wildcard src/*/*.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(OUT)/obj/%.o)
+# The default policy compiled in (cofferd's fallback, coffer-admin init).
+GEN_POLICY := $(OUT)/gen/default_policy.c
+LIB_OBJ  := $(LIB_SRC:%.c=$(OUT)/obj/%.o) $(OUT)/obj/$(GEN_POLICY:.c=.o)
 LIB      := $(OUT)/libcoffer.a
 PROGS    := $(OUT)/bin/cofferd $(OUT)/bin/coffer $(OUT)/bin/coffer-admin
 PROGS    += $(if $(wildcard tools/coffer-verify.c),$(OUT)/bin/coffer-verify)
@@ -79,6 +81,18 @@ all: $(PROGS)
 $(OUT)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# policy/default.yaml as a C array; od and awk, since xxd may be missing.
+$(GEN_POLICY): policy/default.yaml
+	@mkdir -p $(@D)
+	{ echo '/* Generated from $< by make: do not edit. */'; \
+	  echo '#include "coffer/access.h"'; \
+	  echo 'const unsigned char access_default_policy[] = {'; \
+	  od -An -v -tu1 $< | awk '{ for (i = 1; i <= NF; i++) \
+	    printf "%s,", $$i; printf "\n" }'; \
+	  echo '};'; \
+	  echo 'const size_t access_default_policy_len ='; \
+	  echo '    sizeof(access_default_policy);'; } >$@.tmp && mv $@.tmp $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
@@ -105,9 +119,9 @@ $(OUT)/tests/%: $(OUT)/obj/tests/unit/%.o $(UNIT_HELPER_OBJ) $(LIB)
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined $(ALL_CPPFLAGS) -Isrc/audit \
               -U_FORTIFY_SOURCE $(shell $(PKG_CONFIG) --cflags $(PKGS))
-$(OUT)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+$(OUT)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_POLICY)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(GEN_POLICY) $(LIBS)
 
 # Tools the end-to-end tests use (hostile clients); never installed.
 TEST_TOOLS := $(OUT)/tests/coffer-probe

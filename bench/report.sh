@@ -15,7 +15,8 @@ def ms: if . == null then "-" else ((. / 10 | floor) / 100 | tostring) end;
 def pm(c): if c == null then "  n/a" elif c then "  PASS" else "  MISS" end;
 def lp($n): tostring | (" " * ([$n - length, 0] | max)) + .;
 def rp($n): tostring | . + (" " * ([$n - length, 0] | max));
-def line: (.[0] | rp(34)) + (.[1] | lp(16)) + (.[2:] | map(lp(9)) | add);
+def line: (.[0] | rp(34)) + (.[1] | lp(21)) + (.[2:] | map(lp(9)) | add);
+def tgt: (.[0] | rp(44)) + (.[1] | lp(12)) + "  " + (.[2] | rp(11)) + .[3];
 def row($name; $r): [$name, ($r | mean(.tps) | f0) + ($r | spread) + ($r | valid),
     ($r | mean(.latency_us.p50) | ms), ($r | mean(.latency_us.p99) | ms),
     ($r | mean(.latency_us.max) | ms),
@@ -40,7 +41,7 @@ runs("audit-on-256") as $big |
 "\(.seconds) s per headline run, \(.machine.nproc) cores (\(.machine.cpu)), " +
 "git \(.machine.git), \(.timestamp)",
 "",
-(["run", "req/s", "p50 ms", "p99 ms", "max ms", "us CPU", "RSS MiB"] | line),
+(["run", "req/s", "p50 ms", "p99 ms", "max ms", "CPU us", "RSS MiB"] | line),
 (row("point read, audit on"; $on) | line),
 (row("point read, audit off"; $off) | line),
 (row("point read, PostgreSQL+pgAudit"; $pg) | line),
@@ -50,12 +51,12 @@ runs("audit-on-256") as $big |
 "verifier: \($ver.records // 0) records in \($ver.seconds // 0 | . * 1000 | floor) ms: \($ver.records_per_second // 0 | floor) records/s\(if $ver.ok == false then " (FAULT: " + $ver.message + ")" else "" end)",
 "policy:   \($pol.ns_per_decision) ns per access_decide",
 "",
-"target                                         measured      goal",
-"Coffer / PostgreSQL+pgAudit (point read)       \(if $tpg then ($ton / $tpg * 100 | floor / 100 | tostring) + "x" else "n/a" end)         >= 1.5x\(pm(if $tpg then $ton / $tpg >= 1.5 else null end))",
-"audit on / audit off (point read)              \(if $toff then ($ton / $toff * 100 | floor | tostring) + "%" else "n/a" end)           >= 80%\(pm(if $toff then $ton / $toff >= 0.8 else null end))",
-"p99 latency, point read, audit on             \($p99 | ms) ms       <= 5 ms\(pm(if $p99 then $p99 <= 5000 else null end))",
-"verifier speed                                 \($ver.records_per_second // 0 | floor) rec/s  >= 1000000\(pm(if $ver.records_per_second then $ver.records_per_second >= 1000000 else null end))",
-"daemon peak RSS, 256 sessions                  \($rss | if . then floor | tostring else "-" end) MiB       < 256 MiB\(pm(if $rss then $rss < 256 else null end))\(if $all.customers < 1000000 then " (with \($all.customers) customers, not 1,000,000)" else "" end)",
+(["target", "measured", "goal", ""] | tgt),
+(["Coffer / PostgreSQL+pgAudit, point read", (if $tpg then (($ton // 0) / $tpg * 100 | floor / 100 | tostring) + "x" else "n/a" end), ">= 1.5x", pm(if $tpg then ($ton // 0) / $tpg >= 1.5 else null end)] | tgt),
+(["audit on / audit off, point read", (if $toff then (($ton // 0) / $toff * 100 | floor | tostring) + "%" else "n/a" end), ">= 80%", pm(if $toff then ($ton // 0) / $toff >= 0.8 else null end)] | tgt),
+(["p99 latency, point read, audit on", ($p99 | ms) + " ms", "<= 5 ms", pm(if $p99 then $p99 <= 5000 else null end)] | tgt),
+(["verifier speed (records/s)", ($ver.records_per_second // 0 | floor | tostring), ">= 1000000", pm(if $ver.records_per_second then $ver.records_per_second >= 1000000 else null end)] | tgt),
+(["daemon peak RSS, 256 sessions", ($rss | if . then floor | tostring + " MiB" else "-" end), "< 256 MiB", pm(if $rss then $rss < 256 else null end) + (if $all.customers < 1000000 then " (\($all.customers) customers, not 1,000,000)" else "" end)] | tgt),
 (if ([.results[] | select(.valid == false)] | length) > 0
  then "\nINVALID runs (errors): " + ([.results[] | select(.valid == false) | .label + "/" + .workload + ": " + (.first_error // "")] | join("; "))
  else empty end)

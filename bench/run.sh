@@ -98,6 +98,13 @@ fi
 # one run never leak into the next.
 cp -a "$VCACHE" "$RUN/vault"
 VAULT=$RUN/vault
+# The shipped policy with its per-hour volume limits raised to the maximum
+# (a benchmark opens millions of records an hour): the limits are still
+# counted on every request, as in production, but never reached.
+sed -E 's/^(      (read|list|reveal|write): *)[0-9]+/\11000000000/' \
+    policy/default.yaml >"$VAULT/policy.yaml"
+chmod 600 "$VAULT/policy.yaml"
+$ON/cofferd --check --policy "$VAULT/policy.yaml" >/dev/null
 
 HAVE_PG=0
 if pg_available; then

@@ -27,6 +27,7 @@
 #include "coffer/err.h"
 #include "coffer/keys.h"
 #include "coffer/msg.h"
+#include "coffer/policy.h"
 #include "coffer/schema.h"
 #include "coffer/session.h"
 
@@ -925,8 +926,8 @@ print_text(const struct bench *b, const struct outcome *o)
 {
 	const struct config *c = &b->cfg;
 
-	printf("coffer-bench %s%s%s: %s, %u clients (%u sessions up), %.1f s\n",
-	    c->label ? "[" : "", c->label ? c->label : "", c->label ? "] " : "",
+	printf("coffer-bench%s%s%s: %s, %u clients (%u sessions up), %.1f s\n",
+	    c->label ? " [" : "", c->label ? c->label : "", c->label ? "]" : "",
 	    workload_names[c->workload], c->clients, o->sessions, o->secs);
 	printf("  throughput  %.0f requests/s (%" PRIu64 " requests; get %"
 	    PRIu64 ", list %" PRIu64 ", create %" PRIu64 ")\n",
@@ -954,9 +955,10 @@ print_text(const struct bench *b, const struct outcome *o)
 /* --- the policy micro-benchmark --------------------------------------- */
 
 /*
- * access_decide over a rotating set of subjects, actions and kinds (the
- * common allow path of an agent reading a customer dominates, as in real
- * traffic).  It lives in libcoffer.a, so the compiler cannot fold it away.
+ * access_decide under the compiled-in default policy, over a rotating set
+ * of subjects, actions and kinds (the common allow path of an agent reading
+ * a customer dominates, as in real traffic).  It lives in libcoffer.a, so
+ * the compiler cannot fold it away.
  */
 static int
 run_policy(const struct config *c)
@@ -970,29 +972,42 @@ run_policy(const struct config *c)
 	struct access_subject subj[6];
 	const struct kind_def *k[6];
 	struct access_decision d;
+	struct policy *pol = NULL;
+	struct policy_error perr;
 	volatile unsigned long sink = 0;
 	uint64_t i, t0, ns, allowed = 0;
 
+	memset(&perr, 0, sizeof(perr));
+	if (policy_load_buffer("default", access_default_policy,
+	    access_default_policy_len, &pol, &perr) != COFFER_OK) {
+		fprintf(stderr, "coffer-bench: default policy: line %u: %s\n",
+		    perr.line, perr.message);
+		return 1;
+	}
 	memset(subj, 0, sizeof(subj));
 	for (i = 0; i < 6; i++) {
 		subj[i].user_id = (int64_t)i + 5;
 		subj[i].role = roles[i];
+		subj[i].role_name = store_role_name(roles[i]);
 		snprintf(subj[i].team, sizeof(subj[i].team), "north");
 		snprintf(subj[i].clearance, sizeof(subj[i].clearance),
 		    "confidential");
-		if ((k[i] = schema_kind(kinds[i])) == NULL)
+		if ((k[i] = schema_kind(kinds[i])) == NULL) {
+			policy_free(pol);
 			return 1;
+		}
 	}
 	t0 = now_ns();
 	for (i = 0; i < c->policy_iters; i++) {
 		size_t s = i % 6, a = (i / 6) % 6;
 
-		if (access_decide(&subj[s], acts[a], acts[a] == ACT_USER_READ ?
-		    NULL : k[(i / 36) % 6], &d) == COFFER_OK)
+		if (access_decide(pol, &subj[s], acts[a], acts[a] ==
+		    ACT_USER_READ ? NULL : k[(i / 36) % 6], &d) == COFFER_OK)
 			allowed++;
-		sink += (unsigned long)d.scope.kind;
+		sink += (unsigned long)d.pd.scope.kind;
 	}
 	ns = now_ns() - t0;
+	policy_free(pol);
 	if (c->json)
 		printf("{\"tool\":\"coffer-bench\",\"label\":\"policy\","
 		    "\"decisions\":%" PRIu64 ",\"allowed\":%" PRIu64 ","
@@ -1151,8 +1166,7 @@ parse_options(int argc, char **argv, struct config *c)
 		goto usage;
 	return 0;
 bad:
-	fprintf(stderr, "coffer-bench: bad value '%s' for %s\n", optarg,
-	    argv[optind - 1]);
+	fprintf(stderr, "coffer-bench: bad option value '%s'\n", optarg);
 usage:
 	fputs("Try 'coffer-bench --help'.\n", stderr);
 	return 2;

@@ -35,11 +35,20 @@ struct daemon_keys {
 };
 
 struct audit_log;
+struct limits;
 
 struct daemon_ctx {
 	struct daemon_keys keys;
 	struct audit_log *audit;     /* every request is recorded here */
-	unsigned char policy_hash[32]; /* of the rules in force */
+	/*
+	 * The policy in force.  A request holds policy_lock for reading for
+	 * its whole dispatch; a reload swaps the pointer under the write
+	 * lock and frees the old policy after, so no request ever sees a
+	 * policy change halfway.
+	 */
+	struct policy *policy;
+	pthread_rwlock_t policy_lock;
+	struct limits *limits;       /* volume limits, per user (limits.c) */
 	time_t started;
 	atomic_uint connections;     /* sessions open now */
 	atomic_ulong requests;       /* requests answered since start */
@@ -52,6 +61,9 @@ struct request {
 	struct daemon_ctx *d;
 	struct store *st;            /* this connection's own DB connection */
 	struct access_subject subject;
+	/* The policy deciding this request: d->policy, read-locked by
+	 * dispatch_request for the request's whole run; NULL outside. */
+	const struct policy *policy;
 	const char *user;            /* authenticated user name */
 	const char *role;            /* role name, for the audit trail */
 	char fpr[56];                /* user key fingerprint */
@@ -65,8 +77,11 @@ struct request {
 };
 
 /*
- * Record a daemon-level event (start, stop, login) that is not a request.
- * Returns the audit status: COFFER_ERR_AUDIT means it was not recorded.
+ * Record a daemon-level event (start, stop, login, policy.load,
+ * alert.volume) that is not the request itself; r may be NULL.  The record
+ * carries the hash of r->policy when set (inside a request), else of the
+ * policy in force (taking the read lock).  Returns the audit status:
+ * COFFER_ERR_AUDIT means it was not recorded.
  */
 int dispatch_audit_event(struct daemon_ctx *d, const char *op,
     const struct request *r, int status, const char *reason);
@@ -79,5 +94,22 @@ int dispatch_audit_event(struct daemon_ctx *d, const char *op,
  */
 int dispatch_request(struct request *r, const unsigned char *msg, size_t len,
     unsigned char **resp, size_t *resplen);
+
+/*
+ * Volume limits (limits.c): per user, counted over a sliding hour in
+ * one-minute buckets, in a mutex-protected table of at most max_users
+ * entries (users idle for an hour are reused).
+ */
+int limits_new(size_t max_users, struct limits **out);
+void limits_free(struct limits *l);
+/*
+ * Count n events of kind w for user at time now if that keeps the user's
+ * count of the last hour within max, else count nothing and return
+ * COFFER_ERR_DENIED.  max POLICY_UNLIMITED counts nothing and allows.
+ * COFFER_ERR_BUSY if the table is full of active users (refuse: fail
+ * closed).
+ */
+int limits_take(struct limits *l, int64_t user, enum policy_limit w,
+    uint32_t max, uint32_t n, time_t now);
 
 #endif

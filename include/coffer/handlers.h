@@ -1,7 +1,7 @@
 /*
  * handlers.h - one function per operation of the wire protocol
  * (docs/protocol.md, "Operations").  A handler validates its arguments,
- * asks access_decide(), does the work and returns a result map in *result
+ * asks access_decide() (under r->policy), does the work and returns a result map in *result
  * (a new reference the dispatcher releases).  On error it returns the
  * status and fills detail; it never writes to the connection itself.
  */
@@ -27,6 +27,9 @@ int handle_record_create(struct request *, const cbor_item_t *,
 int handle_record_update(struct request *, const cbor_item_t *,
     cbor_item_t **, struct coffer_errdetail *);
 int handle_record_delete(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+/* The full value of one field of one record (docs/protocol.md). */
+int handle_record_reveal(struct request *, const cbor_item_t *,
     cbor_item_t **, struct coffer_errdetail *);
 int handle_user_list(struct request *, const cbor_item_t *, cbor_item_t **,
     struct coffer_errdetail *);

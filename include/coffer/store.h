@@ -79,7 +79,28 @@ struct store_scope {
 	enum scope_kind kind;
 	int64_t user_id;     /* SCOPE_OWN: rows owned by this user */
 	char team[65];       /* SCOPE_TEAM: rows owned by users of this team */
+	/*
+	 * No read-up in lists: with label_filter set, record.list returns
+	 * only rows whose label (for kinds reached through a customer: the
+	 * customer's) is NULL or enum value i of the customer kind's "label"
+	 * field for each bit i set in label_allow.  The SQL literals come from
+	 * schema.c's table, never from here.  Zero: no label filter.
+	 */
+	int label_filter;
+	unsigned label_allow;
 };
+
+/* What the policy needs of a customer: label, do-not-call, stage. */
+struct store_customer_facts {
+	char label[33];      /* "" if none */
+	int do_not_call;
+	char stage[33];      /* "" if none */
+};
+
+/* The facts of customer id (any scope: the caller has already decided).
+ * COFFER_ERR_NOT_FOUND if there is no such customer. */
+int store_customer_facts(struct store *st, int64_t id,
+    struct store_customer_facts *out);
 
 struct store_filter {
 	const char *field;   /* an FF_FILTER field of the kind */

@@ -4,6 +4,7 @@
  * daemon key.  It opens the vault directly; cofferd must not be running.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -16,6 +17,7 @@
 #include <cbor.h>
 #include <sodium.h>
 
+#include "coffer/access.h"
 #include "coffer/demo.h"
 #include "coffer/err.h"
 #include "coffer/keys.h"
@@ -567,6 +569,49 @@ init_database(struct vault *v, const struct args *a,
 	return ex;
 }
 
+/*
+ * DIR/policy.yaml: the default policy compiled into the tools, for the
+ * site to adapt (docs/policy.md).  Mode 0640 and never over an existing
+ * file: cofferd refuses a policy writable by group or others.
+ */
+static int
+write_policy(const char *dir)
+{
+	char path[PATH_MAX];
+	size_t off = 0;
+	ssize_t n;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/policy.yaml", dir) >=
+	    (int)sizeof(path)) {
+		fprintf(stderr, PROG ": %s: path too long\n", dir);
+		return EX_FAIL;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0640);
+	if (fd < 0) {
+		fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
+		return EX_FAIL;
+	}
+	while (off < access_default_policy_len) {
+		n = write(fd, access_default_policy + off,
+		    access_default_policy_len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	if (off != access_default_policy_len || fsync(fd) != 0) {
+		fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return EX_FAIL;
+	}
+	close(fd);
+	return EX_OK;
+}
+
 static int
 cmd_init(int argc, char **argv)
 {
@@ -620,6 +665,10 @@ cmd_init(int argc, char **argv)
 		return EX_FAIL;
 	}
 	if ((ex = init_database(v, &a, pk)) != EX_OK) {
+		vault_discard(v);
+		return ex;
+	}
+	if ((ex = write_policy(vault_dir(v))) != EX_OK) {
 		vault_discard(v);
 		return ex;
 	}
@@ -1059,6 +1108,11 @@ demo_build(const char *dir, const char *keys_arg, uint64_t seed,
 	}
 	if ((ex = demo_populate(v, keys_dir, seed, customers, &nmade)) !=
 	    EX_OK) {
+		demo_remove_keys(keys_dir, nmade, made_keys);
+		vault_discard(v);
+		return ex;
+	}
+	if ((ex = write_policy(vault_dir(v))) != EX_OK) {
 		demo_remove_keys(keys_dir, nmade, made_keys);
 		vault_discard(v);
 		return ex;

@@ -525,14 +525,44 @@ print_fields(const struct kind_def *k, const cbor_item_t *map)
 	return COFFER_OK;
 }
 
-/* Result {"record": {...}} as field lines, or JSON. */
+/* "(masked: phone, email)": names in the answer's list KEY, if any. */
+static void
+print_hidden(const cbor_item_t *res, const char *key, const char *word)
+{
+	const cbor_item_t *a = msg_get(res, key);
+	char name[64], clean[64];
+	size_t i, n;
+
+	if (a == NULL || !cbor_isa_array(a) || (n = cbor_array_size(a)) == 0)
+		return;
+	printf("(%s:", word);
+	for (i = 0; i < n; i++)
+		if (msg_item_str(cbor_array_handle(a)[i], name, sizeof(name)) ==
+		    COFFER_OK) {
+			out_sanitize(name, 0, clean, sizeof(clean));
+			printf("%s %s", i ? "," : "", clean);
+		}
+	printf(")\n");
+}
+
+/*
+ * Result {"record": {...}} as field lines, or JSON.  The daemon masks
+ * fields by policy; say which, so a masked value is not taken for data.
+ */
 static int
 print_record_result(struct ctx *c, const struct kind_def *k,
     const cbor_item_t *res)
 {
+	int rc;
+
 	if (c->json)
 		return print_json(res);
-	return print_fields(k, msg_get(res, "record"));
+	rc = print_fields(k, msg_get(res, "record"));
+	if (rc == COFFER_OK && !c->quiet) {
+		print_hidden(res, "masked", "masked, see 'coffer reveal'");
+		print_hidden(res, "omitted", "not shown at your clearance");
+	}
+	return rc;
 }
 
 /* ---- commands ------------------------------------------------------ */
@@ -987,6 +1017,55 @@ cmd_delete(struct ctx *c, int argc, char **argv)
 		rc = print_json(res);
 	else if (!c->quiet)
 		printf("deleted %s %llu\n", k->name, (unsigned long long)id);
+	cbor_decref(&res);
+	return rc;
+}
+
+/* reveal KIND ID FIELD: one field's full value, audited and counted. */
+static int
+cmd_reveal(struct ctx *c, int argc, char **argv)
+{
+	const struct kind_def *k = NULL;
+	const struct field_def *f;
+	const cbor_item_t *v;
+	cbor_item_t *args = NULL, *res = NULL;
+	uint64_t id = 0;
+	char *buf = NULL;
+	int rc;
+
+	if ((rc = record_opts(c, "reveal", argc, argv, 0, NULL)) != COFFER_OK)
+		return rc < 0 ? COFFER_OK : rc;
+	if ((rc = kind_and_id(c, "reveal", argc, argv, &k, &id)) != COFFER_OK)
+		return rc;
+	if (optind + 2 >= argc)
+		return fail(c, COFFER_ERR_USAGE, "reveal: missing FIELD (usage: "
+		    "coffer %s)", help_find("reveal")->synopsis);
+	if (optind + 3 < argc)
+		return fail(c, COFFER_ERR_USAGE, "reveal: unexpected '%.40s'",
+		    argv[optind + 3]);
+	if ((f = schema_field(k, argv[optind + 2])) == NULL)
+		return fail(c, COFFER_ERR_USAGE, "reveal: %s has no field "
+		    "'%.40s' (see 'coffer fields %s')", k->name,
+		    argv[optind + 2], k->name);
+	if ((args = kind_id_args(k, id)) == NULL ||
+	    msg_put_str(args, "field", f->name) != COFFER_OK) {
+		if (args != NULL)
+			cbor_decref(&args);
+		return COFFER_ERR_NOMEM;
+	}
+	if ((rc = call(c, "record.reveal", args, &res)) != COFFER_OK)
+		return rc;
+	if (c->json)
+		rc = print_json(res);
+	else if ((v = msg_get(res, "value")) == NULL)
+		rc = fail(c, COFFER_ERR_PROTO, "the daemon's answer has no value");
+	else if (!cbor_is_null(v)) {
+		if ((buf = malloc(VALUE_MAX)) == NULL)
+			rc = COFFER_ERR_NOMEM;
+		else if (out_value(f, f->name, v, buf, VALUE_MAX) == COFFER_OK)
+			printf("%s\n", buf);
+		free(buf);
+	}
 	cbor_decref(&res);
 	return rc;
 }
@@ -2190,6 +2269,7 @@ static const struct command commands[] = {
 	{ "create", cmd_create },
 	{ "update", cmd_update },
 	{ "delete", cmd_delete },
+	{ "reveal", cmd_reveal },
 	{ "fields", cmd_fields },
 	{ "user list", cmd_user_list },
 	{ "user add", cmd_user_add },

@@ -135,10 +135,25 @@ static const struct help_entry entries[] = {
 { "show", "show KIND ID",
   "show one record, field by field",
 "Prints every field of record ID of KIND as 'field: value' lines in schema\n"
-"order.  Fields you may not see, or that have no value, are left out.\n"
+"order.  Fields you may not see, or that have no value, are left out.  The\n"
+"daemon masks fields by policy (phone 138****5678); a line after the\n"
+"record names them ('coffer reveal' gives one field in full).\n"
 "\n"
 "Example:\n"
 "  coffer show customer 12\n" },
+
+{ "reveal", "reveal KIND ID FIELD",
+  "show one field of one record in full",
+"Prints the full value of FIELD of record ID, where lists and 'show' give\n"
+"it masked (phone numbers, e-mail, addresses).  Only fields the policy\n"
+"marks revealable, within your clearance and row scope; a do-not-call\n"
+"customer's number is never revealed to an agent.  Every reveal is\n"
+"recorded in the audit trail and counts against your hourly reveal limit\n"
+"(exit status 5 once it is reached).\n"
+"\n"
+"Examples:\n"
+"  coffer reveal customer 42 phone\n"
+"  coffer --json reveal customer 42 email\n" },
 
 { "create", "create KIND FIELD=VALUE...",
   "create a record",

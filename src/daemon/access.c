@@ -1,153 +1,237 @@
 /*
- * access.c - the built-in rule set behind access_decide(): one table of
- * (role, action, kind class) -> scope.  Deny by default.  The policy
- * issue replaces this table with a compiled policy file.
+ * access.c - the daemon's adapter to the compiled policy: maps requests to
+ * policy actions, adds the label allow-list lists push into SQL, and
+ * applies a decision to the rows it lets through (no read-up, per-field
+ * show / mask / omit, writable fields).  Deny by default.
  */
 #include <stdio.h>
 #include <string.h>
-#include <sodium.h>
 
 #include "coffer/access.h"
 #include "coffer/err.h"
+#include "coffer/mask.h"
+#include "coffer/msg.h"
 
-/* Which record kinds a rule covers. */
-enum kind_class {
-	KC_USERS,    /* user management, k == NULL */
-	KC_OWNED,    /* customer data: owned through an agent */
-	KC_SHARED,   /* company data readable by staff (products) */
-	KC_AUDIT     /* the audit trail, k == NULL */
-};
-
-struct rule {
-	enum user_role role;
-	enum access_action action;
-	enum kind_class kinds;
-	enum scope_kind scope;
-};
-
-/*
- * The rules.  An action not matched here is denied.  Managers may write
- * products (price lists); agents only read them.  The administrator and the
- * compliance officer never touch customer data: separation of duties.
- */
-static const struct rule rules[] = {
-	{ ROLE_AGENT, ACT_READ, KC_OWNED, SCOPE_OWN },
-	{ ROLE_AGENT, ACT_LIST, KC_OWNED, SCOPE_OWN },
-	{ ROLE_AGENT, ACT_CREATE, KC_OWNED, SCOPE_OWN },
-	{ ROLE_AGENT, ACT_UPDATE, KC_OWNED, SCOPE_OWN },
-	{ ROLE_AGENT, ACT_DELETE, KC_OWNED, SCOPE_OWN },
-	{ ROLE_AGENT, ACT_READ, KC_SHARED, SCOPE_ALL },
-	{ ROLE_AGENT, ACT_LIST, KC_SHARED, SCOPE_ALL },
-
-	{ ROLE_MANAGER, ACT_READ, KC_OWNED, SCOPE_TEAM },
-	{ ROLE_MANAGER, ACT_LIST, KC_OWNED, SCOPE_TEAM },
-	{ ROLE_MANAGER, ACT_CREATE, KC_OWNED, SCOPE_TEAM },
-	{ ROLE_MANAGER, ACT_UPDATE, KC_OWNED, SCOPE_TEAM },
-	{ ROLE_MANAGER, ACT_DELETE, KC_OWNED, SCOPE_TEAM },
-	{ ROLE_MANAGER, ACT_READ, KC_SHARED, SCOPE_ALL },
-	{ ROLE_MANAGER, ACT_LIST, KC_SHARED, SCOPE_ALL },
-	{ ROLE_MANAGER, ACT_CREATE, KC_SHARED, SCOPE_ALL },
-	{ ROLE_MANAGER, ACT_UPDATE, KC_SHARED, SCOPE_ALL },
-	{ ROLE_MANAGER, ACT_USER_READ, KC_USERS, SCOPE_ALL },
-
-	{ ROLE_COMPLIANCE, ACT_USER_READ, KC_USERS, SCOPE_ALL },
-	/* The trail is read by the compliance officer alone. */
-	{ ROLE_COMPLIANCE, ACT_AUDIT_READ, KC_AUDIT, SCOPE_ALL },
-
-	{ ROLE_ADMIN, ACT_USER_READ, KC_USERS, SCOPE_ALL },
-	{ ROLE_ADMIN, ACT_USER_ADMIN, KC_USERS, SCOPE_ALL },
+static const enum policy_action to_policy[] = {
+	[ACT_READ] = POLICY_READ, [ACT_LIST] = POLICY_LIST,
+	[ACT_CREATE] = POLICY_CREATE, [ACT_UPDATE] = POLICY_UPDATE,
+	[ACT_DELETE] = POLICY_DELETE, [ACT_REVEAL] = POLICY_REVEAL,
+	[ACT_EXPORT] = POLICY_EXPORT, [ACT_USER_READ] = POLICY_USER_READ,
+	[ACT_USER_ADMIN] = POLICY_USER_ADMIN,
+	[ACT_AUDIT_READ] = POLICY_AUDIT_READ,
 };
 
 static const char *const action_names[] = {
 	[ACT_READ] = "read", [ACT_LIST] = "list", [ACT_CREATE] = "create",
 	[ACT_UPDATE] = "update", [ACT_DELETE] = "delete",
+	[ACT_REVEAL] = "reveal", [ACT_EXPORT] = "export",
 	[ACT_USER_READ] = "user-read", [ACT_USER_ADMIN] = "user-admin",
 	[ACT_AUDIT_READ] = "audit-read",
 };
 
+#define NACTIONS (sizeof(action_names) / sizeof(action_names[0]))
+
 const char *
 access_action_name(enum access_action a)
 {
-	if ((size_t)a < sizeof(action_names) / sizeof(action_names[0]) &&
-	    action_names[a] != NULL)
+	if ((size_t)a < NACTIONS && action_names[a] != NULL)
 		return action_names[a];
 	return "unknown";
 }
 
-static enum kind_class
-classify(enum access_action action, const struct kind_def *k)
+unsigned
+access_label_allow(const struct policy *p, int cl)
 {
-	if (action == ACT_AUDIT_READ)
-		return KC_AUDIT;
-	if (k == NULL)
-		return KC_USERS;
-	return k->scope == SCOPE_SHARED ? KC_SHARED : KC_OWNED;
+	const struct kind_def *ck = schema_kind("customer");
+	const struct field_def *lf = ck != NULL ? schema_field(ck, "label") :
+	    NULL;
+	unsigned allow = 0;
+	size_t i;
+	int lv;
+
+	if (lf == NULL || lf->enum_values == NULL)
+		return 0;
+	for (i = 0; lf->enum_values[i] != NULL && i < 32; i++) {
+		lv = policy_level_find(p, lf->enum_values[i]);
+		if (lv >= 0 && lv <= cl)
+			allow |= 1u << i;
+	}
+	return allow;
 }
 
-static const char *
-deny_reason(enum user_role role, enum kind_class kc)
+/* Kinds whose rows carry a label of their own or of their customer. */
+static int
+labelled(const struct kind_def *k)
 {
-	if (kc == KC_OWNED && (role == ROLE_ADMIN || role == ROLE_COMPLIANCE))
-		return "your role does not give access to customer data";
-	if (kc == KC_USERS)
-		return "your role may not manage users";
-	if (kc == KC_AUDIT)
-		return "only the compliance officer may read the audit trail";
-	return "your role does not permit this operation";
+	return k != NULL && (schema_field(k, "label") != NULL ||
+	    schema_field(k, "customer_id") != NULL);
 }
 
 int
-access_decide(const struct access_subject *s, enum access_action action,
-    const struct kind_def *k, struct access_decision *d)
+access_decide(const struct policy *p, const struct access_subject *s,
+    enum access_action action, const struct kind_def *k,
+    struct access_decision *d)
 {
-	enum kind_class kc = classify(action, k);
-	size_t i;
+	struct policy_subject ps;
+	int rc;
 
 	memset(d, 0, sizeof(*d));
-	d->scope.kind = SCOPE_NONE;
-	d->reason = deny_reason(s->role, kc);
-	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
-		const struct rule *r = &rules[i];
-
-		if (r->role != s->role || r->action != action || r->kinds != kc)
-			continue;
-		d->allowed = 1;
-		d->scope.kind = r->scope;
-		d->scope.user_id = s->user_id;
-		memcpy(d->scope.team, s->team, sizeof(d->scope.team));
-		d->reason = "allowed by role";
-		/* A manager without a team has no team to see. */
-		if (r->scope == SCOPE_TEAM && s->team[0] == '\0') {
-			d->allowed = 0;
-			d->scope.kind = SCOPE_NONE;
-			d->reason = "you belong to no team";
-		}
-		break;
+	d->policy = p;
+	d->kind = k;
+	d->pd.scope.kind = SCOPE_NONE;
+	d->pd.clearance = -1;
+	if (p == NULL || (size_t)action >= NACTIONS) {
+		snprintf(d->pd.reason, sizeof(d->pd.reason),
+		    "no policy is in force");
+		return COFFER_ERR_DENIED;
 	}
-	return d->allowed ? COFFER_OK : COFFER_ERR_DENIED;
+	ps.role = s->role_name != NULL ? s->role_name :
+	    store_role_name(s->role);
+	ps.clearance = s->clearance;
+	ps.user_id = s->user_id;
+	ps.team = s->team;
+	rc = policy_decide(p, &ps, to_policy[action], k, &d->pd);
+	if (rc == COFFER_OK && (action == ACT_READ || action == ACT_LIST) &&
+	    labelled(k)) {
+		d->pd.scope.label_filter = 1;
+		d->pd.scope.label_allow = access_label_allow(p,
+		    d->pd.clearance);
+	}
+	return rc;
 }
 
-/* The hash covers a text rendering of the rule table, one rule a line. */
-void
-access_policy_hash(unsigned char out[32])
+int
+access_check_row(struct access_decision *d, const struct policy_row *row,
+    const char *field)
 {
-	static const char head[] = "coffer builtin rules 1\n";
-	crypto_hash_sha256_state st;
-	char line[64];
-	size_t i;
-	int n;
+	if (d->policy == NULL)
+		return COFFER_ERR_DENIED;
+	return policy_check_row(d->policy, &d->pd, row, field);
+}
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const unsigned char *)head,
-	    sizeof(head) - 1);
-	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
-		n = snprintf(line, sizeof(line), "%s %s %d %d\n",
-		    store_role_name(rules[i].role),
-		    access_action_name(rules[i].action), (int)rules[i].kinds,
-		    (int)rules[i].scope);
-		if (n > 0 && (size_t)n < sizeof(line))
-			crypto_hash_sha256_update(&st,
-			    (const unsigned char *)line, (size_t)n);
+int
+access_check_write(struct access_decision *d, const cbor_item_t *fields)
+{
+	struct cbor_pair *p;
+	struct policy_row row = { NULL, 0, NULL };
+	char name[64], label[33];
+	size_t i;
+	int rc;
+
+	if (d->policy == NULL || fields == NULL || !cbor_isa_map(fields))
+		return COFFER_ERR_DENIED;
+	p = cbor_map_handle(fields);
+	for (i = 0; i < cbor_map_size(fields); i++) {
+		if (msg_item_str(p[i].key, name, sizeof(name)) != COFFER_OK)
+			continue; /* schema_validate refuses it */
+		if ((rc = policy_check_write(d->policy, &d->pd, name)) !=
+		    COFFER_OK)
+			return rc;
 	}
-	crypto_hash_sha256_final(&st, out);
+	/* A user cannot label a record above their clearance. */
+	if (msg_get_str(fields, "label", label, sizeof(label)) == COFFER_OK) {
+		row.label = label;
+		return policy_check_row(d->policy, &d->pd, &row, NULL);
+	}
+	return COFFER_OK;
+}
+
+/* The masked form of value v of field f, as a new text item. */
+static cbor_item_t *
+masked_value(const struct field_def *f, enum mask_format fmt,
+    const cbor_item_t *v)
+{
+	char out[MASK_OUT_MAX];
+	int64_t n;
+	size_t len;
+
+	if (fmt == MASK_AMOUNT && msg_item_int(v, &n) == COFFER_OK)
+		mask_amount(n, out, sizeof(out));
+	else if (cbor_isa_string(v) && cbor_string_is_definite(v) &&
+	    (f->type == FT_TEXT || f->type == FT_PHONE ||
+	    f->type == FT_EMAIL)) {
+		len = cbor_string_length(v);
+		mask_string(fmt, (const char *)cbor_string_handle(v), len, out,
+		    sizeof(out));
+	} else
+		mask_text(out, sizeof(out));
+	return msg_new_str(out);
+}
+
+int
+access_present(const struct access_decision *d, const cbor_item_t *rec,
+    cbor_item_t **out, struct access_seen *seen)
+{
+	const struct kind_def *k = d->kind;
+	const struct field_def *f;
+	struct cbor_pair *p;
+	cbor_item_t *m = NULL, *v;
+	char name[64];
+	size_t i, fi;
+
+	if (k == NULL || d->pd.fields == NULL || d->pd.formats == NULL ||
+	    !cbor_isa_map(rec))
+		return COFFER_ERR_INTERNAL;
+	if ((m = msg_new_map()) == NULL)
+		return COFFER_ERR_NOMEM;
+	p = cbor_map_handle(rec);
+	for (i = 0; i < cbor_map_size(rec); i++) {
+		if (msg_item_str(p[i].key, name, sizeof(name)) != COFFER_OK)
+			continue;
+		f = schema_field(k, name);
+		fi = f != NULL ? (size_t)(f - k->fields) : 0;
+		if (f == NULL || fi >= d->pd.nfields || fi >= POLICY_MAX_FIELDS)
+			continue; /* not the schema's: never shown */
+		if (cbor_is_null(p[i].value) ||
+		    d->pd.fields[fi] == POLICY_SHOW)
+			v = cbor_incref(p[i].value);
+		else if (d->pd.fields[fi] == POLICY_OMIT) {
+			if (seen != NULL)
+				seen->omitted[fi] = 1;
+			continue;
+		} else {
+			if (seen != NULL)
+				seen->masked[fi] = 1;
+			v = masked_value(f, (enum mask_format)d->pd.formats[fi],
+			    p[i].value);
+		}
+		if (v == NULL || msg_put(m, name, v) != COFFER_OK) {
+			cbor_decref(&m);
+			return COFFER_ERR_NOMEM;
+		}
+	}
+	*out = m;
+	return COFFER_OK;
+}
+
+static cbor_item_t *
+names_of(const struct kind_def *k, const unsigned char *flags)
+{
+	cbor_item_t *a = msg_new_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < k->nfields && i < POLICY_MAX_FIELDS; i++)
+		if (flags[i] && msg_push(a, msg_new_str(
+		    k->fields[i].name)) != COFFER_OK)
+			cbor_decref(&a);
+	return a;
+}
+
+int
+access_put_seen(const struct access_decision *d,
+    const struct access_seen *seen, cbor_item_t *res)
+{
+	cbor_item_t *m, *o;
+
+	if (d->kind == NULL)
+		return COFFER_ERR_INTERNAL;
+	if ((m = names_of(d->kind, seen->masked)) == NULL)
+		return COFFER_ERR_NOMEM;
+	if (msg_put(res, "masked", m) != COFFER_OK)
+		return COFFER_ERR_NOMEM;
+	if ((o = names_of(d->kind, seen->omitted)) == NULL)
+		return COFFER_ERR_NOMEM;
+	if (msg_put(res, "omitted", o) != COFFER_OK)
+		return COFFER_ERR_NOMEM;
+	return COFFER_OK;
 }

@@ -564,6 +564,23 @@ start_policy(const struct options *o, struct daemon_ctx *d)
 	return EXIT_OK;
 }
 
+/*
+ * Writers first: under a steady stream of requests a reader-preferring
+ * lock could put a SIGHUP off forever.  No thread takes the read lock
+ * twice (dispatch passes the policy down), so this cannot deadlock.
+ */
+static void
+init_policy_lock(pthread_rwlock_t *l)
+{
+	pthread_rwlockattr_t a;
+
+	pthread_rwlockattr_init(&a);
+	pthread_rwlockattr_setkind_np(&a,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(l, &a);
+	pthread_rwlockattr_destroy(&a);
+}
+
 static void
 ctx_free(struct daemon_ctx *d)
 {
@@ -585,7 +602,7 @@ serve(const struct options *o, struct vault *v)
 	memset(&d, 0, sizeof(d));
 	d.started = time(NULL);
 	pthread_mutex_init(&d.write_lock, NULL);
-	pthread_rwlock_init(&d.policy_lock, NULL);
+	init_policy_lock(&d.policy_lock);
 	d.keys.db_path = vault_store_path(v);
 	d.keys.db_key = vault_db_key(v);
 	d.keys.identity_pk = vault_identity_pk(v);

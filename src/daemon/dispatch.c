@@ -11,6 +11,7 @@
 #include "coffer/handlers.h"
 #include "coffer/log.h"
 #include "coffer/msg.h"
+#include "coffer/policy.h"
 #include "coffer/schema.h"
 #include "coffer/store.h"
 
@@ -36,6 +37,7 @@ static const struct op ops[] = {
 	{ "record.create", handle_record_create, 1, 0 },
 	{ "record.update", handle_record_update, 1, 0 },
 	{ "record.delete", handle_record_delete, 1, 0 },
+	{ "record.reveal", handle_record_reveal, 0, 0 },
 	{ "user.list", handle_user_list, 0, 0 },
 	{ "user.add", handle_user_add, 1, 0 },
 	{ "user.update", handle_user_update, 1, 0 },
@@ -150,6 +152,9 @@ struct audit_facts {
 	char names[FACT_MAX][FACT_NAME];   /* field names, never values */
 	const char *fields[FACT_MAX];
 	size_t nfields;
+	char mnames[FACT_MAX][FACT_NAME];  /* fields sent masked */
+	const char *masked[FACT_MAX];
+	size_t nmasked;
 	char cnames[FACT_MAX][FACT_NAME];
 	struct audit_change changes[FACT_MAX];
 	size_t nchanges;
@@ -195,6 +200,32 @@ collect_fields(struct audit_facts *f, const cbor_item_t *rec)
 			f->fields[f->nfields] = f->names[f->nfields];
 			f->nfields++;
 		}
+}
+
+/*
+ * The fields the answer masked (its "masked" list), and for a reveal the
+ * one field whose value it returned.
+ */
+static void
+collect_masked(struct audit_facts *f, const cbor_item_t *result)
+{
+	const cbor_item_t *m = msg_get(result, "masked");
+	const cbor_item_t *rv = msg_get(result, "field");
+	size_t i;
+
+	for (i = 0; m != NULL && cbor_isa_array(m) &&
+	    i < cbor_array_size(m) && f->nmasked < FACT_MAX; i++)
+		if (msg_item_str(cbor_array_handle(m)[i],
+		    f->mnames[f->nmasked], FACT_NAME) == COFFER_OK) {
+			f->masked[f->nmasked] = f->mnames[f->nmasked];
+			f->nmasked++;
+		}
+	if (rv != NULL && f->nfields == 0 &&
+	    msg_item_str(rv, f->names[0], FACT_NAME) == COFFER_OK) {
+		f->fields[0] = f->names[0];
+		f->nfields = 1;
+		f->count = 1;
+	}
 }
 
 /* A list answer: every record id it returned, so a search finds them. */
@@ -256,7 +287,7 @@ static void
 fetch_before(struct request *r, const char *opname, const cbor_item_t *args,
     struct audit_facts *f)
 {
-	struct store_scope all = { SCOPE_ALL, 0, "" };
+	struct store_scope all = { SCOPE_ALL, 0, "", 0, 0 };
 	const struct kind_def *k = schema_kind(f->kind);
 	uint64_t id;
 
@@ -306,6 +337,8 @@ audit_request(struct request *r, const char *opname, int status,
 	e.ntargets = f->ntids;
 	e.fields_returned = f->nfields ? f->fields : NULL;
 	e.nreturned = f->nfields;
+	e.fields_masked = f->nmasked ? f->masked : NULL;
+	e.nmasked = f->nmasked;
 	e.decision = decision_of(status);
 	e.reason = status == COFFER_OK ? NULL :
 	    d->message[0] ? d->message : coffer_strerror(status);
@@ -313,7 +346,7 @@ audit_request(struct request *r, const char *opname, int status,
 	e.count = f->count;
 	e.changes = f->nchanges ? f->changes : NULL;
 	e.nchanges = f->nchanges;
-	e.policy_hash = r->d->policy_hash;
+	e.policy_hash = r->policy != NULL ? policy_hash(r->policy) : NULL;
 	return audit_append(r->d->audit, &e, NULL);
 }
 
@@ -322,9 +355,19 @@ dispatch_audit_event(struct daemon_ctx *d, const char *op,
     const struct request *r, int status, const char *reason)
 {
 	struct audit_event e;
+	int locked = 0, rc;
 
 	memset(&e, 0, sizeof(e));
 	e.op = op;
+	if (r != NULL && r->policy != NULL)
+		e.policy_hash = policy_hash(r->policy);
+	else {
+		/* Outside a request: the policy in force, held still. */
+		pthread_rwlock_rdlock(&d->policy_lock);
+		locked = 1;
+		if (d->policy != NULL)
+			e.policy_hash = policy_hash(d->policy);
+	}
 	if (r != NULL) {
 		e.actor_id = r->subject.user_id;
 		e.actor = r->user;
@@ -336,8 +379,10 @@ dispatch_audit_event(struct daemon_ctx *d, const char *op,
 	e.decision = decision_of(status);
 	e.reason = reason;
 	e.status = status;
-	e.policy_hash = d->policy_hash;
-	return audit_append(d->audit, &e, NULL);
+	rc = audit_append(d->audit, &e, NULL);
+	if (locked)
+		pthread_rwlock_unlock(&d->policy_lock);
+	return rc;
 }
 
 /*
@@ -367,6 +412,7 @@ run_audited(struct request *r, const struct op *op, const char *opname,
 		const cbor_item_t *rec = result_record(*result, &f->count);
 
 		collect_fields(f, rec);
+		collect_masked(f, *result);
 		collect_ids(f, *result);
 		if (f->target_id == 0 && f->ntids == 0 && rec != NULL)
 			msg_get_int(rec, "id", &f->target_id);
@@ -449,6 +495,9 @@ dispatch_request(struct request *r, const unsigned char *msg, size_t len,
 
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return COFFER_ERR_NOMEM;
+	/* One policy decides the whole request, its audit record included. */
+	pthread_rwlock_rdlock(&r->d->policy_lock);
+	r->policy = r->d->policy;
 	status = parse_envelope(msg, len, &item, &id, opname, &args, &d);
 	if (status == COFFER_OK && (op = op_find(opname)) == NULL)
 		status = coffer_detail(&d, COFFER_ERR_NOT_FOUND, "op",
@@ -470,6 +519,8 @@ dispatch_request(struct request *r, const unsigned char *msg, size_t len,
 		log_debug("%s: %s: %s", r->user, opname[0] ? opname : "?",
 		    coffer_errname(status));
 	atomic_fetch_add(&r->d->requests, 1);
+	r->policy = NULL;
+	pthread_rwlock_unlock(&r->d->policy_lock);
 	rc = encode_response(id, status, result, &d, resp, resplen);
 	if (f->before != NULL)
 		cbor_decref(&f->before);

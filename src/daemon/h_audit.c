@@ -28,10 +28,10 @@ decide_audit(struct request *r, struct coffer_errdetail *d)
 {
 	struct access_decision dec;
 
-	if (access_decide(&r->subject, ACT_AUDIT_READ, NULL, &dec) !=
-	    COFFER_OK)
+	if (access_decide(r->policy, &r->subject, ACT_AUDIT_READ, NULL, &dec)
+	    != COFFER_OK)
 		return coffer_detail(d, COFFER_ERR_DENIED, "", "%s",
-		    dec.reason);
+		    dec.pd.reason);
 	return COFFER_OK;
 }
 

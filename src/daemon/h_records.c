@@ -4,7 +4,9 @@
  * to the store, which applies it in SQL; ownership fields that the daemon
  * controls (owner, agent, author) are filled or checked here.
  */
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "coffer/handlers.h"
 #include "coffer/msg.h"
@@ -50,10 +52,119 @@ static int
 decide(struct request *r, enum access_action a, const struct kind_def *k,
     struct access_decision *dec, struct coffer_errdetail *d)
 {
-	if (access_decide(&r->subject, a, k, dec) != COFFER_OK)
-		return coffer_detail(d, COFFER_ERR_DENIED, "", "%s %s: %s",
-		    access_action_name(a), k != NULL ? k->plural : "users",
-		    dec->reason);
+	if (access_decide(r->policy, &r->subject, a, k, dec) != COFFER_OK)
+		return coffer_detail(d, COFFER_ERR_DENIED, "", "%s",
+		    dec->pd.reason);
+	return COFFER_OK;
+}
+
+/* Customer data: kinds owned through an agent (volume limits count them). */
+static int
+customer_data(const struct kind_def *k)
+{
+	return k->scope != SCOPE_SHARED;
+}
+
+/*
+ * The facts the policy checks a row against: a customer's own label,
+ * do-not-call flag and stage, or for a record of a customer, that
+ * customer's.  rec is the record as stored (or as it will be).
+ */
+static int
+row_facts(struct request *r, const struct kind_def *k, const cbor_item_t *rec,
+    struct store_customer_facts *cf, struct policy_row *row)
+{
+	int64_t cid = 0;
+	int rc, dnc = 0;
+
+	memset(cf, 0, sizeof(*cf));
+	memset(row, 0, sizeof(*row));
+	if (strcmp(k->name, "customer") == 0) {
+		(void)msg_get_str(rec, "label", cf->label, sizeof(cf->label));
+		(void)msg_get_str(rec, "stage", cf->stage, sizeof(cf->stage));
+		if (msg_get_bool(rec, "do_not_call", &dnc) == COFFER_OK)
+			cf->do_not_call = dnc;
+	} else if (schema_field(k, "customer_id") != NULL &&
+	    msg_get_int(rec, "customer_id", &cid) == COFFER_OK && cid > 0) {
+		rc = store_customer_facts(r->st, cid, cf);
+		if (rc != COFFER_OK && rc != COFFER_ERR_NOT_FOUND)
+			return rc;
+	}
+	row->label = cf->label;
+	row->do_not_call = cf->do_not_call;
+	row->stage = cf->stage[0] ? cf->stage : NULL;
+	return COFFER_OK;
+}
+
+/* No read-up (and for a reveal, the field's own rules) on one row. */
+static int
+check_row(struct request *r, struct access_decision *dec,
+    const cbor_item_t *rec, const char *field, struct coffer_errdetail *d)
+{
+	struct store_customer_facts cf;
+	struct policy_row row;
+	int rc;
+
+	if ((rc = row_facts(r, dec->kind, rec, &cf, &row)) != COFFER_OK)
+		return rc;
+	if (access_check_row(dec, &row, field) != COFFER_OK)
+		return coffer_detail(d, COFFER_ERR_DENIED, field != NULL ?
+		    "field" : "id", "%s", dec->pd.reason);
+	return COFFER_OK;
+}
+
+/*
+ * Count n events against the user's volume limit of this kind.  Over the
+ * limit, the request is refused and an alert.volume record, which the
+ * compliance officer can search for, goes into the audit trail.
+ */
+static int
+volume(struct request *r, enum policy_limit which, uint32_t n,
+    struct coffer_errdetail *d)
+{
+	uint32_t max = policy_limit(r->policy, r->subject.role_name, which);
+	char reason[128];
+	int rc;
+
+	if (max == POLICY_UNLIMITED || n == 0)
+		return COFFER_OK;
+	rc = limits_take(r->d->limits, r->subject.user_id, which, max, n,
+	    time(NULL));
+	if (rc == COFFER_OK)
+		return COFFER_OK;
+	if (rc == COFFER_ERR_BUSY)
+		snprintf(reason, sizeof(reason), "%s limit cannot be counted: "
+		    "too many active users", policy_limit_name(which));
+	else
+		snprintf(reason, sizeof(reason), "%s limit reached: %u per hour",
+		    policy_limit_name(which), (unsigned)max);
+	(void)dispatch_audit_event(r->d, "alert.volume", r,
+	    COFFER_ERR_DENIED, reason);
+	return coffer_detail(d, COFFER_ERR_DENIED, "", "%s", reason);
+}
+
+/* {"record": rec as the user may see it, "masked": [...], "omitted": [...]} */
+static int
+present_one(const struct access_decision *dec, const cbor_item_t *rec,
+    cbor_item_t **result)
+{
+	struct access_seen seen;
+	cbor_item_t *shown = NULL, *res = NULL;
+	int rc;
+
+	memset(&seen, 0, sizeof(seen));
+	if ((rc = access_present(dec, rec, &shown, &seen)) != COFFER_OK)
+		return rc;
+	if ((res = msg_new_map()) == NULL) {
+		cbor_decref(&shown);
+		return COFFER_ERR_NOMEM;
+	}
+	if (msg_put(res, "record", shown) != COFFER_OK ||
+	    access_put_seen(dec, &seen, res) != COFFER_OK) {
+		cbor_decref(&res);
+		return COFFER_ERR_NOMEM;
+	}
+	*result = res;
 	return COFFER_OK;
 }
 
@@ -107,19 +218,19 @@ owner_field(const struct kind_def *k)
 
 /*
  * An owner named in a new or updated record must be an active user the
- * requester may act for: themselves for agents; for managers, a user the
- * store then checks is within their team scope.
+ * requester may act for: themselves with an own scope; with a team scope,
+ * a user the store then checks is within it.
  */
 static int
-check_owner(struct request *r, const char *field, int64_t owner,
-    struct coffer_errdetail *d)
+check_owner(struct request *r, const struct access_decision *dec,
+    const char *field, int64_t owner, struct coffer_errdetail *d)
 {
 	struct store_user u;
 	int rc;
 
 	if (owner == r->subject.user_id)
 		return COFFER_OK;
-	if (r->subject.role != ROLE_MANAGER)
+	if (dec->pd.scope.kind == SCOPE_OWN)
 		return coffer_detail(d, COFFER_ERR_DENIED, field,
 		    "%s: you may only record data as yourself", field);
 	rc = store_user_get_id(r->st, owner, &u);
@@ -137,7 +248,7 @@ handle_record_get(struct request *r, const cbor_item_t *args,
 {
 	const struct kind_def *k;
 	struct access_decision dec;
-	cbor_item_t *rec = NULL, *res = NULL;
+	cbor_item_t *rec = NULL;
 	int64_t id = 0;
 	int rc;
 
@@ -145,7 +256,7 @@ handle_record_get(struct request *r, const cbor_item_t *args,
 	    (rc = arg_id(args, "id", &id, d)) != COFFER_OK ||
 	    (rc = decide(r, ACT_READ, k, &dec, d)) != COFFER_OK)
 		return rc;
-	rc = store_record_get(r->st, k, id, &dec.scope, &rec);
+	rc = store_record_get(r->st, k, id, &dec.pd.scope, &rec);
 	if (rc == COFFER_ERR_NOT_FOUND)
 		return coffer_detail(d, rc, "id", "%s %lld: no such record",
 		    k->name, (long long)id);
@@ -154,16 +265,12 @@ handle_record_get(struct request *r, const cbor_item_t *args,
 		    k->name, (long long)id);
 	if (rc != COFFER_OK)
 		return rc;
-	if ((res = msg_new_map()) == NULL || msg_put(res, "record", rec) !=
-	    COFFER_OK) {
-		if (res == NULL)
-			cbor_decref(&rec);
-		else
-			cbor_decref(&res);
-		return COFFER_ERR_NOMEM;
-	}
-	*result = res;
-	return COFFER_OK;
+	if ((rc = check_row(r, &dec, rec, NULL, d)) == COFFER_OK &&
+	    (!customer_data(k) ||
+	    (rc = volume(r, POLICY_LIMIT_READ, 1, d)) == COFFER_OK))
+		rc = present_one(&dec, rec, result);
+	cbor_decref(&rec);
+	return rc;
 }
 
 /* args.filters -> store filters, each an FF_FILTER field of k. */
@@ -230,12 +337,36 @@ page_args(const cbor_item_t *args, size_t *limit, size_t *offset,
 	return COFFER_OK;
 }
 
+/* Every row of recs as the user may see it, in place. */
+static int
+present_rows(const struct access_decision *dec, cbor_item_t *recs,
+    struct access_seen *seen)
+{
+	cbor_item_t **rows = cbor_array_handle(recs);
+	cbor_item_t *shown = NULL;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < cbor_array_size(recs); i++) {
+		if ((rc = access_present(dec, rows[i], &shown, seen)) !=
+		    COFFER_OK)
+			return rc;
+		if (!cbor_array_replace(recs, i, shown)) {
+			cbor_decref(&shown);
+			return COFFER_ERR_NOMEM;
+		}
+		cbor_decref(&shown);
+	}
+	return COFFER_OK;
+}
+
 int
 handle_record_list(struct request *r, const cbor_item_t *args,
     cbor_item_t **result, struct coffer_errdetail *d)
 {
 	const struct kind_def *k;
 	struct access_decision dec;
+	struct access_seen seen;
 	struct store_filter filters[FILTERS_MAX];
 	char names[FILTERS_MAX][64];
 	cbor_item_t *recs = NULL, *res = NULL;
@@ -248,11 +379,16 @@ handle_record_list(struct request *r, const cbor_item_t *args,
 	    (rc = parse_filters(k, args, filters, &nf, names, d)) != COFFER_OK ||
 	    (rc = page_args(args, &limit, &offset, d)) != COFFER_OK)
 		return rc;
-	rc = store_record_list(r->st, k, filters, nf, &dec.scope, limit,
+	rc = store_record_list(r->st, k, filters, nf, &dec.pd.scope, limit,
 	    offset, &recs, &total);
 	if (rc != COFFER_OK)
 		return rc == COFFER_ERR_INVALID ? coffer_detail(d, rc, "filters",
 		    "filters: value has the wrong type") : rc;
+	memset(&seen, 0, sizeof(seen));
+	if ((customer_data(k) && (rc = volume(r, POLICY_LIMIT_LIST,
+	    (uint32_t)cbor_array_size(recs), d)) != COFFER_OK) ||
+	    (rc = present_rows(&dec, recs, &seen)) != COFFER_OK)
+		goto out;
 	rc = COFFER_ERR_NOMEM;
 	if ((res = msg_new_map()) == NULL)
 		goto out;
@@ -262,7 +398,8 @@ handle_record_list(struct request *r, const cbor_item_t *args,
 	}
 	recs = NULL; /* transferred */
 	if (msg_put_uint(res, "total", total) != COFFER_OK ||
-	    msg_put_uint(res, "offset", offset) != COFFER_OK)
+	    msg_put_uint(res, "offset", offset) != COFFER_OK ||
+	    access_put_seen(&dec, &seen, res) != COFFER_OK)
 		goto out;
 	*result = res;
 	res = NULL;
@@ -277,8 +414,9 @@ out:
 
 /* Fill in or check the owner of a new record; *fields may be replaced. */
 static int
-settle_owner(struct request *r, const struct kind_def *k,
-    cbor_item_t **fields, struct coffer_errdetail *d)
+settle_owner(struct request *r, const struct access_decision *dec,
+    const struct kind_def *k, cbor_item_t **fields,
+    struct coffer_errdetail *d)
 {
 	const char *of = owner_field(k);
 	cbor_item_t *nf = NULL;
@@ -289,7 +427,7 @@ settle_owner(struct request *r, const struct kind_def *k,
 		return COFFER_OK;
 	rc = msg_get_int(*fields, of, &owner);
 	if (rc == COFFER_OK)
-		return check_owner(r, of, owner, d);
+		return check_owner(r, dec, of, owner, d);
 	if (rc != COFFER_ERR_NOT_FOUND)
 		return coffer_detail(d, COFFER_ERR_INVALID, of,
 		    "%s: must be a user id", of);
@@ -301,25 +439,79 @@ settle_owner(struct request *r, const struct kind_def *k,
 	return COFFER_OK;
 }
 
+/*
+ * The record after a write, as the writer may read it (masked like a
+ * record.get); a writer who may not read the kind gets id and version.
+ */
 static int
 record_result(struct request *r, const struct kind_def *k, int64_t id,
     const struct store_scope *scope, cbor_item_t **result)
 {
-	cbor_item_t *rec = NULL, *res = NULL;
+	struct access_decision rd;
+	cbor_item_t *rec = NULL, *res = NULL, *brief = NULL;
+	int64_t v = 0;
 	int rc;
 
 	if ((rc = store_record_get(r->st, k, id, scope, &rec)) != COFFER_OK)
 		return rc;
-	if ((res = msg_new_map()) == NULL) {
+	if (access_decide(r->policy, &r->subject, ACT_READ, k, &rd) ==
+	    COFFER_OK) {
+		rc = present_one(&rd, rec, result);
 		cbor_decref(&rec);
-		return COFFER_ERR_NOMEM;
+		return rc;
 	}
-	if (msg_put(res, "record", rec) != COFFER_OK) {
+	(void)msg_get_int(rec, "version", &v);
+	cbor_decref(&rec);
+	rc = COFFER_ERR_NOMEM;
+	if ((brief = msg_new_map()) == NULL ||
+	    msg_put_int(brief, "id", id) != COFFER_OK ||
+	    msg_put_int(brief, "version", v) != COFFER_OK ||
+	    (res = msg_new_map()) == NULL)
+		goto out;
+	if (msg_put(res, "record", brief) == COFFER_OK) {
+		brief = NULL;
+		*result = res;
+		return COFFER_OK;
+	}
+	brief = NULL;
+out:
+	if (brief != NULL)
+		cbor_decref(&brief);
+	if (res != NULL)
 		cbor_decref(&res);
-		return COFFER_ERR_NOMEM;
-	}
-	*result = res;
-	return COFFER_OK;
+	return rc;
+}
+
+/* Writes: every field given writable, and the row (as it will be, or as
+ * it is) not labelled above the writer's clearance. */
+static int
+check_write(struct request *r, struct access_decision *dec,
+    const cbor_item_t *fields, const cbor_item_t *row,
+    struct coffer_errdetail *d)
+{
+	int rc;
+
+	if (fields != NULL && access_check_write(dec, fields) != COFFER_OK)
+		return coffer_detail(d, COFFER_ERR_DENIED, "fields", "%s",
+		    dec->pd.reason);
+	if (row != NULL && (rc = check_row(r, dec, row, NULL, d)) !=
+	    COFFER_OK)
+		return rc;
+	return volume(r, POLICY_LIMIT_WRITE, 1, d);
+}
+
+/* The stored row in scope, for the label check before changing it. */
+static int
+existing_row(struct request *r, struct access_decision *dec, int64_t id,
+    cbor_item_t **rec, struct coffer_errdetail *d)
+{
+	int rc = store_record_get(r->st, dec->kind, id, &dec->pd.scope, rec);
+
+	if (rc == COFFER_ERR_NOT_FOUND || rc == COFFER_ERR_DENIED)
+		return coffer_detail(d, rc, "id", "%s %lld: %s", dec->kind->name,
+		    (long long)id, rc == COFFER_ERR_DENIED ?
+		    "not in your scope" : "no such record");
+	return rc;
 }
 
 static int
@@ -349,13 +541,14 @@ handle_record_create(struct request *r, const cbor_item_t *args,
 	    (rc = fields_arg(args, &given, d)) != COFFER_OK)
 		return rc;
 	fields = cbor_incref((cbor_item_t *)given);
-	if ((rc = settle_owner(r, k, &fields, d)) != COFFER_OK ||
-	    (rc = schema_validate(k, fields, 1, d)) != COFFER_OK)
+	if ((rc = settle_owner(r, &dec, k, &fields, d)) != COFFER_OK ||
+	    (rc = schema_validate(k, fields, 1, d)) != COFFER_OK ||
+	    (rc = check_write(r, &dec, given, fields, d)) != COFFER_OK)
 		goto out;
-	if ((rc = store_record_create(r->st, k, fields, &dec.scope, &id, d))
+	if ((rc = store_record_create(r->st, k, fields, &dec.pd.scope, &id, d))
 	    != COFFER_OK)
 		goto out;
-	rc = record_result(r, k, id, &dec.scope, result);
+	rc = record_result(r, k, id, &dec.pd.scope, result);
 out:
 	cbor_decref(&fields);
 	return rc;
@@ -368,6 +561,7 @@ handle_record_update(struct request *r, const cbor_item_t *args,
 	const struct kind_def *k;
 	const cbor_item_t *fields;
 	struct access_decision dec;
+	cbor_item_t *cur = NULL;
 	const char *of;
 	int64_t id = 0, version = 0, owner = 0;
 	int rc;
@@ -381,9 +575,16 @@ handle_record_update(struct request *r, const cbor_item_t *args,
 		return rc;
 	of = owner_field(k);
 	if (of != NULL && msg_get_int(fields, of, &owner) == COFFER_OK &&
-	    (rc = check_owner(r, of, owner, d)) != COFFER_OK)
+	    (rc = check_owner(r, &dec, of, owner, d)) != COFFER_OK)
 		return rc;
-	rc = store_record_update(r->st, k, id, version, fields, &dec.scope, d);
+	if ((rc = existing_row(r, &dec, id, &cur, d)) != COFFER_OK)
+		return rc;
+	rc = check_write(r, &dec, fields, cur, d);
+	cbor_decref(&cur);
+	if (rc != COFFER_OK)
+		return rc;
+	rc = store_record_update(r->st, k, id, version, fields, &dec.pd.scope,
+	    d);
 	if (rc == COFFER_ERR_CONFLICT && d->message[0] == '\0')
 		return coffer_detail(d, rc, "version", "%s %lld: changed since "
 		    "version %lld; fetch it again", k->name, (long long)id,
@@ -394,7 +595,7 @@ handle_record_update(struct request *r, const cbor_item_t *args,
 		    "not in your scope" : "no such record");
 	if (rc != COFFER_OK)
 		return rc;
-	return record_result(r, k, id, &dec.scope, result);
+	return record_result(r, k, id, &dec.pd.scope, result);
 }
 
 int
@@ -403,16 +604,21 @@ handle_record_delete(struct request *r, const cbor_item_t *args,
 {
 	const struct kind_def *k;
 	struct access_decision dec;
-	cbor_item_t *res;
+	cbor_item_t *res, *cur = NULL;
 	int64_t id = 0, version = 0;
 	int rc;
 
 	if ((rc = arg_kind(args, &k, d)) != COFFER_OK ||
 	    (rc = arg_id(args, "id", &id, d)) != COFFER_OK ||
 	    (rc = arg_id(args, "version", &version, d)) != COFFER_OK ||
-	    (rc = decide(r, ACT_DELETE, k, &dec, d)) != COFFER_OK)
+	    (rc = decide(r, ACT_DELETE, k, &dec, d)) != COFFER_OK ||
+	    (rc = existing_row(r, &dec, id, &cur, d)) != COFFER_OK)
 		return rc;
-	rc = store_record_delete(r->st, k, id, version, &dec.scope);
+	rc = check_write(r, &dec, NULL, cur, d);
+	cbor_decref(&cur);
+	if (rc != COFFER_OK)
+		return rc;
+	rc = store_record_delete(r->st, k, id, version, &dec.pd.scope);
 	if (rc == COFFER_ERR_CONFLICT)
 		return coffer_detail(d, rc, "version", "%s %lld: changed since "
 		    "version %lld, or other records still refer to it",
@@ -431,4 +637,53 @@ handle_record_delete(struct request *r, const cbor_item_t *args,
 	}
 	*result = res;
 	return COFFER_OK;
+}
+
+/*
+ * record.reveal {kind, id, field} -> {field, value}: the full value of one
+ * field of one record, for a user the policy lets reveal it (grant, field
+ * marked revealable, within clearance, do-not-call).  Counted against the
+ * reveal limit; audited as a reveal of that field.
+ */
+int
+handle_record_reveal(struct request *r, const cbor_item_t *args,
+    cbor_item_t **result, struct coffer_errdetail *d)
+{
+	const struct kind_def *k;
+	const struct field_def *f;
+	const cbor_item_t *v;
+	struct access_decision dec;
+	cbor_item_t *rec = NULL, *res = NULL;
+	char field[64];
+	int64_t id = 0;
+	int rc;
+
+	if ((rc = arg_kind(args, &k, d)) != COFFER_OK ||
+	    (rc = arg_id(args, "id", &id, d)) != COFFER_OK)
+		return rc;
+	if (msg_get_str(args, "field", field, sizeof(field)) != COFFER_OK ||
+	    (f = schema_field(k, field)) == NULL)
+		return coffer_detail(d, COFFER_ERR_INVALID, "field",
+		    "field: required, a field of %s", k->name);
+	if ((rc = decide(r, ACT_REVEAL, k, &dec, d)) != COFFER_OK ||
+	    (rc = existing_row(r, &dec, id, &rec, d)) != COFFER_OK)
+		return rc;
+	if ((rc = check_row(r, &dec, rec, f->name, d)) != COFFER_OK ||
+	    (rc = volume(r, POLICY_LIMIT_REVEAL, 1, d)) != COFFER_OK)
+		goto out;
+	v = msg_get(rec, f->name);
+	rc = COFFER_ERR_NOMEM;
+	if ((res = msg_new_map()) == NULL ||
+	    msg_put_str(res, "field", f->name) != COFFER_OK ||
+	    msg_put(res, "value", v != NULL ? cbor_incref((cbor_item_t *)v) :
+	    cbor_new_null()) != COFFER_OK)
+		goto out;
+	*result = res;
+	res = NULL;
+	rc = COFFER_OK;
+out:
+	if (res != NULL)
+		cbor_decref(&res);
+	cbor_decref(&rec);
+	return rc;
 }

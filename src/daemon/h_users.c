@@ -51,9 +51,9 @@ decide_users(struct request *r, enum access_action a,
 {
 	struct access_decision dec;
 
-	if (access_decide(&r->subject, a, NULL, &dec) != COFFER_OK)
+	if (access_decide(r->policy, &r->subject, a, NULL, &dec) != COFFER_OK)
 		return coffer_detail(d, COFFER_ERR_DENIED, "", "%s",
-		    dec.reason);
+		    dec.pd.reason);
 	return COFFER_OK;
 }
 

@@ -341,6 +341,7 @@ load_subject(struct request *r, const char *name)
 		return rc;
 	r->subject.user_id = u.id;
 	r->subject.role = u.role;
+	r->subject.role_name = store_role_name(u.role);
 	memcpy(r->subject.team, u.team, sizeof(r->subject.team));
 	memcpy(r->subject.clearance, u.clearance,
 	    sizeof(r->subject.clearance));

@@ -1554,17 +1554,72 @@ out:
 
 /* Lists -------------------------------------------------------------- */
 
-/* " FROM t WHERE <scope> AND <filters>"; values are bound later. */
+/* "(x.label IS NULL OR x.label IN ('public', ...))" from schema.c's enum. */
+static int
+sql_label_set(struct sqlbuf *b, const char *alias, unsigned allow)
+{
+	const struct kind_def *ck = schema_kind("customer");
+	const struct field_def *lf = ck != NULL ? schema_field(ck, "label") :
+	    NULL;
+	const char *sep = "";
+	size_t i;
+
+	if (lf == NULL || lf->type != FT_ENUM || lf->enum_values == NULL)
+		return COFFER_ERR_INTERNAL;
+	sb_add(b, "(%s.label IS NULL", alias);
+	if (allow != 0) {
+		sb_add(b, " OR %s.label IN (", alias);
+		for (i = 0; lf->enum_values[i] != NULL && i < 32; i++)
+			if (allow & (1u << i)) {
+				sb_add(b, "%s'%s'", sep, lf->enum_values[i]);
+				sep = ", ";
+			}
+		sb_add(b, ")");
+	}
+	sb_add(b, ")");
+	return COFFER_OK;
+}
+
+/*
+ * No read-up in lists: the row's label, or its customer's, must be in the
+ * scope's allow-list.  Literals only, so parameter numbering is unchanged.
+ */
+static int
+sql_label_cond(struct sqlbuf *b, const struct kind_def *k,
+    const struct store_scope *scope)
+{
+	const struct kind_def *ck = schema_kind("customer");
+	const struct field_def *ref;
+
+	if (!scope->label_filter || ck == NULL)
+		return COFFER_OK;
+	if (k == ck) {
+		sb_add(b, " AND ");
+		return sql_label_set(b, "t", scope->label_allow);
+	}
+	if ((ref = customer_ref(k)) == NULL)
+		return COFFER_OK; /* not reached through a customer */
+	sb_add(b, " AND (t.%s IS NULL OR t.%s IN (SELECT lc.id FROM %s lc "
+	    "WHERE ", ref->name, ref->name, ck->table);
+	if (sql_label_set(b, "lc", scope->label_allow) != COFFER_OK)
+		return COFFER_ERR_INTERNAL;
+	sb_add(b, "))");
+	return COFFER_OK;
+}
+
+/* " FROM t WHERE <scope> AND <label> AND <filters>"; values bound later. */
 static int
 list_where(struct sqlbuf *b, const struct kind_def *k, enum scope_kind sk,
-    const struct store_filter *filters, size_t nfilters)
+    const struct store_scope *scope, const struct store_filter *filters,
+    size_t nfilters)
 {
 	const struct field_def *f;
 	size_t i;
 	int rc;
 
 	sb_add(b, " FROM %s t WHERE 1", k->table);
-	if ((rc = sql_scope_cond(b, k, sk)) != COFFER_OK)
+	if ((rc = sql_scope_cond(b, k, sk)) != COFFER_OK ||
+	    (rc = sql_label_cond(b, k, scope)) != COFFER_OK)
 		return rc;
 	for (i = 0; i < nfilters; i++) {
 		f = schema_field(k, filters[i].field);
@@ -1688,7 +1743,8 @@ store_record_list(struct store *st, const struct kind_def *k,
 		return COFFER_ERR_INVALID;
 	if (limit == 0 || limit > STORE_LIST_MAX)
 		limit = STORE_LIST_MAX;
-	if ((rc = list_where(&where, k, sk, filters, nfilters)) != COFFER_OK)
+	if ((rc = list_where(&where, k, sk, scope, filters, nfilters)) !=
+	    COFFER_OK)
 		return rc;
 	if ((arr = msg_new_array()) == NULL)
 		return COFFER_ERR_NOMEM;
@@ -1701,6 +1757,30 @@ store_record_list(struct store *st, const struct kind_def *k,
 	}
 	*out = arr;
 	return COFFER_OK;
+}
+
+int
+store_customer_facts(struct store *st, int64_t id,
+    struct store_customer_facts *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = prepare(st, "SELECT label, do_not_call, stage FROM customers "
+	    "WHERE id = ?1", 0, &s)) != COFFER_OK)
+		return rc;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		copy_col(out->label, sizeof(out->label), s, 0);
+		out->do_not_call = sqlite3_column_int(s, 1) != 0;
+		copy_col(out->stage, sizeof(out->stage), s, 2);
+		rc = COFFER_OK;
+	} else
+		rc = rc == SQLITE_DONE ? COFFER_ERR_NOT_FOUND : db_status(rc);
+	sqlite3_finalize(s);
+	return rc;
 }
 
 /* Stats -------------------------------------------------------------- */

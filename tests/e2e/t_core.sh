@@ -47,16 +47,24 @@ expect_grep 2 'bogus' "unknown field refused locally" \
 expect 0 "create a customer with a Chinese name and +86 number" \
     as agent01 --json create customer name=李四 "phone=+86 138 0013 8000" stage=new
 C3=$(json_num id)
-expect_grep 0 '13800138000' "phone stored normalised" as agent01 show customer "$C3"
+expect_grep 0 '138\*\*\*\*8000' "show gives the phone masked" as agent01 show customer "$C3"
+expect_grep 0 '^13800138000$' "phone stored normalised (reveal)" \
+    as agent01 reveal customer "$C3" phone
 
-# Updates carry the version they were based on.
-expect 0 "update with the current version" as agent01 update customer "$C3" intent=high --version 1
-expect_grep 8 'version|changed' "stale version is a conflict" \
-    as agent01 update customer "$C3" intent=low --version 1
-expect 0 "update without --version uses the latest" as agent01 update customer "$C3" intent=low
+# Agents may not change or delete customer data (company rule 4.3).
+expect_grep 5 'may not update customers' "agent update is denied by the policy" \
+    as agent01 update customer "$C3" intent=high --version 1
 expect 0 "write a note" as agent01 --json create note kind=feedback "subject=asks for invoice"
 N1=$(json_num id)
-expect 0 "delete the note" as agent01 delete note "$N1"
+expect_grep 5 'may not delete notes' "agent delete is denied by the policy" \
+    as agent01 delete note "$N1"
+# Updates carry the version they were based on (as the agent's manager).
+expect 0 "manager updates with the current version" \
+    as mgr-north update customer "$C3" intent=high --version 1
+expect_grep 8 'version|changed' "stale version is a conflict" \
+    as mgr-north update customer "$C3" intent=low --version 1
+expect 0 "update without --version uses the latest" as mgr-north update customer "$C3" intent=low
+expect 0 "manager deletes the note" as mgr-north delete note "$N1"
 expect 6 "deleted note is gone" as agent01 show note "$N1"
 
 # Managers see their team; nobody else's.
@@ -70,7 +78,7 @@ as agent06 --json list customers --limit 1 >"$OUT" 2>"$ERR"; C6=$(json_num id)
 expect 5 "manager cannot see another team's customer" as mgr-north show customer "$C6"
 
 # Separation of duties.
-expect_grep 5 'customer data' "administrator sees no customer data" as admin list customers
+expect_grep 5 'may not list customers' "administrator sees no customer data" as admin list customers
 expect 5 "compliance officer sees no customer data" as compliance show customer "$C1"
 expect 5 "an agent cannot add users" as agent01 user add x --role agent \
     --clearance internal --pubkey "$VAULT/keys/agent01.pub"
