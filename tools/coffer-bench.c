@@ -1203,6 +1203,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "coffer-bench: %s\n", coffer_strerror(rc));
 		return 1;
 	}
+	if (o.ok == 0 && b.first_error[0] == '\0')
+		snprintf(b.first_error, sizeof(b.first_error), "no request "
+		    "completed within the measured window");
 	if (b.cfg.json)
 		print_json(&b, &o);
 	else
