@@ -124,10 +124,12 @@ $(OUT)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_POLICY)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(GEN_POLICY) $(LIBS)
 
 # Tools the end-to-end tests use (hostile clients); never installed.
-TEST_TOOLS := $(OUT)/tests/coffer-probe
-$(OUT)/tests/coffer-probe: $(OUT)/obj/tests/tools/coffer-probe.o $(LIB)
+TEST_TOOLS := $(OUT)/tests/coffer-probe $(OUT)/tests/coffer-tamper
+$(OUT)/tests/coffer-%: $(OUT)/obj/tests/tools/coffer-%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+# the tamper tool reads the audit module's internal header
+$(OUT)/obj/tests/tools/coffer-tamper.o: CPPFLAGS += -Isrc/audit
 
 unit: $(UNIT_BIN) $(TEST_TOOLS)
 # The whole suite: warnings are errors, and every unit and end-to-end test

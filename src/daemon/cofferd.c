@@ -53,6 +53,7 @@ struct options {
 	const char *policy;     /* --policy FILE, or NULL */
 	unsigned max_clients;
 	unsigned idle_timeout;
+	unsigned audit_segment_kib;
 	int syslog;
 	int verbose;
 	int check;
@@ -89,6 +90,9 @@ static const char usage_text[] =
 "                         must not be writable by group or others\n"
 "      --max-clients N    sessions at once (default 256)\n"
 "      --idle-timeout SEC close sessions idle this long (default 900, 0 = never)\n"
+"      --audit-segment-size KIB\n"
+"                         start a new audit segment file past this size\n"
+"                         (default 65536 KiB); sealed segments are read-only\n"
 "      --syslog           log to syslog instead of stderr\n"
 "      --check            open the vault, check keys and database, print\n"
 "                         \"vault OK\" and exit; with --policy FILE: only\n"
@@ -154,6 +158,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "policy", required_argument, NULL, 'P' },
 		{ "max-clients", required_argument, NULL, 'M' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "audit-segment-size", required_argument, NULL, 'A' },
 		{ "syslog", no_argument, NULL, 'S' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -187,6 +192,16 @@ parse_options(int argc, char **argv, struct options *o)
 			    o->max_clients == 0) {
 				fprintf(stderr, "cofferd: --max-clients %s: not a "
 				    "number from 1 to 65536\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'A':
+			if (parse_uint(optarg, 4u * 1024 * 1024,
+			    &o->audit_segment_kib) < 0 ||
+			    o->audit_segment_kib == 0) {
+				fprintf(stderr, "cofferd: --audit-segment-size "
+				    "%s: not a number of KiB from 1 to 4194304\n",
+				    optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -373,7 +388,7 @@ install_signals(void)
  * daemon refuses to start and says what failed where.
  */
 static int
-open_audit(struct vault *v, struct audit_log **out)
+open_audit(struct vault *v, unsigned segment_kib, struct audit_log **out)
 {
 	struct coffer_errdetail det = { "", "" };
 	struct audit_options ao;
@@ -387,6 +402,7 @@ open_audit(struct vault *v, struct audit_log **out)
 	ao.dir = dir;
 	ao.origin = origin;
 	ao.create = 0; /* made with the vault; a missing log is an error */
+	ao.segment_max_bytes = (size_t)segment_kib * 1024;
 	rc = audit_open(&ao, vault_audit_sign_sk(v), vault_audit_hash_key(v),
 	    &det, out);
 	if (rc != COFFER_OK)
@@ -608,7 +624,7 @@ serve(const struct options *o, struct vault *v)
 	d.keys.identity_pk = vault_identity_pk(v);
 	d.keys.sign = sign_identity;
 	d.keys.sign_arg = v;
-	if (open_audit(v, &d.audit) != COFFER_OK) {
+	if (open_audit(v, o->audit_segment_kib, &d.audit) != COFFER_OK) {
 		ctx_free(&d);
 		return EXIT_VAULT;
 	}
