@@ -79,6 +79,14 @@ int vault_audit_path(const struct vault *v, char *buf, size_t bufsz);
  * audit key's fingerprint. */
 void vault_audit_origin(const struct vault *v, char *buf, size_t bufsz);
 
+struct audit_event;
+/*
+ * Append one record to the vault's audit log from an offline tool: needs
+ * the vault lock (COFFER_ERR_BUSY otherwise, so never while cofferd runs);
+ * returns once the record and a new checkpoint are durable.
+ */
+int vault_audit_append(struct vault *v, const struct audit_event *e);
+
 /* Open a new connection to the vault's database (one per thread). */
 int vault_store_open(const struct vault *v, int create, struct store **out);
 

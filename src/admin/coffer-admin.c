@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "coffer/access.h"
+#include "coffer/audit.h"
 #include "coffer/demo.h"
 #include "coffer/err.h"
 #include "coffer/keys.h"
@@ -29,6 +30,9 @@
 #define PROG "coffer-admin"
 
 enum exit_code { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2 };
+
+static int add_user_audited(struct vault *v, struct store *st,
+    struct store_user *u);
 
 /* A parsed command line: positional words and the options seen. */
 struct args {
@@ -564,7 +568,7 @@ init_database(struct vault *v, const struct args *a,
 		return ex;
 	if ((ex = open_db(v, 1, &st)) != EX_OK)
 		return ex;
-	ex = add_user(st, &u);
+	ex = add_user_audited(v, st, &u);
 	store_close(st);
 	return ex;
 }
@@ -701,6 +705,49 @@ set_manager(struct store *st, const char *manager, struct store_user *u)
 	return EX_OK;
 }
 
+/*
+ * Add u inside one transaction that commits only after the audit record
+ * of the addition is durable, as the daemon does for every write.
+ */
+static int
+add_user_audited(struct vault *v, struct store *st, struct store_user *u)
+{
+	struct audit_event e;
+	char peer[48];
+	int ex, rc;
+
+	if (store_begin(st) != COFFER_OK) {
+		fprintf(stderr, "coffer-admin: cannot start a transaction\n");
+		return EX_FAIL;
+	}
+	if ((ex = add_user(st, u)) != EX_OK) {
+		store_rollback(st);
+		return ex;
+	}
+	snprintf(peer, sizeof(peer), "offline:uid=%u", (unsigned)getuid());
+	memset(&e, 0, sizeof(e));
+	e.op = "user.add";
+	e.actor = "coffer-admin";
+	e.peer = peer;
+	e.kind = "user";
+	e.target_id = u->id;
+	e.decision = AUDIT_ALLOWED;
+	e.reason = u->name;
+	if ((rc = vault_audit_append(v, &e)) != COFFER_OK) {
+		store_rollback(st);
+		fprintf(stderr, "coffer-admin: user %s not added: the audit "
+		    "log cannot be written: %s\n", u->name, coffer_strerror(rc));
+		return EX_FAIL;
+	}
+	if (store_commit(st) != COFFER_OK) {
+		store_rollback(st);
+		fprintf(stderr, "coffer-admin: user %s: commit failed\n",
+		    u->name);
+		return EX_FAIL;
+	}
+	return EX_OK;
+}
+
 static int
 cmd_user_add(int argc, char **argv)
 {
@@ -742,7 +789,7 @@ cmd_user_add(int argc, char **argv)
 		return ex;
 	if ((ex = open_db(v, 0, &st)) == EX_OK &&
 	    (ex = set_manager(st, a.manager, &u)) == EX_OK &&
-	    (ex = add_user(st, &u)) == EX_OK) {
+	    (ex = add_user_audited(v, st, &u)) == EX_OK) {
 		printf("user %s added (id %" PRId64 ")\n", u.name, u.id);
 		print_fingerprint("key:", u.pubkey);
 	}
@@ -960,8 +1007,8 @@ demo_keypair(const char *keys_dir, const char *name, unsigned char pk[32])
 
 /* *nmade counts the key pairs written, so a failure removes only those. */
 static int
-demo_add_users(struct store *st, const char *keys_dir, int64_t *agent_ids,
-    int *nmade)
+demo_add_users(struct vault *v, struct store *st, const char *keys_dir,
+    int64_t *agent_ids, int *nmade)
 {
 	struct demo_user du[DEMO_USERS];
 	struct store_user u;
@@ -978,7 +1025,7 @@ demo_add_users(struct store *st, const char *keys_dir, int64_t *agent_ids,
 		    du[i].display, pk, &u)) != EX_OK ||
 		    (du[i].manager[0] != '\0' &&
 		    (ex = set_manager(st, du[i].manager, &u)) != EX_OK) ||
-		    (ex = add_user(st, &u)) != EX_OK)
+		    (ex = add_user_audited(v, st, &u)) != EX_OK)
 			return ex;
 		if (du[i].role == ROLE_AGENT)
 			agent_ids[i - 4] = u.id;
@@ -1012,7 +1059,7 @@ demo_populate(struct vault *v, const char *keys_dir, uint64_t seed,
 
 	if ((ex = open_db(v, 1, &st)) != EX_OK)
 		return ex;
-	if ((ex = demo_add_users(st, keys_dir, agent_ids, nmade)) != EX_OK)
+	if ((ex = demo_add_users(v, st, keys_dir, agent_ids, nmade)) != EX_OK)
 		goto out;
 	memset(&o, 0, sizeof(o));
 	o.seed = seed;

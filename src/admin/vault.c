@@ -250,6 +250,38 @@ vault_audit_path(const struct vault *v, char *buf, size_t bufsz)
 }
 
 /*
+ * Offline tools (coffer-admin, while holding the vault lock) record what
+ * they change in the same log the daemon writes, so there is no unaudited
+ * way to change a vault: open, append, checkpoint, close.
+ */
+int
+vault_audit_append(struct vault *v, const struct audit_event *e)
+{
+	struct coffer_errdetail det;
+	struct audit_options ao;
+	struct audit_log *l = NULL;
+	char dir[PATH_MAX], origin[64];
+	int rc;
+
+	if (v->lock_fd < 0)
+		return COFFER_ERR_BUSY;
+	if ((rc = vault_audit_path(v, dir, sizeof(dir))) != COFFER_OK)
+		return rc;
+	vault_audit_origin(v, origin, sizeof(origin));
+	memset(&ao, 0, sizeof(ao));
+	ao.dir = dir;
+	ao.origin = origin;
+	if ((rc = audit_open(&ao, v->k->audit_sk, v->k->audit_hash, &det,
+	    &l)) != COFFER_OK)
+		return rc;
+	rc = audit_append(l, e, NULL);
+	if (rc == COFFER_OK)
+		rc = audit_checkpoint_now(l);
+	audit_close(l);
+	return rc;
+}
+
+/*
  * The audit log is born with the vault, its first record saying so, so
  * that the daemon never has to create one: a vault whose log is missing
  * is refused, not silently given a new chain.

@@ -141,6 +141,13 @@ expect_grep 0 'user bob added' "user add offline into the key-file vault" \
     "$ADMIN" user add "$KV" bob --role manager --clearance secret --team south \
     --pubkey "$TMP/bob.key.pub" --key-file "$KF"
 
+# Offline changes are audited like the daemon's: the first administrator
+# and bob, each a user.add record in the vault's log, which verifies.
+n=$(cat "$PV"/audit/seg-*.log | grep -ao 'user\.add' | wc -l)
+[ "$n" -eq 2 ] && ok "offline user additions are in the audit log" ||
+    not_ok "offline user additions are in the audit log ($n records)"
+expect 0 "the vault's audit log verifies after offline changes" \
+    "$BIN/coffer-verify" -q --key "$PV/audit/audit.vkey" "$PV/audit"
 VAULT=$PV
 SOCK=$VAULT/cofferd.sock
 COFFER_SOCKET=$SOCK
