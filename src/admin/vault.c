@@ -249,13 +249,10 @@ vault_audit_path(const struct vault *v, char *buf, size_t bufsz)
 	return join(buf, bufsz, v->dir, VAULT_AUDIT_DIR);
 }
 
-/*
- * Offline tools (coffer-admin, while holding the vault lock) record what
- * they change in the same log the daemon writes, so there is no unaudited
- * way to change a vault: open, append, checkpoint, close.
- */
-int
-vault_audit_append(struct vault *v, const struct audit_event *e)
+/* Open (or with create, start) the vault's audit log, append e,
+ * checkpoint, close. */
+static int
+append_record(struct vault *v, int create, const struct audit_event *e)
 {
 	struct coffer_errdetail det;
 	struct audit_options ao;
@@ -263,14 +260,13 @@ vault_audit_append(struct vault *v, const struct audit_event *e)
 	char dir[PATH_MAX], origin[64];
 	int rc;
 
-	if (v->lock_fd < 0)
-		return COFFER_ERR_BUSY;
 	if ((rc = vault_audit_path(v, dir, sizeof(dir))) != COFFER_OK)
 		return rc;
 	vault_audit_origin(v, origin, sizeof(origin));
 	memset(&ao, 0, sizeof(ao));
 	ao.dir = dir;
 	ao.origin = origin;
+	ao.create = create;
 	if ((rc = audit_open(&ao, v->k->audit_sk, v->k->audit_hash, &det,
 	    &l)) != COFFER_OK)
 		return rc;
@@ -282,6 +278,19 @@ vault_audit_append(struct vault *v, const struct audit_event *e)
 }
 
 /*
+ * Offline tools (coffer-admin, while holding the vault lock) record what
+ * they change in the same log the daemon writes, so there is no unaudited
+ * way to change a vault.
+ */
+int
+vault_audit_append(struct vault *v, const struct audit_event *e)
+{
+	if (v->lock_fd < 0)
+		return COFFER_ERR_BUSY;
+	return append_record(v, 0, e);
+}
+
+/*
  * The audit log is born with the vault, its first record saying so, so
  * that the daemon never has to create one: a vault whose log is missing
  * is refused, not silently given a new chain.
@@ -289,31 +298,12 @@ vault_audit_append(struct vault *v, const struct audit_event *e)
 static int
 create_audit_log(struct vault *v)
 {
-	struct coffer_errdetail det;
-	struct audit_options ao;
 	struct audit_event e;
-	struct audit_log *l = NULL;
-	char dir[PATH_MAX], origin[64];
-	int rc;
 
-	if ((rc = vault_audit_path(v, dir, sizeof(dir))) != COFFER_OK)
-		return rc;
-	vault_audit_origin(v, origin, sizeof(origin));
-	memset(&ao, 0, sizeof(ao));
-	ao.dir = dir;
-	ao.origin = origin;
-	ao.create = 1;
-	if ((rc = audit_open(&ao, v->k->audit_sk, v->k->audit_hash, &det,
-	    &l)) != COFFER_OK)
-		return rc;
 	memset(&e, 0, sizeof(e));
 	e.op = "vault.create";
 	e.decision = AUDIT_ALLOWED;
-	rc = audit_append(l, &e, NULL);
-	if (rc == COFFER_OK)
-		rc = audit_checkpoint_now(l);
-	audit_close(l);
-	return rc;
+	return append_record(v, 1, &e);
 }
 
 int
