@@ -17,6 +17,7 @@
 
 #include "coffer/err.h"
 #include "coffer/msg.h"
+#include "coffer/utf8.h"
 #include "audit_int.h"
 
 const char *const arec_key_names[AK_COUNT_] = {
@@ -117,36 +118,6 @@ put_bytes(struct arec_pre *p, const unsigned char *b, size_t n)
 	return rc != COFFER_OK ? rc : put_raw(p, b, n);
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len, i;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
 
 static int
 utf8_valid(const unsigned char *s, size_t n)
@@ -164,7 +135,7 @@ utf8_valid(const unsigned char *s, size_t n)
 			i++;
 			continue;
 		}
-		if ((k = utf8_seq(s + i, n - i)) == 0)
+		if ((k = utf8_decode(s + i, n - i, NULL)) == 0)
 			return 0;
 		i += k;
 	}
@@ -186,7 +157,7 @@ put_text(struct arec_pre *p, const char *s)
 		return rc;
 	at = p->len;
 	while (i < n) {
-		k = utf8_seq(u + i, n - i);
+		k = utf8_decode(u + i, n - i, NULL);
 		if (k == 0) {
 			p->buf[at++] = '?';
 			i++;

@@ -9,6 +9,7 @@
 
 #include "coffer/err.h"
 #include "coffer/json.h"
+#include "coffer/utf8.h"
 
 static int write_item(FILE *f, const cbor_item_t *item, int depth);
 
@@ -18,38 +19,6 @@ put(FILE *f, const char *s)
 	return fputs(s, f) == EOF ? COFFER_ERR_IO : COFFER_OK;
 }
 
-/* Length of a valid UTF-8 sequence at s (at most len bytes), 0 if invalid. */
-static size_t
-utf8_seq(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	size_t n, k;
-	uint32_t v, min;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2; v = s[0] & 0x1f; min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3; v = s[0] & 0x0f; min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4; v = s[0] & 0x07; min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (k = 1; k < n; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[k] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return n;
-}
 
 /* The escape for an ASCII byte, or NULL if it goes out as it is. */
 static const char *
@@ -77,7 +46,7 @@ write_text(FILE *f, const unsigned char *s, size_t len)
 	if (fputc('"', f) == EOF)
 		return COFFER_ERR_IO;
 	while (i < len) {
-		n = utf8_seq(s + i, len - i, &cp);
+		n = utf8_decode(s + i, len - i, &cp);
 		if (n == 0) {
 			if (put(f, "\\ufffd") != COFFER_OK)
 				return COFFER_ERR_IO;

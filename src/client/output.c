@@ -10,6 +10,7 @@
 #include "coffer/err.h"
 #include "coffer/json.h"
 #include "coffer/output.h"
+#include "coffer/utf8.h"
 
 struct range {
 	uint32_t lo, hi;
@@ -56,39 +57,15 @@ out_cp_width(uint32_t cp)
 	return 1;
 }
 
-/*
- * Decode one UTF-8 character at s (NUL-terminated).  Returns its length in
- * bytes, or 0 for an invalid sequence (the caller then treats one byte as
- * invalid).  Overlongs, surrogates and values past U+10FFFF are invalid.
- */
+/* One character of the NUL-terminated s (the NUL ends any sequence). */
 static size_t
 utf8_next(const unsigned char *s, uint32_t *cp)
 {
-	size_t n, k;
-	uint32_t min, v;
+	size_t len = 0;
 
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2; v = s[0] & 0x1f; min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3; v = s[0] & 0x0f; min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4; v = s[0] & 0x07; min = 0x10000;
-	} else {
-		return 0;
-	}
-	for (k = 1; k < n; k++) {
-		if ((s[k] & 0xc0) != 0x80)  /* also stops at the NUL */
-			return 0;
-		v = (v << 6) | (s[k] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return n;
+	while (len < 4 && s[len] != '\0')
+		len++;
+	return utf8_decode(s, len, cp);
 }
 
 size_t

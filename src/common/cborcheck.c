@@ -9,6 +9,7 @@
 
 #include "coffer/cborcheck.h"
 #include "coffer/err.h"
+#include "coffer/utf8.h"
 
 const struct cborcheck_limits cborcheck_wire_limits = {
 	.max_depth = 16,
@@ -92,48 +93,7 @@ cc_read_head(struct cc_state *st, struct cc_head *h)
 	return COFFER_OK;
 }
 
-/* Length of the UTF-8 sequence led by b, 0 if b cannot lead one. */
-static size_t
-utf8_seq_len(unsigned char b)
-{
-	if (b < 0x80)
-		return 1;
-	if (b >= 0xc2 && b <= 0xdf)
-		return 2;
-	if (b >= 0xe0 && b <= 0xef)
-		return 3;
-	if (b >= 0xf0 && b <= 0xf4)
-		return 4;
-	return 0;	/* continuation byte, overlong lead c0/c1, or > f4 */
-}
 
-/*
- * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
- * U+10FFFF.  Returns the offset of the first bad byte or len if all good.
- */
-static size_t
-utf8_check(const unsigned char *s, size_t len)
-{
-	size_t i = 0, n, k;
-	uint32_t cp;
-
-	while (i < len) {
-		n = utf8_seq_len(s[i]);
-		if (n == 0 || len - i < n)
-			return i;
-		cp = (n == 1) ? s[i] : (uint32_t)(s[i] & (0x7f >> n));
-		for (k = 1; k < n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return i;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return i;
-		i += n;
-	}
-	return len;
-}
 
 static int
 cc_string(struct cc_state *st, const struct cc_head *h, size_t start)

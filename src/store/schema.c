@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "coffer/schema.h"
+#include "coffer/utf8.h"
 
 #define TIME_MAX_ 4102444800LL     /* 2100-01-01: later times are typos */
 #define MONEY_MAX_ 1000000000000LL /* 10^10 yuan in fen */
@@ -232,7 +233,7 @@ schema_field(const struct kind_def *k, const char *name)
 static int
 text_ok(const unsigned char *s, size_t n)
 {
-	size_t i = 0, k, len;
+	size_t i = 0, len;
 	uint32_t cp;
 
 	while (i < n) {
@@ -245,29 +246,9 @@ text_ok(const unsigned char *s, size_t n)
 			i++;
 			continue;
 		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			len = 2;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			len = 3;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			len = 4;
-			cp = c & 0x07;
-		} else {
+		if ((len = utf8_decode(s + i, n - i, &cp)) == 0)
 			return 0;
-		}
-		if (n - i < len)
-			return 0;
-		for (k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		/* overlong, surrogate, out of range, or a C1 control */
-		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
-		    (cp >= 0x80 && cp <= 0x9f))
+		if (cp >= 0x80 && cp <= 0x9f)   /* a C1 control */
 			return 0;
 		i += len;
 	}
