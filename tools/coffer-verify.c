@@ -47,13 +47,41 @@ say(char *buf, size_t sz, const char *fmt, ...)
 	va_end(ap);
 }
 
+static const char help_text[] =
+"usage: coffer-verify [--key FILE | --key-text NAME+KEYID+BASE64]\n"
+"                     [--checkpoint FILE] [--prove SEQ] [--json] [-q] LOGDIR\n"
+"\n"
+"Check a Coffer audit log offline: no daemon, no database, no network.\n"
+"Every record is re-hashed from its stored bytes; sequence numbers, the\n"
+"chain of previous-record hashes, time order, and every signed checkpoint\n"
+"(root and Ed25519 signature) are checked across all segment files.\n"
+"\n"
+"  --key FILE        the audit public key: a C2SP verifier key\n"
+"                    (NAME+KEYID+BASE64) or the vault's audit.pub line.\n"
+"                    Without it LOGDIR/audit.vkey is used, which proves\n"
+"                    integrity but not origin: keep the key elsewhere.\n"
+"  --key-text TEXT   the verifier key given on the command line\n"
+"  --checkpoint FILE a checkpoint saved earlier (coffer audit checkpoint):\n"
+"                    prove the log is an extension of it, which catches\n"
+"                    truncation and rollback\n"
+"  --prove SEQ       also print an inclusion proof for record SEQ\n"
+"  --json            one JSON object instead of the summary\n"
+"  -q                print nothing; the exit status says it all\n"
+"  -h, --help        this text\n"
+"\n"
+"exit status: 0 the log verifies; 1 usage; 2 a record was modified;\n"
+"3 a record or segment is missing; 4 records are reordered; 5 the log was\n"
+"truncated; 6 a bad signature; 7 a checkpoint is inconsistent with the\n"
+"log or with the given one; 8 time goes backwards; 9 I/O error or\n"
+"unreadable file.  docs/audit-format.md specifies the format.\n";
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: coffer-verify [--key FILE | --key-text "
+	fputs("usage: coffer-verify [--key FILE | --key-text "
 	    "NAME+KEYID+BASE64]\n"
 	    "                     [--checkpoint FILE] [--prove SEQ] [--json] "
-	    "[-q] LOGDIR\n");
+	    "[-q] LOGDIR\nTry 'coffer-verify --help'.\n", stderr);
 }
 
 static int
@@ -83,6 +111,8 @@ parse_args(int argc, char **argv, struct opts *o)
 			o->json = 1;
 		else if (strcmp(a, "-q") == 0)
 			o->quiet = 1;
+		else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+			return 1;
 		else if (a[0] != '-' && o->dir == NULL)
 			o->dir = a;
 		else
@@ -440,7 +470,11 @@ main(int argc, char **argv)
 	size_t n = 0;
 	int rc;
 
-	if (parse_args(argc, argv, &o) != 0) {
+	if ((rc = parse_args(argc, argv, &o)) != 0) {
+		if (rc > 0) {
+			fputs(help_text, stdout);
+			return AV_OK;
+		}
 		usage();
 		return AV_USAGE;
 	}
