@@ -29,7 +29,8 @@ enum access_action {
 	ACT_EXPORT,    /* bulk export (no operation yet; never granted) */
 	ACT_USER_READ, /* user.list */
 	ACT_USER_ADMIN, /* user.add / user.update */
-	ACT_AUDIT_READ  /* audit.search / show / checkpoint / export */
+	ACT_AUDIT_READ, /* audit.search / show / checkpoint / export */
+	ACT_REQUEST     /* request.create: ask for an update or a deletion */
 };
 
 /* Who is asking, as authenticated by the session. */

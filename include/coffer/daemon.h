@@ -74,6 +74,16 @@ struct request {
 	 * first retries that record and is refused while it fails.
 	 */
 	int login_unrecorded;
+	/*
+	 * Set by a handler to shape its own audit record (dispatch.c resets
+	 * them per request): decision "pending" instead of "allowed", a
+	 * target other than args.kind / args.id, a reason for an allowed
+	 * request (change requests: "request 12: ...").
+	 */
+	int audit_pending;
+	char audit_kind[32];
+	int64_t audit_target;
+	char audit_reason[160];
 };
 
 /*

@@ -46,5 +46,27 @@ int handle_audit_checkpoint(struct request *, const cbor_item_t *,
     cbor_item_t **, struct coffer_errdetail *);
 int handle_audit_export(struct request *, const cbor_item_t *,
     cbor_item_t **, struct coffer_errdetail *);
+/*
+ * Count n events against the caller's volume limit (h_records.c); over
+ * the limit: COFFER_ERR_DENIED with detail and an alert.volume record.
+ */
+int handler_volume(struct request *r, enum policy_limit which, uint32_t n,
+    struct coffer_errdetail *detail);
+
+/* Change requests and record history (h_requests.c, docs/requests.md). */
+int handle_request_create(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+int handle_request_list(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+int handle_request_show(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+int handle_request_approve(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+int handle_request_reject(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+int handle_request_withdraw(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+int handle_record_history(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
 
 #endif

@@ -39,6 +39,7 @@ enum policy_action {
 	POLICY_DELETE,
 	POLICY_REVEAL,      /* the full value of one field of one record */
 	POLICY_EXPORT,      /* bulk export */
+	POLICY_REQUEST,     /* ask for an update/delete by change request */
 	/* privileges (k == NULL) */
 	POLICY_USER_READ,   /* user.list */
 	POLICY_USER_ADMIN,  /* user.add / user.update */
@@ -47,7 +48,7 @@ enum policy_action {
 	POLICY_POLICY_ADMIN,/* install / reload the policy */
 	POLICY_ACTION_COUNT_
 };
-#define POLICY_RECORD_ACTIONS (POLICY_EXPORT + 1)
+#define POLICY_RECORD_ACTIONS (POLICY_REQUEST + 1)
 
 /* What a user sees of one field. */
 enum policy_treat { POLICY_SHOW = 0, POLICY_MASK = 1, POLICY_OMIT = 2 };
@@ -163,6 +164,28 @@ int policy_check_write(const struct policy *p, struct policy_decision *d,
  */
 int policy_field_level(const struct policy *p, const struct kind_def *k,
     const char *field, int record_level);
+
+/*
+ * Change requests (docs/requests.md, docs/policy.md §2.7): what a request
+ * to update (del 0) or delete (del 1) a record of kind k needs.  approvals
+ * in all, and one from each of roles[] (none listed: any role).  A role
+ * with record grants approves only requests of people it manages (the
+ * requester's manager chain); one without (compliance) any.  expiry:
+ * seconds a request stays open.  Without a matching rule: 1 approval,
+ * no role named, the policy's expiry (default 72 hours).
+ */
+#define POLICY_APPROVAL_ROLES 4
+#define POLICY_APPROVALS_MAX 8
+struct policy_approval {
+	unsigned approvals;
+	size_t nroles;
+	const char *roles[POLICY_APPROVAL_ROLES]; /* into the policy */
+	int64_t expiry;
+};
+void policy_approval_rule(const struct policy *p, const struct kind_def *k,
+    int del, struct policy_approval *out);
+/* 1 if the role holds any record grant (the data duty); 0 if not/unknown. */
+int policy_role_has_data(const struct policy *p, const char *role);
 
 /* Volume limit of a role; POLICY_UNLIMITED if not set or role unknown. */
 uint32_t policy_limit(const struct policy *p, const char *role,

@@ -14,7 +14,7 @@
 #include "coffer/err.h"
 #include "coffer/schema.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_LIST_MAX 500 /* largest page a list returns */
 
 struct store;
@@ -157,6 +157,23 @@ int store_record_update(struct store *st, const struct kind_def *k,
  */
 int store_record_delete(struct store *st, const struct kind_def *k,
     int64_t id, int64_t expected_version, const struct store_scope *scope);
+
+/*
+ * Tombstone a record at expected_version (change requests, docs/
+ * requests.md): it keeps its row and history but no read or list returns
+ * it again.  Bumps the version.  CONFLICT if the version differs or it is
+ * already deleted.  No scope: the caller has decided.
+ */
+int store_record_tombstone(struct store *st, const struct kind_def *k,
+    int64_t id, int64_t expected_version);
+
+/*
+ * As store_record_get, but a tombstoned record is found too (*deleted 1):
+ * for its history, which outlives it.
+ */
+int store_record_get_any(struct store *st, const struct kind_def *k,
+    int64_t id, const struct store_scope *scope, cbor_item_t **out,
+    int *deleted);
 
 /* Map of kind name -> number of records, for status. */
 int store_stats(struct store *st, cbor_item_t **out);

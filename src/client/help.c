@@ -327,6 +327,90 @@ static const struct help_entry entries[] = {
 "Example:\n"
 "  coffer audit export --since 2024-05-01 --until 2024-06-01 > may.jsonl\n" },
 
+{ "request update", "request update KIND ID FIELD=VALUE... --reason TEXT "
+  "[--version N]",
+  "ask for a change that an approver must allow",
+"Asks for fields of record ID to be changed.  Nothing changes yet: the\n"
+"daemon checks the change as it would check an update (field values, your\n"
+"clearance, your scope), stores it as a change request with the record's\n"
+"current version, and computes who must approve it (by default your\n"
+"manager; the policy may ask for more, docs/requests.md).  When the last\n"
+"approval arrives the change is applied, unless the record changed in the\n"
+"meantime (the request is then 'conflicted').  Prints the request id.\n"
+"\n"
+"Options:\n"
+"      --reason TEXT  why the change is needed (required; no customer data)\n"
+"      --version N    the version you read (default: the current one)\n"
+"\n"
+"Example:\n"
+"  coffer request update customer 12 phone=13912345678 --reason 'new number'\n" },
+
+{ "request delete", "request delete KIND ID --reason TEXT [--version N]",
+  "ask for a record to be deleted",
+"Asks for record ID to be deleted.  Deleting a customer needs their\n"
+"manager and a compliance officer in the default policy.  Once approved the\n"
+"record is tombstoned: it leaves every read and list but stays, with its\n"
+"history, for the retention period.\n"
+"\n"
+"Options:\n"
+"      --reason TEXT  why (required)\n"
+"      --version N    the version you read (default: the current one)\n" },
+
+{ "requests", "requests [--mine] [--state STATE] [--watch]",
+  "your queue of change requests",
+"Lists the change requests you may see: those you made and those you may\n"
+"decide (YOURS is 'yes' when you can approve or reject it now), newest\n"
+"first.  STATE is pending, rejected, withdrawn, expired, conflicted or\n"
+"applied.  --watch asks again every 3 seconds and prints the list whenever\n"
+"it changed, until interrupted (polling; there is no push).\n"
+"\n"
+"Options:\n"
+"      --mine         only your own requests\n"
+"      --state STATE  only requests in this state\n"
+"      --watch        keep polling and print changes\n" },
+
+{ "request show", "request show ID",
+  "one change request, its diff and decisions",
+"Shows change request ID: who asked, why, the record and its version, the\n"
+"approvals needed, the decisions so far and the changes as FIELD, OLD and\n"
+"NEW.  Values are masked to your clearance exactly as a 'show' of the\n"
+"record would be; if you may not read the record (a compliance officer)\n"
+"only the field names are shown.\n" },
+
+{ "request withdraw", "request withdraw ID",
+  "withdraw your own pending request",
+"Withdraws change request ID, which must be yours and still pending.\n" },
+
+{ "approve", "approve ID [--comment TEXT] [--sign-only] [--signature HEX]",
+  "approve a change request, signed with your key",
+"Approves change request ID.  The approval is signed with your own key\n"
+"over the request's hash, your name, the decision and the comment\n"
+"(docs/requests.md), so it can be verified later without trusting the\n"
+"daemon.  You cannot approve your own request, nor one you are not an\n"
+"approver of.  When yours is the last approval needed, the change is\n"
+"applied (or the request becomes 'conflicted' if the record changed).\n"
+"\n"
+"Options:\n"
+"      --comment TEXT     a comment kept with the approval\n"
+"      --sign-only        print the signature (128 hex digits), send nothing\n"
+"      --signature HEX    send this signature instead of signing here\n" },
+
+{ "reject", "reject ID --comment TEXT [--sign-only] [--signature HEX]",
+  "reject a change request, signed with your key",
+"Rejects change request ID with a comment saying why; signed like an\n"
+"approval.  One rejection closes the request.\n"
+"\n"
+"Options:\n"
+"      --comment TEXT     why (required)\n"
+"      --sign-only        print the signature, send nothing\n"
+"      --signature HEX    send this signature instead of signing here\n" },
+
+{ "history", "history KIND ID",
+  "the approved changes of a record",
+"Shows the changes applied to record ID through change requests, oldest\n"
+"first: version, time, who asked, who approved, and each field's old and\n"
+"new value, masked to your clearance as a 'show' would mask them.\n" },
+
 { "pin-reset", "pin-reset",
   "forget the pinned key of this daemon endpoint (local)",
 "Removes the known-hosts lines for the endpoint selected by -S or -H, so\n"

@@ -18,7 +18,7 @@ static const enum policy_action to_policy[] = {
 	[ACT_DELETE] = POLICY_DELETE, [ACT_REVEAL] = POLICY_REVEAL,
 	[ACT_EXPORT] = POLICY_EXPORT, [ACT_USER_READ] = POLICY_USER_READ,
 	[ACT_USER_ADMIN] = POLICY_USER_ADMIN,
-	[ACT_AUDIT_READ] = POLICY_AUDIT_READ,
+	[ACT_AUDIT_READ] = POLICY_AUDIT_READ, [ACT_REQUEST] = POLICY_REQUEST,
 };
 
 static const char *const action_names[] = {
@@ -26,7 +26,7 @@ static const char *const action_names[] = {
 	[ACT_UPDATE] = "update", [ACT_DELETE] = "delete",
 	[ACT_REVEAL] = "reveal", [ACT_EXPORT] = "export",
 	[ACT_USER_READ] = "user-read", [ACT_USER_ADMIN] = "user-admin",
-	[ACT_AUDIT_READ] = "audit-read",
+	[ACT_AUDIT_READ] = "audit-read", [ACT_REQUEST] = "request",
 };
 
 #define NACTIONS (sizeof(action_names) / sizeof(action_names[0]))

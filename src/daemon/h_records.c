@@ -143,6 +143,13 @@ volume(struct request *r, enum policy_limit which, uint32_t n,
 	return coffer_detail(d, COFFER_ERR_DENIED, "", "%s", reason);
 }
 
+int
+handler_volume(struct request *r, enum policy_limit which, uint32_t n,
+    struct coffer_errdetail *d)
+{
+	return volume(r, which, n, d);
+}
+
 /* {"record": rec as the user may see it, "masked": [...], "omitted": [...]} */
 static int
 present_one(const struct access_decision *dec, const cbor_item_t *rec,

@@ -107,6 +107,7 @@ verb(enum policy_action a)
 		[POLICY_CREATE] = "create", [POLICY_UPDATE] = "update",
 		[POLICY_DELETE] = "delete", [POLICY_REVEAL] = "reveal fields of",
 		[POLICY_EXPORT] = "export",
+		[POLICY_REQUEST] = "request changes to",
 		[POLICY_USER_READ] = "list users",
 		[POLICY_USER_ADMIN] = "manage users",
 		[POLICY_AUDIT_READ] = "read the audit trail",
@@ -145,6 +146,7 @@ attach_fields(const struct policy *p, struct policy_decision *d, int ki,
 		break;
 	case POLICY_CREATE:
 	case POLICY_UPDATE:
+	case POLICY_REQUEST:
 		d->fields = p->write[cl][ki];
 		d->nfields = p->kinds[ki].nfields;
 		break;
@@ -293,7 +295,7 @@ policy_check_write(const struct policy *p, struct policy_decision *d,
 	int fi;
 
 	if (!d->allowed || d->kind_ < 0 || (d->action_ != POLICY_CREATE &&
-	    d->action_ != POLICY_UPDATE))
+	    d->action_ != POLICY_UPDATE && d->action_ != POLICY_REQUEST))
 		return keep_denied(d);
 	k = &p->kinds[d->kind_];
 	if ((f = schema_field(k, field)) == NULL)

@@ -31,7 +31,8 @@ static const char *const action_names[POLICY_ACTION_COUNT_] = {
 	[POLICY_READ] = "read", [POLICY_LIST] = "list",
 	[POLICY_CREATE] = "create", [POLICY_UPDATE] = "update",
 	[POLICY_DELETE] = "delete", [POLICY_REVEAL] = "reveal",
-	[POLICY_EXPORT] = "export", [POLICY_USER_READ] = "user_read",
+	[POLICY_EXPORT] = "export", [POLICY_REQUEST] = "request",
+	[POLICY_USER_READ] = "user_read",
 	[POLICY_USER_ADMIN] = "user_admin", [POLICY_AUDIT_READ] = "audit_read",
 	[POLICY_KEY_ADMIN] = "key_admin", [POLICY_POLICY_ADMIN] = "policy_admin",
 };
@@ -562,8 +563,8 @@ parse_grant(struct cc *c, struct prole *r, const struct ynode *n)
 		a = lookup(s, action_names, POLICY_RECORD_ACTIONS);
 		if (a < 0)
 			err_at(c, an->kids[i], "unknown action '%s' (expected "
-			    "read, list, create, update, delete, reveal or "
-			    "export)", s);
+			    "read, list, create, update, delete, reveal, "
+			    "export or request)", s);
 		else if (!bad)
 			apply_grant(c, r, kinds, an->kids[i], a, scope, sn);
 	}
@@ -764,6 +765,181 @@ parse_dnc(struct cc *c, const struct ynode *n)
 	}
 }
 
+/* Approvals (change requests) -------------------------------------------- */
+
+#define EXPIRY_DEFAULT (72 * 3600)
+#define EXPIRY_MAX (366LL * 24 * 3600)
+
+/* "3600", "90s", "30m", "72h", "7d": 1 second to a year. */
+static int64_t
+duration_ref(struct cc *c, const struct ynode *n)
+{
+	char *end = NULL;
+	unsigned long long x = 0;
+	int64_t mul = 1;
+
+	if (n->type == YN_SCALAR && n->plain && n->str[0] >= '0' &&
+	    n->str[0] <= '9' && strlen(n->str) <= 12)
+		x = strtoull(n->str, &end, 10);
+	if (end != NULL && end[0] != '\0' && end[1] == '\0') {
+		mul = end[0] == 's' ? 1 : end[0] == 'm' ? 60 : end[0] == 'h' ?
+		    3600 : end[0] == 'd' ? 86400 : 0;
+		end = mul != 0 ? end + 1 : end;
+	}
+	if (end == NULL || *end != '\0' || x == 0 ||
+	    (int64_t)x > EXPIRY_MAX / mul) {
+		err_at(c, n, "approvals.expiry: expected a duration from 1 "
+		    "second to 366 days (e.g. 3600, 90s, 30m, 72h, 7d)");
+		return -1;
+	}
+	return (int64_t)x * mul;
+}
+
+static void
+rule_ops(struct cc *c, struct papproval *a, const struct ynode *n)
+{
+	size_t i;
+
+	if (!is_seq(c, n, "ops"))
+		return;
+	for (i = 0; i < n->nkids; i++) {
+		const char *s = scalar(c, n->kids[i], "update or delete");
+
+		if (s != NULL && strcmp(s, "update") == 0)
+			a->ops |= 1;
+		else if (s != NULL && strcmp(s, "delete") == 0)
+			a->ops |= 2;
+		else if (s != NULL)
+			err_at(c, n->kids[i], "unknown op '%s' (expected update "
+			    "or delete)", s);
+	}
+}
+
+static void
+rule_roles(struct cc *c, struct papproval *a, const struct ynode *n)
+{
+	size_t i, j;
+	int r;
+
+	if (!is_seq(c, n, "roles"))
+		return;
+	for (i = 0; i < n->nkids; i++) {
+		const char *s = scalar(c, n->kids[i], "a role name");
+
+		if (s == NULL)
+			continue;
+		if ((r = policy_role_find(c->p, s)) < 0) {
+			err_at(c, n->kids[i], "undefined role '%s'", s);
+			continue;
+		}
+		for (j = 0; j < a->nroles && a->roles[j] != r; j++)
+			;
+		if (j < a->nroles)
+			err_at(c, n->kids[i], "role %s is listed twice", s);
+		else if (a->nroles >= POLICY_APPROVAL_ROLES)
+			err_at(c, n->kids[i], "at most %d roles",
+			    POLICY_APPROVAL_ROLES);
+		else
+			a->roles[a->nroles++] = r;
+	}
+}
+
+static void
+parse_approval_rule(struct cc *c, const struct ynode *n)
+{
+	static const char *const keys[] = { "kinds", "ops", "approvals",
+		"roles", NULL };
+	struct papproval a;
+	const struct ynode *v;
+	size_t i;
+	char *end = NULL;
+	unsigned long x = 0;
+
+	memset(&a, 0, sizeof(a));
+	if (!check_map(c, n, keys, "an approval rule"))
+		return;
+	if ((v = require(c, n, "kinds", "an approval rule")) != NULL &&
+	    is_seq(c, v, "kinds"))
+		for (i = 0; i < v->nkids; i++)
+			(void)grant_kinds(c, v->kids[i], a.kinds);
+	if ((v = require(c, n, "ops", "an approval rule")) != NULL)
+		rule_ops(c, &a, v);
+	a.approvals = 1;
+	if ((v = map_get(n, "approvals")) != NULL) {
+		if (v->type == YN_SCALAR && v->plain && strlen(v->str) <= 2)
+			x = strtoul(v->str, &end, 10);
+		if (end == NULL || *end != '\0' || x < 1 ||
+		    x > POLICY_APPROVALS_MAX)
+			err_at(c, v, "approvals: expected a number from 1 to "
+			    "%d", POLICY_APPROVALS_MAX);
+		else
+			a.approvals = (unsigned)x;
+	}
+	if ((v = map_get(n, "roles")) != NULL)
+		rule_roles(c, &a, v);
+	if (a.nroles > a.approvals)
+		err_at(c, n, "approval rule: %zu roles must each approve, but "
+		    "only %u approvals are asked for", a.nroles, a.approvals);
+	if (c->p->napprovals >= POLICY_MAX_APPROVAL_RULES) {
+		err_at(c, n, "at most %d approval rules",
+		    POLICY_MAX_APPROVAL_RULES);
+		return;
+	}
+	c->p->approval_rules[c->p->napprovals++] = a;
+}
+
+static void
+parse_approvals(struct cc *c, const struct ynode *n)
+{
+	static const char *const keys[] = { "expiry", "rules", NULL };
+	const struct ynode *v;
+	int64_t e;
+	size_t i;
+
+	if (!check_map(c, n, keys, "approvals"))
+		return;
+	if ((v = map_get(n, "expiry")) != NULL && (e = duration_ref(c, v)) > 0)
+		c->p->approval_expiry = e;
+	if ((v = map_get(n, "rules")) == NULL || !is_seq(c, v,
+	    "approvals.rules"))
+		return;
+	for (i = 0; i < v->nkids; i++)
+		parse_approval_rule(c, v->kids[i]);
+}
+
+void
+policy_approval_rule(const struct policy *p, const struct kind_def *k,
+    int del, struct policy_approval *out)
+{
+	int ki = policy_kind_index(p, k);
+	size_t i, j;
+
+	memset(out, 0, sizeof(*out));
+	out->approvals = 1;
+	out->expiry = p->approval_expiry > 0 ? p->approval_expiry :
+	    EXPIRY_DEFAULT;
+	for (i = 0; ki >= 0 && i < p->napprovals; i++) {
+		const struct papproval *a = &p->approval_rules[i];
+
+		if (!a->kinds[ki] || !(a->ops & (del ? 2 : 1)))
+			continue;
+		/* the first rule that matches decides */
+		out->approvals = a->approvals;
+		out->nroles = a->nroles;
+		for (j = 0; j < a->nroles; j++)
+			out->roles[j] = p->roles[a->roles[j]].name;
+		return;
+	}
+}
+
+int
+policy_role_has_data(const struct policy *p, const char *role)
+{
+	int r = policy_role_find(p, role);
+
+	return r >= 0 && p->roles[r].first_grant_line != 0;
+}
+
 /* Whole-policy checks -------------------------------------------------- */
 
 /*
@@ -902,7 +1078,8 @@ static void
 compile_root(struct cc *c, const struct ynode *root)
 {
 	static const char *const keys[] = { "version", "levels",
-		"above_clearance", "fields", "roles", "do_not_call", NULL };
+		"above_clearance", "fields", "roles", "do_not_call", "approvals",
+		NULL };
 	const struct ynode *v;
 	size_t i;
 
@@ -924,6 +1101,8 @@ compile_root(struct cc *c, const struct ynode *root)
 		parse_roles(c, v);
 	if ((v = map_get(root, "do_not_call")) != NULL)
 		parse_dnc(c, v);
+	if ((v = map_get(root, "approvals")) != NULL)
+		parse_approvals(c, v);
 	check_schema_levels(c);
 	for (i = 0; i < c->p->nroles; i++)
 		check_duties(c, &c->p->roles[i]);

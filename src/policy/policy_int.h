@@ -84,8 +84,21 @@ struct prole {
 	int dnc;                   /* the do-not-call rule applies */
 };
 
+/* One rule of the approvals section (docs/policy.md §2.7). */
+#define POLICY_MAX_APPROVAL_RULES 16
+struct papproval {
+	unsigned char kinds[POLICY_MAX_KINDS]; /* 1: the rule covers kind i */
+	unsigned char ops;                     /* bit 0 update, bit 1 delete */
+	unsigned approvals;
+	size_t nroles;
+	int roles[POLICY_APPROVAL_ROLES];      /* role indexes */
+};
+
 struct policy {
 	unsigned char hash[32];
+	int64_t approval_expiry;               /* seconds */
+	size_t napprovals;
+	struct papproval approval_rules[POLICY_MAX_APPROVAL_RULES];
 	size_t nlevels;
 	char levels[POLICY_MAX_LEVELS][POLICY_NAME_MAX + 1];
 	unsigned char above_level[POLICY_MAX_LEVELS]; /* enum policy_treat */

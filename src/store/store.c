@@ -19,6 +19,7 @@
 #include "coffer/keys.h"
 #include "coffer/msg.h"
 #include "coffer/store.h"
+#include "store_int.h"
 
 #define KINDS_MAX 8        /* room in the statement cache */
 #define SQL_MAX 4096       /* longest statement we build */
@@ -189,6 +190,113 @@ static const char *const migration_1[] = {
 	NULL
 };
 
+
+/*
+ * Version 2: change requests (docs/requests.md).  A request's content is
+ * immutable (triggers refuse changing it); only its state moves, and every
+ * move is also a row of request_events, so the state column is a cache of
+ * the last event and the history cannot be rewritten by an UPDATE.
+ * Approvals and record history are append-only.  Records get a tombstone
+ * flag: a deleted record stays, with its history, out of reads and lists.
+ */
+#define TOMBSTONE(t) "ALTER TABLE " t " ADD COLUMN deleted INTEGER NOT NULL" \
+	" DEFAULT 0 CHECK (deleted = 0 OR deleted = 1);"
+#define APPEND_ONLY(t) \
+	"CREATE TRIGGER " t "_no_update BEFORE UPDATE ON " t \
+	" BEGIN SELECT RAISE(ABORT, '" t " rows are immutable'); END;" \
+	"CREATE TRIGGER " t "_no_delete BEFORE DELETE ON " t \
+	" BEGIN SELECT RAISE(ABORT, '" t " rows are immutable'); END;"
+#define REQ_STATES(c) "(" c " = 'pending' OR " c " = 'approved' OR " c \
+	" = 'rejected' OR " c " = 'withdrawn' OR " c " = 'expired' OR " c \
+	" = 'conflicted' OR " c " = 'applied')"
+
+static const char *const migration_2[] = {
+	TOMBSTONE("customers") TOMBSTONE("products") TOMBSTONE("calls")
+	TOMBSTONE("followups") TOMBSTONE("deals") TOMBSTONE("notes")
+	/*
+	 * Row scope, tombstone and label filter of a list are answered from
+	 * this index alone (the row id comes with it), so counting an
+	 * agent's customers or finding the customers behind their calls
+	 * reads no table pages.
+	 */
+	"DROP INDEX customers_owner;"
+	"CREATE INDEX customers_scope ON customers(owner_id, deleted, label);"
+	"CREATE INDEX calls_customer_live ON calls(customer_id, deleted);"
+	"DROP INDEX calls_customer;",
+
+	"CREATE TABLE change_requests ("
+	" id INTEGER PRIMARY KEY,"
+	" kind TEXT NOT NULL CHECK (" LEN("kind", 1, 16) "),"
+	" record_id INTEGER NOT NULL CHECK (record_id > 0),"
+	" base_version INTEGER NOT NULL CHECK (base_version >= 1),"
+	" op TEXT NOT NULL CHECK (op = 'update' OR op = 'delete'),"
+	" fields BLOB NOT NULL CHECK (length(fields) BETWEEN 1 AND 65536),"
+	" reason TEXT NOT NULL CHECK (" LEN("reason", 1, 500) "),"
+	" requester_id INTEGER NOT NULL REFERENCES users(id),"
+	" created INTEGER NOT NULL,"
+	" expires INTEGER NOT NULL CHECK (expires > created),"
+	" need INTEGER NOT NULL CHECK (need BETWEEN 1 AND 8),"
+	" roles TEXT NOT NULL DEFAULT '' CHECK (" LEN("roles", 0, 200) "),"
+	" hash BLOB NOT NULL CHECK (length(hash) = 32),"
+	" state TEXT NOT NULL DEFAULT 'pending' CHECK " REQ_STATES("state") ","
+	" updated INTEGER NOT NULL) STRICT;"
+	"CREATE INDEX change_requests_state ON change_requests(state, expires);"
+	"CREATE INDEX change_requests_requester ON"
+	" change_requests(requester_id);"
+	"CREATE INDEX change_requests_record ON"
+	" change_requests(kind, record_id);"
+	"CREATE TRIGGER change_requests_content BEFORE UPDATE OF id, kind,"
+	" record_id, base_version, op, fields, reason, requester_id, created,"
+	" expires, need, roles, hash ON change_requests"
+	" BEGIN SELECT RAISE(ABORT, 'a change request is immutable'); END;"
+	"CREATE TRIGGER change_requests_state BEFORE UPDATE OF state"
+	" ON change_requests WHEN OLD.state <> 'pending'"
+	" AND NOT (OLD.state = 'approved' AND (NEW.state = 'applied'"
+	" OR NEW.state = 'conflicted'))"
+	" BEGIN SELECT RAISE(ABORT, 'request is no longer pending'); END;"
+	"CREATE TRIGGER change_requests_no_delete BEFORE DELETE ON"
+	" change_requests BEGIN SELECT RAISE(ABORT,"
+	" 'change_requests rows are immutable'); END;",
+
+	"CREATE TABLE request_events ("
+	" id INTEGER PRIMARY KEY,"
+	" request_id INTEGER NOT NULL REFERENCES change_requests(id),"
+	" state TEXT NOT NULL CHECK " REQ_STATES("state") ","
+	" actor_id INTEGER REFERENCES users(id),"
+	" time INTEGER NOT NULL) STRICT;"
+	"CREATE INDEX request_events_request ON request_events(request_id);"
+	APPEND_ONLY("request_events"),
+
+	"CREATE TABLE approvals ("
+	" id INTEGER PRIMARY KEY,"
+	" request_id INTEGER NOT NULL REFERENCES change_requests(id),"
+	" approver_id INTEGER NOT NULL REFERENCES users(id),"
+	" role TEXT NOT NULL CHECK (" LEN("role", 1, 32) "),"
+	" decision TEXT NOT NULL CHECK (decision = 'approve'"
+	"  OR decision = 'reject'),"
+	" comment TEXT NOT NULL CHECK (" LEN("comment", 0, 500) "),"
+	" time INTEGER NOT NULL,"
+	" signature BLOB NOT NULL CHECK (length(signature) = 64),"
+	" statement_hash BLOB NOT NULL CHECK (length(statement_hash) = 32),"
+	" UNIQUE (request_id, approver_id)) STRICT;"
+	APPEND_ONLY("approvals"),
+
+	"CREATE TABLE record_history ("
+	" id INTEGER PRIMARY KEY,"
+	" kind TEXT NOT NULL CHECK (" LEN("kind", 1, 16) "),"
+	" record_id INTEGER NOT NULL,"
+	" version INTEGER NOT NULL,"
+	" request_id INTEGER NOT NULL REFERENCES change_requests(id),"
+	" op TEXT NOT NULL CHECK (op = 'update' OR op = 'delete'),"
+	" requester_id INTEGER NOT NULL REFERENCES users(id),"
+	" approvers TEXT NOT NULL CHECK (" LEN("approvers", 0, 600) "),"
+	" time INTEGER NOT NULL,"
+	" fields BLOB NOT NULL) STRICT;"
+	"CREATE INDEX record_history_record ON record_history(kind, record_id);"
+	APPEND_ONLY("record_history"),
+	NULL
+};
+
 struct migration {
 	int version;
 	const char *description;
@@ -197,6 +305,7 @@ struct migration {
 
 static const struct migration migrations[] = {
 	{ 1, "initial schema", migration_1 },
+	{ 2, "change requests, approvals, history, tombstones", migration_2 },
 };
 
 /* Small helpers ------------------------------------------------------ */
@@ -1012,7 +1121,19 @@ sql_columns(struct sqlbuf *b, const struct kind_def *k)
  * indexed lookup tells NOT_FOUND from DENIED.  ?1 is the id, ?2 the scope.
  */
 static int
+sql_get_rows(struct sqlbuf *b, const struct kind_def *k, enum scope_kind sk,
+    int tombstones);
+
+static int
 sql_get(struct sqlbuf *b, const struct kind_def *k, enum scope_kind sk)
+{
+	return sql_get_rows(b, k, sk, 0);
+}
+
+/* As sql_get; tombstones 1 also finds deleted rows, flagged last. */
+static int
+sql_get_rows(struct sqlbuf *b, const struct kind_def *k, enum scope_kind sk,
+    int tombstones)
 {
 	int rc = COFFER_OK;
 
@@ -1031,7 +1152,11 @@ sql_get(struct sqlbuf *b, const struct kind_def *k, enum scope_kind sk)
 		rc = sql_owner(b, k);
 		sb_add(b, " IN (%s), 0)", SQL_TEAM_USERS("?2"));
 	}
-	sb_add(b, " FROM %s t WHERE t.id = ?1", k->table);
+	if (tombstones)
+		sb_add(b, ", t.deleted FROM %s t WHERE t.id = ?1", k->table);
+	else
+		sb_add(b, " FROM %s t WHERE t.id = ?1 AND t.deleted = 0",
+		    k->table);
 	return rc != COFFER_OK ? rc : b->overflow ? COFFER_ERR_INTERNAL :
 	    COFFER_OK;
 }
@@ -1552,6 +1677,79 @@ out:
 	return tx_leave(st, began, rc);
 }
 
+/*
+ * Tombstone: the row stays (with its history) but leaves every read and
+ * list.  Bumps the version like an update, so a request made on the old
+ * version conflicts.  The caller has decided scope.
+ */
+int
+store_record_tombstone(struct store *st, const struct kind_def *k,
+    int64_t id, int64_t expected_version)
+{
+	struct sqlbuf b = { .n = 0 };
+	sqlite3_stmt *s = NULL;
+	size_t ki;
+	int rc;
+
+	if ((rc = kind_index(st, k, &ki)) != COFFER_OK)
+		return rc;
+	sb_add(&b, "UPDATE %s SET deleted = 1, version = version + 1, "
+	    "updated = ?3 WHERE id = ?1 AND version = ?2 AND deleted = 0",
+	    k->table);
+	if ((rc = prepare(st, b.s, 0, &s)) != COFFER_OK)
+		return rc;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, expected_version);
+	sqlite3_bind_int64(s, 3, (int64_t)time(NULL));
+	rc = db_status(sqlite3_step(s));
+	if (rc == COFFER_OK && sqlite3_changes(st->db) != 1)
+		rc = COFFER_ERR_CONFLICT;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_record_get_any(struct store *st, const struct kind_def *k, int64_t id,
+    const struct store_scope *scope, cbor_item_t **out, int *deleted)
+{
+	enum scope_kind sk = eff_scope(k, scope);
+	struct sqlbuf b = { .n = 0 };
+	sqlite3_stmt *s = NULL;
+	size_t ki;
+	int rc;
+
+	*deleted = 0;
+	if ((rc = kind_index(st, k, &ki)) != COFFER_OK ||
+	    (rc = sql_get_rows(&b, k, sk, 1)) != COFFER_OK ||
+	    (rc = prepare(st, b.s, 0, &s)) != COFFER_OK)
+		return rc;
+	sqlite3_bind_int64(s, 1, id);
+	bind_scope(s, 2, sk, scope);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		rc = rc == SQLITE_DONE ? COFFER_ERR_NOT_FOUND : db_status(rc);
+	else if (!sqlite3_column_int(s, (int)k->nfields))
+		rc = COFFER_ERR_DENIED;
+	else {
+		*deleted = sqlite3_column_int(s, (int)k->nfields + 1) != 0;
+		rc = row_to_map(s, k, out);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+sqlite3 *
+store_sqlite(struct store *st)
+{
+	return st->db;
+}
+
+int
+store_db_status(int rc)
+{
+	return db_status(rc);
+}
+
 /* Lists -------------------------------------------------------------- */
 
 /* "(x.label IS NULL OR x.label IN ('public', ...))" from schema.c's enum. */
@@ -1617,7 +1815,7 @@ list_where(struct sqlbuf *b, const struct kind_def *k, enum scope_kind sk,
 	size_t i;
 	int rc;
 
-	sb_add(b, " FROM %s t WHERE 1", k->table);
+	sb_add(b, " FROM %s t WHERE t.deleted = 0", k->table);
 	if ((rc = sql_scope_cond(b, k, sk)) != COFFER_OK ||
 	    (rc = sql_label_cond(b, k, scope)) != COFFER_OK)
 		return rc;

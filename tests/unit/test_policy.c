@@ -48,7 +48,7 @@ static const struct bad bad_policies[] = {
 	/* structure */
 	{ HEAD "roles: {a: {}}\nextra: 1\n", 4,
 	  "unknown key 'extra' in the policy (expected version, levels, "
-	  "above_clearance, fields, roles, do_not_call)" },
+	  "above_clearance, fields, roles, do_not_call, approvals)" },
 	{ HEAD "roles:\n  agent:\n    grant: []\n", 5,
 	  "unknown key 'grant' in role agent (expected clearance, grants, "
 	  "privileges, limits)" },
@@ -121,7 +121,27 @@ static const struct bad bad_policies[] = {
 	{ HEAD "roles:\n  agent:\n    grants:\n      - kinds: [customer]\n"
 	  "        actions: [fly]\n        scope: own\n", 7,
 	  "unknown action 'fly' (expected read, list, create, update, delete, "
-	  "reveal or export)" },
+	  "reveal, export or request)" },
+	/* approvals (change requests) */
+	{ HEAD "roles: {a: {}}\napprovals:\n  expiry: 0\n", 5,
+	  "approvals.expiry: expected a duration from 1 second to 366 days "
+	  "(e.g. 3600, 90s, 30m, 72h, 7d)" },
+	{ HEAD "roles: {a: {}}\napprovals:\n  expiry: 5y\n", 5,
+	  "approvals.expiry: expected a duration from 1 second to 366 days "
+	  "(e.g. 3600, 90s, 30m, 72h, 7d)" },
+	{ HEAD "roles: {a: {}}\napprovals:\n  rules:\n    - kinds: [customer]\n"
+	  "      ops: [purge]\n", 7,
+	  "unknown op 'purge' (expected update or delete)" },
+	{ HEAD "roles: {a: {}}\napprovals:\n  rules:\n    - kinds: [customer]\n"
+	  "      ops: [delete]\n      roles: [boss]\n", 8,
+	  "undefined role 'boss'" },
+	{ HEAD "roles: {a: {}, b: {}}\napprovals:\n  rules:\n"
+	  "    - kinds: [customer]\n      ops: [delete]\n      approvals: 1\n"
+	  "      roles: [a, b]\n", 6, "approval rule: 2 roles must each "
+	  "approve, but only 1 approvals are asked for" },
+	{ HEAD "roles: {a: {}}\napprovals:\n  rules:\n    - kinds: [customer]\n"
+	  "      ops: [update]\n      approvals: 9\n", 8,
+	  "approvals: expected a number from 1 to 8" },
 	{ HEAD "roles:\n  agent:\n    grants:\n      - kinds: [product]\n"
 	  "        actions: [read]\n        scope: own\n", 8,
 	  "products is shared, not owned: its scope must be all" },
@@ -368,30 +388,31 @@ load_default(void)
 
 /*
  * The access matrix of the default policy.  One row per role and kind;
- * the columns are read, list, create, update, delete, reveal, export:
+ * the columns are read, list, create, update, delete, reveal, export,
+ * request:
  * O own rows, T team subtree, A all rows, - denied.
  */
 static const struct {
 	const char *role, *kind, *actions;
 } matrix[] = {
-	{ "agent",      "customer", "OOO--O-" },
-	{ "agent",      "call",     "OOO--O-" },
-	{ "agent",      "followup", "OOO--O-" },
-	{ "agent",      "deal",     "OOO--O-" },
-	{ "agent",      "note",     "OOO--O-" },
-	{ "agent",      "product",  "AA-----" },
-	{ "manager",    "customer", "TTTTTT-" },
-	{ "manager",    "call",     "TTTTTT-" },
-	{ "manager",    "followup", "TTTTTT-" },
-	{ "manager",    "deal",     "TTTTTT-" },
-	{ "manager",    "note",     "TTTTTT-" },
-	{ "manager",    "product",  "AAAA---" },
-	{ "compliance", "customer", "-------" },
-	{ "compliance", "deal",     "-------" },
-	{ "compliance", "product",  "-------" },
-	{ "admin",      "customer", "-------" },
-	{ "admin",      "note",     "-------" },
-	{ "admin",      "product",  "-------" },
+	{ "agent",      "customer", "OOO--O-O" },
+	{ "agent",      "call",     "OOO--O-O" },
+	{ "agent",      "followup", "OOO--O-O" },
+	{ "agent",      "deal",     "OOO--O-O" },
+	{ "agent",      "note",     "OOO--O-O" },
+	{ "agent",      "product",  "AA------" },
+	{ "manager",    "customer", "TTTTTT-T" },
+	{ "manager",    "call",     "TTTTTT-T" },
+	{ "manager",    "followup", "TTTTTT-T" },
+	{ "manager",    "deal",     "TTTTTT-T" },
+	{ "manager",    "note",     "TTTTTT-T" },
+	{ "manager",    "product",  "AAAA----" },
+	{ "compliance", "customer", "--------" },
+	{ "compliance", "deal",     "--------" },
+	{ "compliance", "product",  "--------" },
+	{ "admin",      "customer", "--------" },
+	{ "admin",      "note",     "--------" },
+	{ "admin",      "product",  "--------" },
 };
 
 /* Privileges: user_read, user_admin, audit_read, key_admin, policy_admin. */
@@ -410,6 +431,44 @@ subject(const char *role, const char *clearance)
 	struct policy_subject s = { role, clearance, 7, "east" };
 
 	return s;
+}
+
+/* The approvals section of the default policy, and the fall-back. */
+static void
+test_approval_rules(void **state)
+{
+	struct policy *p = load_default();
+	struct policy_approval a;
+	struct policy_error err;
+
+	(void)state;
+	policy_approval_rule(p, schema_kind("customer"), 1, &a);
+	assert_int_equal(a.approvals, 2);
+	assert_int_equal(a.nroles, 2);
+	assert_string_equal(a.roles[0], "manager");
+	assert_string_equal(a.roles[1], "compliance");
+	assert_int_equal(a.expiry, 72 * 3600);
+	policy_approval_rule(p, schema_kind("customer"), 0, &a);
+	assert_int_equal(a.approvals, 1);
+	assert_int_equal(a.nroles, 1);
+	assert_string_equal(a.roles[0], "manager");
+	policy_approval_rule(p, schema_kind("call"), 1, &a);
+	assert_int_equal(a.approvals, 1);
+	/* products: no rule matches, the default applies */
+	policy_approval_rule(p, schema_kind("product"), 0, &a);
+	assert_int_equal(a.approvals, 1);
+	assert_int_equal(a.nroles, 0);
+	assert_true(policy_role_has_data(p, "manager"));
+	assert_false(policy_role_has_data(p, "compliance"));
+	assert_false(policy_role_has_data(p, "nobody"));
+	policy_free(p);
+	p = NULL;
+	assert_int_equal(load_text(HEAD "roles: {a: {}}\napprovals:\n"
+	    "  expiry: 90s\n", &p, &err), COFFER_OK);
+	policy_approval_rule(p, schema_kind("deal"), 0, &a);
+	assert_int_equal(a.expiry, 90);
+	assert_int_equal(a.approvals, 1);
+	policy_free(p);
 }
 
 static void
@@ -841,6 +900,7 @@ main(void)
 		cmocka_unit_test(test_writes),
 		cmocka_unit_test(test_limits_and_names),
 		cmocka_unit_test(test_hash),
+		cmocka_unit_test(test_approval_rules),
 		cmocka_unit_test(test_site_policy),
 	};
 
