@@ -74,6 +74,11 @@ UNIT_HELPER_OBJ := $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard tests/unit/helper_*.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(OUT)/fuzz/%)
 
+# Objects made through pattern-rule chains are kept (not "intermediate"),
+# so a second make rebuilds nothing; a target whose recipe fails is removed.
+.SECONDARY:
+.DELETE_ON_ERROR:
+
 .PHONY: all check unit fuzz-bins fuzz demo install uninstall clean deps \
         bench bench-quick bench-bins
 all: $(PROGS)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "coffer/args.h"
 #include "coffer/handlers.h"
 #include "coffer/msg.h"
 #include "coffer/schema.h"
@@ -15,38 +16,6 @@
 
 #define LIST_DEFAULT 50
 #define FILTERS_MAX 8
-
-/* The kind named by args.kind; INVALID with detail if missing/unknown. */
-static int
-arg_kind(const cbor_item_t *args, const struct kind_def **k,
-    struct coffer_errdetail *d)
-{
-	char name[32];
-	int rc;
-
-	rc = msg_get_str(args, "kind", name, sizeof(name));
-	if (rc == COFFER_ERR_NOT_FOUND)
-		return coffer_detail(d, COFFER_ERR_INVALID, "kind",
-		    "kind: required");
-	if (rc != COFFER_OK || (*k = schema_kind(name)) == NULL)
-		return coffer_detail(d, COFFER_ERR_INVALID, "kind",
-		    "kind: unknown record kind");
-	return COFFER_OK;
-}
-
-static int
-arg_id(const cbor_item_t *args, const char *key, int64_t *id,
-    struct coffer_errdetail *d)
-{
-	uint64_t v;
-
-	if (msg_get_uint(args, key, &v) != COFFER_OK || v == 0 ||
-	    v > INT64_MAX)
-		return coffer_detail(d, COFFER_ERR_INVALID, key,
-		    "%s: required, a positive integer", key);
-	*id = (int64_t)v;
-	return COFFER_OK;
-}
 
 static int
 decide(struct request *r, enum access_action a, const struct kind_def *k,
@@ -259,8 +228,8 @@ handle_record_get(struct request *r, const cbor_item_t *args,
 	int64_t id = 0;
 	int rc;
 
-	if ((rc = arg_kind(args, &k, d)) != COFFER_OK ||
-	    (rc = arg_id(args, "id", &id, d)) != COFFER_OK ||
+	if ((rc = args_kind(args, &k, d)) != COFFER_OK ||
+	    (rc = args_id(args, "id", &id, d)) != COFFER_OK ||
 	    (rc = decide(r, ACT_READ, k, &dec, d)) != COFFER_OK)
 		return rc;
 	rc = store_record_get(r->st, k, id, &dec.pd.scope, &rec);
@@ -381,7 +350,7 @@ handle_record_list(struct request *r, const cbor_item_t *args,
 	uint64_t total = 0;
 	int rc;
 
-	if ((rc = arg_kind(args, &k, d)) != COFFER_OK ||
+	if ((rc = args_kind(args, &k, d)) != COFFER_OK ||
 	    (rc = decide(r, ACT_LIST, k, &dec, d)) != COFFER_OK ||
 	    (rc = parse_filters(k, args, filters, &nf, names, d)) != COFFER_OK ||
 	    (rc = page_args(args, &limit, &offset, d)) != COFFER_OK)
@@ -543,7 +512,7 @@ handle_record_create(struct request *r, const cbor_item_t *args,
 	int64_t id = 0;
 	int rc;
 
-	if ((rc = arg_kind(args, &k, d)) != COFFER_OK ||
+	if ((rc = args_kind(args, &k, d)) != COFFER_OK ||
 	    (rc = decide(r, ACT_CREATE, k, &dec, d)) != COFFER_OK ||
 	    (rc = fields_arg(args, &given, d)) != COFFER_OK)
 		return rc;
@@ -573,9 +542,9 @@ handle_record_update(struct request *r, const cbor_item_t *args,
 	int64_t id = 0, version = 0, owner = 0;
 	int rc;
 
-	if ((rc = arg_kind(args, &k, d)) != COFFER_OK ||
-	    (rc = arg_id(args, "id", &id, d)) != COFFER_OK ||
-	    (rc = arg_id(args, "version", &version, d)) != COFFER_OK ||
+	if ((rc = args_kind(args, &k, d)) != COFFER_OK ||
+	    (rc = args_id(args, "id", &id, d)) != COFFER_OK ||
+	    (rc = args_id(args, "version", &version, d)) != COFFER_OK ||
 	    (rc = decide(r, ACT_UPDATE, k, &dec, d)) != COFFER_OK ||
 	    (rc = fields_arg(args, &fields, d)) != COFFER_OK ||
 	    (rc = schema_validate(k, fields, 0, d)) != COFFER_OK)
@@ -615,9 +584,9 @@ handle_record_delete(struct request *r, const cbor_item_t *args,
 	int64_t id = 0, version = 0;
 	int rc;
 
-	if ((rc = arg_kind(args, &k, d)) != COFFER_OK ||
-	    (rc = arg_id(args, "id", &id, d)) != COFFER_OK ||
-	    (rc = arg_id(args, "version", &version, d)) != COFFER_OK ||
+	if ((rc = args_kind(args, &k, d)) != COFFER_OK ||
+	    (rc = args_id(args, "id", &id, d)) != COFFER_OK ||
+	    (rc = args_id(args, "version", &version, d)) != COFFER_OK ||
 	    (rc = decide(r, ACT_DELETE, k, &dec, d)) != COFFER_OK ||
 	    (rc = existing_row(r, &dec, id, &cur, d)) != COFFER_OK)
 		return rc;
@@ -665,8 +634,8 @@ handle_record_reveal(struct request *r, const cbor_item_t *args,
 	int64_t id = 0;
 	int rc;
 
-	if ((rc = arg_kind(args, &k, d)) != COFFER_OK ||
-	    (rc = arg_id(args, "id", &id, d)) != COFFER_OK)
+	if ((rc = args_kind(args, &k, d)) != COFFER_OK ||
+	    (rc = args_id(args, "id", &id, d)) != COFFER_OK)
 		return rc;
 	if (msg_get_str(args, "field", field, sizeof(field)) != COFFER_OK ||
 	    (f = schema_field(k, field)) == NULL)

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "coffer/approval.h"
+#include "coffer/args.h"
 #include "coffer/audit.h"
 #include "coffer/handlers.h"
 #include "coffer/msg.h"
@@ -23,53 +24,6 @@
 
 #define APPROVALS_MAX 16   /* approvals kept per request (need <= 8) */
 #define SWEEP_MAX 64       /* expired requests closed per request */
-
-/* Arguments ------------------------------------------------------------ */
-
-static int
-arg_kind(const cbor_item_t *args, const struct kind_def **k,
-    struct coffer_errdetail *d)
-{
-	char name[32];
-
-	if (msg_get_str(args, "kind", name, sizeof(name)) != COFFER_OK ||
-	    (*k = schema_kind(name)) == NULL)
-		return coffer_detail(d, COFFER_ERR_INVALID, "kind",
-		    "kind: required, a record kind");
-	return COFFER_OK;
-}
-
-static int
-arg_id(const cbor_item_t *args, const char *key, int64_t *id,
-    struct coffer_errdetail *d)
-{
-	uint64_t v;
-
-	if (msg_get_uint(args, key, &v) != COFFER_OK || v == 0 ||
-	    v > INT64_MAX)
-		return coffer_detail(d, COFFER_ERR_INVALID, key,
-		    "%s: required, a positive integer", key);
-	*id = (int64_t)v;
-	return COFFER_OK;
-}
-
-/* A text argument of 0..max bytes (min 1 if required). */
-static int
-arg_text(const cbor_item_t *args, const char *key, char *buf, size_t bufsz,
-    int required, struct coffer_errdetail *d)
-{
-	int rc = msg_get_str(args, key, buf, bufsz);
-
-	if (rc == COFFER_ERR_NOT_FOUND && !required) {
-		buf[0] = '\0';
-		return COFFER_OK;
-	}
-	if (rc != COFFER_OK || (required && buf[0] == '\0'))
-		return coffer_detail(d, COFFER_ERR_INVALID, key, "%s: %s text "
-		    "of at most %zu bytes", key, required ? "required," : "",
-		    bufsz - 1);
-	return COFFER_OK;
-}
 
 /* The audit trail of transitions ---------------------------------------- */
 
@@ -524,7 +478,7 @@ create_args(const cbor_item_t *args, int *del, const cbor_item_t **fields,
 	    cbor_map_size(*fields) == 0))
 		return coffer_detail(d, COFFER_ERR_INVALID, "fields",
 		    "fields: required, a map of field name to new value");
-	if ((rc = arg_text(args, "reason", reason, reasonsz, 1, d)) !=
+	if ((rc = args_text(args, "reason", reason, reasonsz, 1, d)) !=
 	    COFFER_OK)
 		return rc;
 	return COFFER_OK;
@@ -592,9 +546,9 @@ handle_request_create(struct request *r, const cbor_item_t *args,
 
 	memset(&q, 0, sizeof(q));
 	if ((rc = sweep_expired(r)) != COFFER_OK ||
-	    (rc = arg_kind(args, &k, d)) != COFFER_OK ||
-	    (rc = arg_id(args, "id", &id, d)) != COFFER_OK ||
-	    (rc = arg_id(args, "version", &version, d)) != COFFER_OK ||
+	    (rc = args_kind(args, &k, d)) != COFFER_OK ||
+	    (rc = args_id(args, "id", &id, d)) != COFFER_OK ||
+	    (rc = args_id(args, "version", &version, d)) != COFFER_OK ||
 	    (rc = create_args(args, &del, &fields, q.reason, sizeof(q.reason),
 	    d)) != COFFER_OK)
 		return rc;
@@ -828,7 +782,7 @@ load_visible(struct request *r, const cbor_item_t *args,
 	int64_t id = 0;
 	int rc, yes = 0;
 
-	if ((rc = arg_id(args, "id", &id, d)) != COFFER_OK)
+	if ((rc = args_id(args, "id", &id, d)) != COFFER_OK)
 		return rc;
 	rc = store_request_get(r->st, id, q);
 	if (rc == COFFER_OK && (rc = visible(r, q, &yes)) == COFFER_OK &&
@@ -868,7 +822,7 @@ handle_request_list(struct request *r, const cbor_item_t *args,
 	int rc, mine = 0, yes;
 
 	if ((rc = sweep_expired(r)) != COFFER_OK ||
-	    (rc = arg_text(args, "state", state, sizeof(state), 0, d)) !=
+	    (rc = args_text(args, "state", state, sizeof(state), 0, d)) !=
 	    COFFER_OK)
 		return rc;
 	if (state[0] != '\0' && !state_name(state))
@@ -1220,7 +1174,7 @@ decide_request(struct request *r, const cbor_item_t *args,
 
 	memset(&q, 0, sizeof(q));
 	if ((rc = sweep_expired(r)) != COFFER_OK ||
-	    (rc = arg_text(args, "comment", comment, sizeof(comment), rej, d))
+	    (rc = args_text(args, "comment", comment, sizeof(comment), rej, d))
 	    != COFFER_OK || (rc = arg_signature(args, sig, d)) != COFFER_OK ||
 	    (rc = load_visible(r, args, &q, d)) != COFFER_OK)
 		return rc;
@@ -1359,8 +1313,8 @@ handle_record_history(struct request *r, const cbor_item_t *args,
 	size_t i, n = 0;
 	int rc, deleted = 0;
 
-	if ((rc = arg_kind(args, &k, d)) != COFFER_OK ||
-	    (rc = arg_id(args, "id", &id, d)) != COFFER_OK)
+	if ((rc = args_kind(args, &k, d)) != COFFER_OK ||
+	    (rc = args_id(args, "id", &id, d)) != COFFER_OK)
 		return rc;
 	if (access_decide(r->policy, &r->subject, ACT_READ, k, &dec) !=
 	    COFFER_OK)
