@@ -30,7 +30,8 @@ enum access_action {
 	ACT_USER_READ, /* user.list */
 	ACT_USER_ADMIN, /* user.add / user.update */
 	ACT_AUDIT_READ, /* audit.search / show / checkpoint / export */
-	ACT_REQUEST     /* request.create: ask for an update or a deletion */
+	ACT_REQUEST,    /* request.create: ask for an update or a deletion */
+	ACT_BACKUP      /* backup.create: privilege key_admin */
 };
 
 /* Who is asking, as authenticated by the session. */

@@ -52,6 +52,21 @@ int backup_manifest_encode(const struct backup_manifest *m,
     const unsigned char sk[64], char **out, size_t *len);
 
 /*
+ * A signer holding the daemon identity key (struct daemon_keys.sign):
+ * Ed25519 signature of m[0..len) into sig; a COFFER_* status.
+ */
+typedef int (*backup_sign_fn)(void *arg, unsigned char sig[64],
+    const unsigned char *m, size_t len);
+
+/*
+ * As backup_manifest_encode, signed by sign(arg, ...) instead of a secret
+ * key in the caller's memory.  The signature is checked against
+ * m->vault_pk before it is used (COFFER_ERR_CRYPTO otherwise).
+ */
+int backup_manifest_encode_signed(const struct backup_manifest *m,
+    backup_sign_fn sign, void *arg, char **out, size_t *len);
+
+/*
  * Parse and check a manifest: strict grammar, canonical form (it must
  * re-encode to the same bytes), and a valid signature by the key it
  * names.  With pin != NULL that key must also equal pin
@@ -90,6 +105,45 @@ struct vault;
  */
 int backup_create(const struct vault *v, const char *out, char id[65],
     struct coffer_errdetail *detail);
+
+struct store;
+struct audit_log;
+/*
+ * What an online backup (the running daemon, docs/backup.md section 7)
+ * works with.  Everything is borrowed.
+ */
+struct backup_online {
+	const char *vault_dir;            /* master.sealed, policy.yaml */
+	struct store *st;                 /* an idle connection (no open
+	                                   * transaction) of the vault's db */
+	const unsigned char *backup_key;  /* 32 bytes, KEYS_SUB_BACKUP */
+	const unsigned char *identity_pk; /* 32 bytes: the manifest's "vault" */
+	backup_sign_fn sign;              /* with the identity key */
+	void *sign_arg;
+	struct audit_log *audit;          /* the vault's open log */
+	/*
+	 * Called once the database snapshot is fixed and before the audit
+	 * log is copied: appends the backup.create record, which is then
+	 * inside the backup.  A status other than COFFER_OK stops the backup.
+	 */
+	int (*before_audit)(void *arg);
+	void *before_arg;
+};
+
+/*
+ * Take a backup of a vault that a running daemon serves, into the new
+ * directory out (must not exist; made 0700), while other connections
+ * keep reading and writing.  The database is exported from o->st in one
+ * read transaction begun first, so every change in the copy was recorded
+ * in the audit log before the copy's snapshot; then o->before_audit runs,
+ * a checkpoint is signed (audit_checkpoint_now) and the log is copied up
+ * to and including that checkpoint's frame - records appended meanwhile
+ * are left out - with the checkpoint as audit/checkpoint.  The result is
+ * the same format as backup_create's and passes backup_verify.  On
+ * failure out is removed.  *id (may be NULL) gets the manifest id.
+ */
+int backup_create_online(const struct backup_online *o, const char *out,
+    char id[65], struct coffer_errdetail *detail);
 
 /* What a verified backup contains, for the caller to show. */
 struct backup_info {

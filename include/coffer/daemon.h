@@ -32,6 +32,10 @@ struct daemon_keys {
 	int (*sign)(void *arg, unsigned char sig[64], const unsigned char *m,
 	    size_t len);
 	void *sign_arg;
+	/* Online backups (h_backup.c): the vault directory (master.sealed,
+	 * policy.yaml) and the 32-byte backup key (KEYS_SUB_BACKUP). */
+	const char *vault_dir;
+	const unsigned char *backup_key;
 };
 
 struct audit_log;

@@ -69,4 +69,7 @@ int handle_request_withdraw(struct request *, const cbor_item_t *,
 int handle_record_history(struct request *, const cbor_item_t *,
     cbor_item_t **, struct coffer_errdetail *);
 
+/* An online backup into a new directory (h_backup.c, docs/backup.md). */
+int handle_backup_create(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
 #endif

@@ -167,12 +167,13 @@ int policy_field_level(const struct policy *p, const struct kind_def *k,
 
 /*
  * Change requests (docs/requests.md, docs/policy.md §2.7): what a request
- * to update (del 0) or delete (del 1) a record of kind k needs.  approvals
- * in all, and one from each of roles[] (none listed: any role).  A role
- * with record grants approves only requests of people it manages (the
- * requester's manager chain); one without (compliance) any.  expiry:
- * seconds a request stays open.  Without a matching rule: 1 approval,
- * no role named, the policy's expiry (default 72 hours).
+ * to update (del 0), delete (del 1) or purge (del 2) a record of kind k
+ * needs.  approvals in all, and one from each of roles[] (none listed: any
+ * role).  A role with record grants approves only requests of people it
+ * manages (the requester's manager chain); one without (compliance) any.
+ * expiry: seconds a request stays open.  Without a matching rule: 1
+ * approval, no role named, the policy's expiry (default 72 hours); for a
+ * purge, approvals 0: no purge may be requested.
  */
 #define POLICY_APPROVAL_ROLES 4
 #define POLICY_APPROVALS_MAX 8
@@ -186,6 +187,14 @@ void policy_approval_rule(const struct policy *p, const struct kind_def *k,
     int del, struct policy_approval *out);
 /* 1 if the role holds any record grant (the data duty); 0 if not/unknown. */
 int policy_role_has_data(const struct policy *p, const char *role);
+
+/*
+ * Corrections (docs/policy.md §2.8): the seconds after a record's creation
+ * during which its owner may change field of kind k directly, without a
+ * change request; 0 if the policy names no such correction.
+ */
+int64_t policy_correction_window(const struct policy *p,
+    const struct kind_def *k, const char *field);
 
 /* Volume limit of a role; POLICY_UNLIMITED if not set or role unknown. */
 uint32_t policy_limit(const struct policy *p, const char *role,

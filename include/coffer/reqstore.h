@@ -21,7 +21,7 @@ struct store_request {
 	int64_t id;
 	char kind[17];
 	int64_t record_id, base_version;
-	char op[8];                  /* "update" / "delete" */
+	char op[8];                  /* "update" / "delete" / "purge" */
 	/* Deterministic CBOR {field: [old, new]}.  Borrowed by
 	 * store_request_add; malloc'd by store_request_get (clear frees). */
 	unsigned char *fields;
@@ -93,6 +93,22 @@ int store_history_add(struct store *st, const struct store_history *h);
 int store_history_list(struct store *st, const char *kind, int64_t record_id,
     struct store_history **out, size_t *n);
 void store_history_free(struct store_history *h, size_t n);
+
+/* Pending requests on one record, oldest first, at most max. */
+int store_request_pending_on(struct store *st, const char *kind,
+    int64_t record_id, int64_t *ids, size_t max, size_t *n);
+
+/*
+ * Purge (docs/requests.md §7): replace the change set of every history
+ * row and every closed request of the record with REQ_PURGED (the empty
+ * CBOR map).  The database allows exactly this and only once the record
+ * is a purged customer (store_customer_purge first, same transaction);
+ * close its pending requests before.  *nhistory / *nrequests: rows
+ * erased.
+ */
+#define REQ_PURGED "\xa0"
+int store_purge_erase(struct store *st, const char *kind, int64_t record_id,
+    size_t *nhistory, size_t *nrequests);
 
 /* *yes = 1 if ancestor is user's manager, their manager's, ... */
 int store_user_in_chain(struct store *st, int64_t user, int64_t ancestor,

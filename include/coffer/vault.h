@@ -73,6 +73,25 @@ void vault_close(struct vault *v);
  */
 void vault_discard(struct vault *v);
 
+#define VAULT_SEALED_NEW "master.sealed.new" /* a reseal in progress */
+
+/*
+ * Reseal the master key (key rotation without re-encryption): unseal
+ * master.sealed with the current material (old_keyfile, NULL meaning
+ * DIR/master.key, or old_pass for a passphrase vault, as vault_open) and
+ * seal the same master key under a new passphrase new_pass/new_len, or -
+ * when new_keyfile is not NULL - under a fresh wrapping key written to the
+ * new file new_keyfile (O_EXCL, 0600; removed again on failure).  The new
+ * file is written as DIR/master.sealed.new (fsync'd), opened again with
+ * the new material, then renamed over master.sealed and the directory
+ * fsync'd: after a crash master.sealed is the old file or the new one,
+ * never neither.  Needs the vault lock (COFFER_ERR_BUSY).  COFFER_ERR_KEY:
+ * wrong current material, or master.sealed no longer holds v's key.
+ */
+int vault_reseal(struct vault *v, const char *old_keyfile, const char *old_pass,
+    size_t old_len, const char *new_keyfile, const char *new_pass,
+    size_t new_len);
+
 /* DIR/audit into buf; COFFER_ERR_INVALID if it does not fit. */
 int vault_audit_path(const struct vault *v, char *buf, size_t bufsz);
 /* The audit log's checkpoint origin: "coffer/" + 24 characters of the

@@ -45,6 +45,7 @@ struct args {
 	const char *role, *clearance, *team, *manager, *display, *pubkey;
 	const char *customers, *seed, *keys_dir;
 	const char *pin_key, *vault, *no_db; /* backup verify, restore */
+	const char *new_pass_file, *new_key_file; /* passphrase */
 	int help;
 };
 
@@ -66,6 +67,8 @@ static const char help_main[] =
 "  backup DIR OUT        write a signed, encrypted backup of the vault\n"
 "  backup verify OUT     check a backup without restoring it\n"
 "  restore OUT NEWDIR    restore a verified backup into a new vault\n"
+"  passphrase DIR        change the passphrase (or key file) sealing the\n"
+"                        master key\n"
 "\n"
 "Run 'coffer-admin COMMAND --help' for the options of a command.\n"
 "\n"
@@ -200,7 +203,7 @@ enum opt_id {
 	O_KEYFILE = 'k', O_PASSFILE = 'p', O_HELP = 'h',
 	O_ADMIN = 256, O_ADMIN_PUBKEY, O_ROLE, O_CLEARANCE, O_TEAM,
 	O_MANAGER, O_DISPLAY, O_PUBKEY, O_CUSTOMERS, O_SEED, O_KEYS_DIR,
-	O_PIN_KEY, O_VAULT, O_NO_DB
+	O_PIN_KEY, O_VAULT, O_NO_DB, O_NEW_PASSFILE, O_NEW_KEYFILE
 };
 
 static const char **
@@ -223,6 +226,8 @@ opt_slot(struct args *a, int id)
 	case O_PIN_KEY: return &a->pin_key;
 	case O_VAULT: return &a->vault;
 	case O_NO_DB: return &a->no_db;
+	case O_NEW_PASSFILE: return &a->new_pass_file;
+	case O_NEW_KEYFILE: return &a->new_key_file;
 	default: return NULL;
 	}
 }
@@ -1672,6 +1677,182 @@ out:
 	return ex;
 }
 
+/* passphrase ------------------------------------------------------------ */
+
+static const char help_passphrase[] =
+"usage: coffer-admin passphrase DIR [--key-file FILE | --passphrase-file FILE]\n"
+"                  [--new-passphrase-file FILE | --new-key-file FILE]\n"
+"\n"
+"Change what seals the vault's master key: a new administrator passphrase\n"
+"(asked twice on the terminal, or read from --new-passphrase-file), or a\n"
+"fresh wrapping key written to the new file given with --new-key-file.\n"
+"The master key itself does not change, so nothing else is re-encrypted:\n"
+"the database, the audit log, the daemon's identity and existing backups\n"
+"stay as they are (old backups still open with the material that was\n"
+"valid when they were taken).  Stop cofferd first (the vault is locked).\n"
+"\n"
+"The new master.sealed is written beside the old one, synced, opened again\n"
+"with the new material, and renamed over it: a crash leaves the old file\n"
+"or the new one, never neither.  A \"key.reseal\" record is appended to the\n"
+"audit log first; a failure is recorded too.  After switching to a key\n"
+"file, move it to DIR/master.key (mode 0600) or give it to cofferd with -k;\n"
+"after switching from a key file, the old one opens nothing: delete it.\n"
+"\n"
+"options:\n"
+"  -k, --key-file FILE    the current wrapping key file (default\n"
+"                         DIR/master.key)\n"
+"  -p, --passphrase-file FILE\n"
+"                         the current passphrase (default: ask)\n"
+"      --new-passphrase-file FILE\n"
+"                         the new passphrase, first line of FILE (0600)\n"
+"      --new-key-file FILE\n"
+"                         seal under a new random key written to FILE\n"
+"                         (must not exist; made 0600)\n"
+"\n"
+"exit status: 0 changed, 1 failure (the old material still works), 2 usage\n"
+"error.\n";
+
+/* The current passphrase, read once, for both vault_open and the reseal. */
+static int
+current_passphrase(const struct args *a, const char *dir, char **pass,
+    size_t *passlen)
+{
+	int needs, rc;
+
+	*pass = NULL;
+	*passlen = 0;
+	if ((needs = vault_needs_passphrase(dir)) < 0) {
+		report_open(dir, NULL, -needs);
+		return EX_FAIL;
+	}
+	if (needs == 0)
+		return EX_OK;
+	if ((*pass = sodium_malloc(PASSPHRASE_MAX)) == NULL)
+		return EX_FAIL;
+	if ((rc = passphrase_get(a->pass_file, "Current vault passphrase: ", 0,
+	    *pass, PASSPHRASE_MAX, passlen)) != COFFER_OK) {
+		report("passphrase", a->pass_file, rc);
+		sodium_free(*pass);
+		*pass = NULL;
+		return EX_FAIL;
+	}
+	return EX_OK;
+}
+
+static int
+new_seal_passphrase(const struct args *a, char **pass, size_t *passlen)
+{
+	int rc;
+
+	*pass = NULL;
+	*passlen = 0;
+	if (a->new_key_file != NULL)
+		return EX_OK;
+	if ((*pass = sodium_malloc(PASSPHRASE_MAX)) == NULL)
+		return EX_FAIL;
+	rc = passphrase_get(a->new_pass_file, "New vault passphrase: ", 1,
+	    *pass, PASSPHRASE_MAX, passlen);
+	if (rc == COFFER_OK)
+		return EX_OK;
+	if (a->new_pass_file == NULL && rc == COFFER_ERR_USAGE)
+		fprintf(stderr, PROG ": passphrase: no new passphrase (no "
+		    "terminal, empty, or the two entries differ)\n");
+	else
+		report("new passphrase file", a->new_pass_file, rc);
+	sodium_free(*pass);
+	*pass = NULL;
+	return EX_FAIL;
+}
+
+static int
+cmd_passphrase(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key-file", required_argument, NULL, O_KEYFILE },
+		{ "passphrase-file", required_argument, NULL, O_PASSFILE },
+		{ "new-passphrase-file", required_argument, NULL,
+		    O_NEW_PASSFILE },
+		{ "new-key-file", required_argument, NULL, O_NEW_KEYFILE },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct vault *v = NULL;
+	struct args a;
+	char *pass = NULL, *npass = NULL, reason[PATH_MAX + 96];
+	size_t passlen = 0, npasslen = 0;
+	const char *was, *now;
+	int ex, rc;
+
+	if ((ex = parse_args("passphrase", argc, argv, opts, 1, &a)) !=
+	    EX_OK || a.help) {
+		if (ex == EX_OK)
+			fputs(help_passphrase, stdout);
+		return ex;
+	}
+	if ((ex = need_pos("passphrase", &a, 1, "DIR")) != EX_OK)
+		return ex;
+	if (a.new_pass_file != NULL && a.new_key_file != NULL) {
+		fprintf(stderr, PROG " passphrase: give --new-passphrase-file "
+		    "or --new-key-file, not both\n");
+		return EX_USAGE;
+	}
+	if ((ex = current_passphrase(&a, a.pos[0], &pass, &passlen)) !=
+	    EX_OK)
+		return ex;
+	errno = 0;
+	if ((rc = vault_open(a.pos[0], pass ? NULL : a.key_file, pass, passlen,
+	    &v)) != COFFER_OK) {
+		report_open(a.pos[0], pass ? NULL : a.key_file != NULL ?
+		    a.key_file : VAULT_KEY_FILE, rc);
+		ex = EX_FAIL;
+		goto out;
+	}
+	if ((rc = vault_lock(v)) != COFFER_OK) {
+		fprintf(stderr, PROG ": %s: %s\n", a.pos[0], rc ==
+		    COFFER_ERR_BUSY ? "the vault is in use (is cofferd running? "
+		    "stop it first)" : coffer_strerror(rc));
+		ex = EX_FAIL;
+		goto out;
+	}
+	if ((ex = new_seal_passphrase(&a, &npass, &npasslen)) != EX_OK)
+		goto out;
+	was = pass != NULL ? "a passphrase" : "a key file";
+	now = a.new_key_file != NULL ? "a new key file" : "a new passphrase";
+	snprintf(reason, sizeof(reason), "master key resealed under %s "
+	    "(was %s)", now, was);
+	/* Recorded first: if the log cannot be written, nothing changes. */
+	if ((ex = audit_admin(v, "key.reseal", AUDIT_ALLOWED, 0, reason)) !=
+	    EX_OK)
+		goto out;
+	errno = 0;
+	if ((rc = vault_reseal(v, pass ? NULL : a.key_file, pass, passlen,
+	    a.new_key_file, npass, npasslen)) != COFFER_OK) {
+		if (rc == COFFER_ERR_CONFLICT)
+			fprintf(stderr, PROG ": %s: exists (the new key file must "
+			    "be a new file)\n", a.new_key_file);
+		else
+			report("reseal", a.pos[0], rc);
+		snprintf(reason, sizeof(reason), "reseal failed: %s; the old "
+		    "material still opens the vault", coffer_strerror(rc));
+		audit_admin(v, "key.reseal", AUDIT_ERROR, rc, reason);
+		ex = EX_FAIL;
+		goto out;
+	}
+	printf("master key of %s resealed under %s (was %s)\n", a.pos[0], now,
+	    was);
+	if (a.new_key_file != NULL)
+		printf("new key file: %s - move it to %s/" VAULT_KEY_FILE
+		    " or give it to cofferd with -k\n", a.new_key_file,
+		    a.pos[0]);
+	if (pass == NULL)
+		printf("the old key file opens nothing now: delete it\n");
+out:
+	sodium_free(pass);
+	sodium_free(npass);
+	vault_close(v);
+	return ex;
+}
+
 /* main ------------------------------------------------------------------ */
 
 static const struct command {
@@ -1684,6 +1865,7 @@ static const struct command {
 	{ "pubkey", cmd_pubkey },
 	{ "backup", cmd_backup },
 	{ "restore", cmd_restore },
+	{ "passphrase", cmd_passphrase },
 };
 
 int

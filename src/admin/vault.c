@@ -348,17 +348,17 @@ vault_needs_passphrase(const char *dir)
 	return keys_sealed_with_passphrase(sealed);
 }
 
+/* The master key from dir/master.sealed into master (KEYS_MASTER_BYTES). */
 static int
-unseal(struct vault *v, const char *keyfile, const char *pass,
-    size_t passlen)
+unseal_master(const char *dir, const char *keyfile, const char *pass,
+    size_t passlen, unsigned char *master)
 {
 	char sealed[PATH_MAX], defkey[PATH_MAX];
-	unsigned char *master = NULL;
 	int kind, rc;
 
-	if ((rc = join(sealed, sizeof(sealed), v->dir, VAULT_SEALED_FILE)) !=
+	if ((rc = join(sealed, sizeof(sealed), dir, VAULT_SEALED_FILE)) !=
 	    COFFER_OK ||
-	    (rc = join(defkey, sizeof(defkey), v->dir, VAULT_KEY_FILE)) !=
+	    (rc = join(defkey, sizeof(defkey), dir, VAULT_KEY_FILE)) !=
 	    COFFER_OK)
 		return rc;
 	if ((kind = keys_sealed_with_passphrase(sealed)) < 0)
@@ -367,11 +367,120 @@ unseal(struct vault *v, const char *keyfile, const char *pass,
 		keyfile = defkey;
 	if (kind == 1 && pass == NULL)
 		return COFFER_ERR_USAGE;
+	return keys_unseal(sealed, keyfile, pass, passlen, master);
+}
+
+static int
+unseal(struct vault *v, const char *keyfile, const char *pass,
+    size_t passlen)
+{
+	unsigned char *master = NULL;
+	int rc;
+
 	if ((master = sodium_malloc(KEYS_MASTER_BYTES)) == NULL)
 		return COFFER_ERR_NOMEM;
-	rc = keys_unseal(sealed, keyfile, pass, passlen, master);
+	rc = unseal_master(v->dir, keyfile, pass, passlen, master);
 	if (rc == COFFER_OK)
 		rc = derive_all(v, master);
+	sodium_free(master);
+	return rc;
+}
+
+/* 0 if master is the key v was opened with (same daemon identity). */
+static int
+same_master(const struct vault *v, const unsigned char *master)
+{
+	unsigned char pk[32], *sk = NULL;
+	int rc;
+
+	if ((sk = sodium_malloc(64)) == NULL)
+		return COFFER_ERR_NOMEM;
+	rc = derive_keypair(master, KEYS_SUB_IDENTITY, pk, sk);
+	sodium_free(sk);
+	if (rc == COFFER_OK && sodium_memcmp(pk, v->k->id_pk, 32) != 0)
+		rc = COFFER_ERR_KEY;
+	return rc;
+}
+
+/*
+ * Seal master the new way into tmp, then open tmp with the new material
+ * and require the same master: a file that would not open never
+ * replaces one that does.
+ */
+static int
+seal_checked(const unsigned char *master, const char *tmp,
+    const char *new_keyfile, const char *new_pass, size_t new_len)
+{
+	unsigned char *again = NULL;
+	int rc;
+
+	if (new_keyfile != NULL)
+		rc = keys_seal_keyfile(master, new_keyfile, tmp);
+	else
+		rc = keys_seal_passphrase(master, new_pass, new_len, tmp);
+	if (rc != COFFER_OK)
+		return rc;
+	if ((again = sodium_malloc(KEYS_MASTER_BYTES)) == NULL)
+		rc = COFFER_ERR_NOMEM;
+	else if ((rc = keys_unseal(tmp, new_keyfile, new_pass, new_len,
+	    again)) == COFFER_OK && sodium_memcmp(again, master,
+	    KEYS_MASTER_BYTES) != 0)
+		rc = COFFER_ERR_INTERNAL;
+	sodium_free(again);
+	/* ours: keys_seal_keyfile made it (O_EXCL) just above */
+	if (rc != COFFER_OK && new_keyfile != NULL)
+		unlink(new_keyfile);
+	return rc;
+}
+
+int
+vault_reseal(struct vault *v, const char *old_keyfile, const char *old_pass,
+    size_t old_len, const char *new_keyfile, const char *new_pass,
+    size_t new_len)
+{
+	char sealed[PATH_MAX], tmp[PATH_MAX];
+	unsigned char *master = NULL;
+	int dfd, rc;
+
+	if (v->lock_fd < 0)
+		return COFFER_ERR_BUSY;
+	if (new_keyfile == NULL && (new_pass == NULL || new_len == 0))
+		return COFFER_ERR_USAGE;
+	if ((rc = join(sealed, sizeof(sealed), v->dir, VAULT_SEALED_FILE)) !=
+	    COFFER_OK ||
+	    (rc = join(tmp, sizeof(tmp), v->dir, VAULT_SEALED_NEW)) !=
+	    COFFER_OK)
+		return rc;
+	if ((master = sodium_malloc(KEYS_MASTER_BYTES)) == NULL)
+		return COFFER_ERR_NOMEM;
+	if ((rc = unseal_master(v->dir, old_keyfile, old_pass, old_len,
+	    master)) != COFFER_OK ||
+	    (rc = same_master(v, master)) != COFFER_OK)
+		goto out;
+	/* left by a reseal that crashed before its rename: never in use */
+	if (unlink(tmp) != 0 && errno != ENOENT) {
+		rc = COFFER_ERR_IO;
+		goto out;
+	}
+	if ((rc = seal_checked(master, tmp, new_keyfile, new_pass,
+	    new_len)) != COFFER_OK)
+		goto out;
+	/* rename(2) replaces atomically: master.sealed is the old file or
+	 * the new one, never missing; the directory sync makes it durable */
+	if (rename(tmp, sealed) != 0) {
+		if (new_keyfile != NULL)
+			unlink(new_keyfile); /* seals nothing in use */
+		rc = COFFER_ERR_IO;
+		goto out;
+	}
+	if ((dfd = open(v->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fsync(dfd) != 0)
+		rc = COFFER_ERR_IO;
+	if (dfd >= 0)
+		close(dfd);
+out:
+	if (rc != COFFER_OK)
+		unlink(tmp);
 	sodium_free(master);
 	return rc;
 }

@@ -75,6 +75,39 @@ attach(sqlite3 *db, const char *path, const unsigned char key[32])
 }
 
 /*
+ * Stage 1 of an export: make path, ATTACH it under key and BEGIN a read
+ * transaction on src that reads the schema, which fixes the WAL snapshot
+ * the export will copy.  Whatever commits after this is not in the copy.
+ * On failure nothing is left attached or open and path is removed.
+ */
+int
+bk_export_begin(sqlite3 *src, const unsigned char key[32], const char *path)
+{
+	long long n = 0;
+	int fd, rc;
+
+	/* An empty file is a new database to SQLite; we choose its mode. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd < 0)
+		return errno == EEXIST ? COFFER_ERR_CONFLICT : COFFER_ERR_IO;
+	close(fd);
+	if ((rc = attach(src, path, key)) != COFFER_OK) {
+		unlink(path);
+		return rc;
+	}
+	if ((rc = exec(src, "BEGIN")) == COFFER_OK &&
+	    (rc = query_int(src, "SELECT count(*) FROM main.sqlite_master",
+	    &n)) != COFFER_OK)
+		exec(src, "ROLLBACK");
+	if (rc != COFFER_OK) {
+		exec(src, "DETACH DATABASE " ATTACHED);
+		unlink(path);
+	}
+	return rc;
+}
+
+/*
  * sqlcipher_export copies schema and rows; the two header fields the
  * store checks at open (user_version = schema version, application_id)
  * are copied explicitly so the copy does not depend on which of them a
@@ -87,8 +120,6 @@ export_tx(sqlite3 *db)
 	long long uv = 0, app = 0;
 	int rc;
 
-	if ((rc = exec(db, "BEGIN")) != COFFER_OK)
-		return rc;
 	if ((rc = query_int(db, "PRAGMA main.user_version", &uv)) !=
 	    COFFER_OK ||
 	    (rc = query_int(db, "PRAGMA main.application_id", &app)) !=
@@ -107,23 +138,22 @@ out:
 	return rc;
 }
 
+/*
+ * Stage 2: copy the snapshot (ok != 0) or abandon it (ok == 0), end the
+ * transaction, DETACH, and make the copy durable.  Returns the outcome;
+ * path is removed unless it is COFFER_OK.
+ */
 int
-backup_export_db(struct sqlite3 *src, const unsigned char key[32],
-    const char *path)
+bk_export_finish(sqlite3 *src, const char *path, int ok)
 {
 	int fd, rc;
 
-	/* An empty file is a new database to SQLite; we choose its mode. */
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd < 0)
-		return errno == EEXIST ? COFFER_ERR_CONFLICT : COFFER_ERR_IO;
-	close(fd);
-	if ((rc = attach(src, path, key)) != COFFER_OK) {
-		unlink(path);
-		return rc;
+	if (ok)
+		rc = export_tx(src);
+	else {
+		exec(src, "ROLLBACK");
+		rc = COFFER_ERR_INTERNAL;
 	}
-	rc = export_tx(src);
 	if (exec(src, "DETACH DATABASE " ATTACHED) != COFFER_OK &&
 	    rc == COFFER_OK)
 		rc = COFFER_ERR_DB;
@@ -140,15 +170,21 @@ backup_export_db(struct sqlite3 *src, const unsigned char key[32],
 	return rc;
 }
 
+int
+backup_export_db(struct sqlite3 *src, const unsigned char key[32],
+    const char *path)
+{
+	int rc;
+
+	if ((rc = bk_export_begin(src, key, path)) != COFFER_OK)
+		return rc;
+	return bk_export_finish(src, path, 1);
+}
+
 /* ---- taking a backup ---------------------------------------------------- */
 
-struct filelist {
-	struct backup_file *f;
-	size_t n;
-};
-
-static struct backup_file *
-add_file(struct filelist *l, const char *path)
+struct backup_file *
+bk_add_file(struct filelist *l, const char *path)
 {
 	struct backup_file *f;
 
@@ -160,8 +196,8 @@ add_file(struct filelist *l, const char *path)
 	return f;
 }
 
-static int
-cmp_file(const void *a, const void *b)
+int
+bk_cmp_file(const void *a, const void *b)
 {
 	return strcmp(((const struct backup_file *)a)->path,
 	    ((const struct backup_file *)b)->path);
@@ -202,7 +238,7 @@ copy_audit(const char *srcdir, const char *outdir, struct filelist *l,
 		    bk_join(rel, sizeof(rel), BACKUP_AUDIT, e->d_name) !=
 		    COFFER_OK)
 			continue;
-		if ((f = add_file(l, rel)) == NULL) {
+		if ((f = bk_add_file(l, rel)) == NULL) {
 			rc = coffer_detail(d, COFFER_ERR_TOO_BIG, rel,
 			    "too many files");
 			break;
@@ -262,7 +298,7 @@ copy_top(const struct vault *v, const char *out, const char *name,
 	if (rc != COFFER_OK)
 		return coffer_detail(d, rc, name, "cannot copy: %s",
 		    coffer_strerror(rc));
-	if (add_file(l, name) == NULL)
+	if (bk_add_file(l, name) == NULL)
 		return COFFER_ERR_INTERNAL;
 	l->f[l->n - 1].size = f.size;
 	memcpy(l->f[l->n - 1].sha256, f.sha256, 32);
@@ -290,7 +326,7 @@ export_vault_db(const struct vault *v, const char *out, struct filelist *l,
 	if (rc != COFFER_OK)
 		return coffer_detail(d, rc, BACKUP_DB, "export failed: %s",
 		    coffer_strerror(rc));
-	if ((f = add_file(l, BACKUP_DB)) == NULL)
+	if ((f = bk_add_file(l, BACKUP_DB)) == NULL)
 		return COFFER_ERR_INTERNAL;
 	if ((rc = bk_hash_file(o, f)) != COFFER_OK)
 		return coffer_detail(d, rc, BACKUP_DB, "cannot hash the copy");
@@ -314,7 +350,7 @@ write_manifest(const struct vault *v, const char *out, struct filelist *l,
 		return rc;
 	if ((kind = keys_sealed_with_passphrase(sealed)) < 0)
 		return coffer_detail(d, -kind, BACKUP_SEALED, "unreadable");
-	qsort(l->f, l->n, sizeof(*l->f), cmp_file);
+	qsort(l->f, l->n, sizeof(*l->f), bk_cmp_file);
 	memset(&m, 0, sizeof(m));
 	m.created = (uint64_t)time(NULL);
 	memcpy(m.vault_pk, vault_identity_pk(v), 32);

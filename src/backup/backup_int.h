@@ -36,6 +36,31 @@ int bk_copy_file(const char *src, const char *dst, unsigned mode,
 int bk_open_db(const char *path, const unsigned char key[32], int flags,
     sqlite3 **out);
 
+/* The files a backup under construction lists (capacity BACKUP_FILES_MAX). */
+struct filelist {
+	struct backup_file *f;
+	size_t n;
+};
+/* A new zeroed entry for path; NULL if full or path too long. */
+struct backup_file *bk_add_file(struct filelist *l, const char *path);
+/* qsort comparator: by path, bytewise. */
+int bk_cmp_file(const void *a, const void *b);
+
+/*
+ * An export in two stages (backup_export_db is both in a row), so that a
+ * caller can act between fixing the snapshot and copying it: begin makes
+ * path, ATTACHes it and opens the read transaction; finish copies (ok) or
+ * abandons (!ok), detaches, syncs, and removes path on failure.
+ */
+int bk_export_begin(sqlite3 *src, const unsigned char key[32],
+    const char *path);
+int bk_export_finish(sqlite3 *src, const char *path, int ok);
+
+/* Write p[0..n) to the new file dst (O_EXCL, mode), fsync'd; f gets the
+ * size and SHA-256. */
+int bk_write_file(const char *dst, unsigned mode, const void *p, size_t n,
+    struct backup_file *f);
+
 /* fsync a directory so the names in it are durable. */
 int bk_sync_dir(const char *dir);
 

@@ -131,6 +131,34 @@ bk_copy_file(const char *src, const char *dst, unsigned mode,
 }
 
 int
+bk_write_file(const char *dst, unsigned mode, const void *p, size_t n,
+    struct backup_file *f)
+{
+	crypto_hash_sha256_state st;
+	int fd, rc;
+
+	fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    (mode_t)mode);
+	if (fd < 0)
+		return errno == EEXIST ? COFFER_ERR_CONFLICT : COFFER_ERR_IO;
+	rc = write_all(fd, p, n);
+	if (rc == COFFER_OK && (fchmod(fd, (mode_t)mode) != 0 ||
+	    fsync(fd) != 0))
+		rc = COFFER_ERR_IO;
+	if (close(fd) != 0 && rc == COFFER_OK)
+		rc = COFFER_ERR_IO;
+	if (rc != COFFER_OK) {
+		unlink(dst);
+		return rc;
+	}
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, p, n);
+	crypto_hash_sha256_final(&st, f->sha256);
+	f->size = n;
+	return COFFER_OK;
+}
+
+int
 bk_sync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;

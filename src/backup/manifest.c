@@ -149,9 +149,30 @@ encode_body(const struct backup_manifest *m, struct obuf *b)
 	return b->bad ? COFFER_ERR_NOMEM : COFFER_OK;
 }
 
+/* The signer of backup_manifest_encode: a secret key in our memory. */
+static int
+sign_with_sk(void *arg, unsigned char sig[64], const unsigned char *m,
+    size_t len)
+{
+	return crypto_sign_detached(sig, NULL, m, len, arg) == 0 ?
+	    COFFER_OK : COFFER_ERR_CRYPTO;
+}
+
 int
 backup_manifest_encode(const struct backup_manifest *m,
     const unsigned char sk[64], char **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	if (sodium_memcmp(sk + 32, m->vault_pk, 32) != 0)
+		return COFFER_ERR_INVALID; /* would never verify */
+	return backup_manifest_encode_signed(m, sign_with_sk, (void *)sk, out,
+	    len);
+}
+
+int
+backup_manifest_encode_signed(const struct backup_manifest *m,
+    backup_sign_fn sign, void *arg, char **out, size_t *len)
 {
 	unsigned char sig[crypto_sign_BYTES];
 	struct obuf b = { NULL, 0, 0, 0 };
@@ -159,11 +180,18 @@ backup_manifest_encode(const struct backup_manifest *m,
 
 	*out = NULL;
 	*len = 0;
-	if (sodium_memcmp(sk + 32, m->vault_pk, 32) != 0)
-		return COFFER_ERR_INVALID; /* would never verify */
 	if ((rc = encode_body(m, &b)) != COFFER_OK)
 		goto out;
-	crypto_sign_detached(sig, NULL, (const unsigned char *)b.p, b.len, sk);
+	if ((rc = sign(arg, sig, (const unsigned char *)b.p, b.len)) !=
+	    COFFER_OK)
+		goto out;
+	/* a signer holding another key would make a backup nobody can
+	 * verify: refuse it here rather than at the first verify */
+	if (crypto_sign_verify_detached(sig, (const unsigned char *)b.p, b.len,
+	    m->vault_pk) != 0) {
+		rc = COFFER_ERR_CRYPTO;
+		goto out;
+	}
 	ob_str(&b, "sig ");
 	ob_b64(&b, sig, sizeof(sig));
 	ob_str(&b, "\n");

@@ -611,6 +611,43 @@ cmd_whoami(struct ctx *c, int argc, char **argv)
 	return rc;
 }
 
+/* An online backup on the daemon's machine (docs/backup.md). */
+static int
+cmd_backup(struct ctx *c, int argc, char **argv)
+{
+	cbor_item_t *args = NULL, *res = NULL;
+	char path[1024], id[65];
+	uint64_t ms = 0;
+	int rc;
+
+	if (argc != 2 || argv[1][0] == '-')
+		return fail(c, COFFER_ERR_USAGE, "backup: usage: coffer backup "
+		    "DIR (a new directory, absolute path on the daemon's "
+		    "machine)");
+	if ((args = msg_new_map()) == NULL ||
+	    msg_put_str(args, "path", argv[1]) != COFFER_OK) {
+		if (args != NULL)
+			cbor_decref(&args);
+		return fail(c, COFFER_ERR_NOMEM, "backup: out of memory");
+	}
+	if ((rc = call(c, "backup.create", args, &res)) != COFFER_OK)
+		return rc;
+	if (c->json)
+		rc = print_json(res);
+	else if (msg_get_str(res, "path", path, sizeof(path)) != COFFER_OK ||
+	    msg_get_str(res, "manifest", id, sizeof(id)) != COFFER_OK)
+		rc = fail(c, COFFER_ERR_PROTO, "backup: malformed answer");
+	else {
+		(void)msg_get_uint(res, "ms", &ms);
+		printf("backup written to %s on the daemon's machine\n"
+		    "manifest sha256:%s\ntook %llu ms; check it with "
+		    "'coffer-admin backup verify %s'\n", path, id,
+		    (unsigned long long)ms, path);
+	}
+	cbor_decref(&res);
+	return rc;
+}
+
 /* Columns shown by `list`, per kind; absent names are skipped. */
 static const struct {
 	const char *kind;
@@ -2333,7 +2370,7 @@ create_request(struct ctx *c, cbor_item_t *args)
 	return rc;
 }
 
-/* Shared by request update / request delete. */
+/* Shared by request update / delete / purge (del 0 / 1 / 2). */
 static int
 request_change(struct ctx *c, const char *cmd, int del, int argc,
     char **argv)
@@ -2367,7 +2404,8 @@ request_change(struct ctx *c, const char *cmd, int del, int argc,
 	rc = COFFER_ERR_NOMEM;
 	if ((args = kind_id_args(k, id)) == NULL ||
 	    msg_put_uint(args, "version", o.version) != COFFER_OK ||
-	    msg_put_str(args, "op", del ? "delete" : "update") != COFFER_OK ||
+	    msg_put_str(args, "op", del == 2 ? "purge" : del ? "delete" :
+	    "update") != COFFER_OK ||
 	    msg_put_str(args, "reason", o.reason) != COFFER_OK)
 		goto out;
 	if (fields != NULL) {
@@ -2396,6 +2434,12 @@ static int
 cmd_request_delete(struct ctx *c, int argc, char **argv)
 {
 	return request_change(c, "request delete", 1, argc, argv);
+}
+
+static int
+cmd_request_purge(struct ctx *c, int argc, char **argv)
+{
+	return request_change(c, "request purge", 2, argc, argv);
 }
 
 /* One row of the requests table. */
@@ -2928,6 +2972,7 @@ static const struct command commands[] = {
 	{ "audit export", cmd_audit_export },
 	{ "request update", cmd_request_update },
 	{ "request delete", cmd_request_delete },
+	{ "request purge", cmd_request_purge },
 	{ "request show", cmd_request_show },
 	{ "request withdraw", cmd_request_withdraw },
 	{ "requests", cmd_requests },
@@ -2935,6 +2980,7 @@ static const struct command commands[] = {
 	{ "reject", cmd_reject },
 	{ "history", cmd_history },
 	{ "pin-reset", cmd_pin_reset },
+	{ "backup", cmd_backup },
 	{ "help", cmd_help },
 };
 

@@ -356,6 +356,21 @@ static const struct help_entry entries[] = {
 "      --reason TEXT  why (required)\n"
 "      --version N    the version you read (default: the current one)\n" },
 
+{ "request purge", "request purge customer ID --reason TEXT [--version N]",
+  "ask for a customer's personal data to be erased",
+"Asks for the personal data of customer ID to be erased (PIPL): once\n"
+"approved (a manager and a compliance officer in the default policy), the\n"
+"name becomes [purged], the phone 000000000, e-mail, company, address,\n"
+"needs, intent and exclusion reason are emptied, the customer is\n"
+"tombstoned, and the old values are erased from its history and from\n"
+"every request about it.  Calls, follow-ups and deals stay, keyed by the\n"
+"customer id.  For a customer already deleted, give --version (see\n"
+"coffer history customer ID).\n"
+"\n"
+"Options:\n"
+"      --reason TEXT  why (required; no customer data)\n"
+"      --version N    the version you read (default: the current one)\n" },
+
 { "requests", "requests [--mine] [--state STATE] [--watch]",
   "your queue of change requests",
 "Lists the change requests you may see: those you made and those you may\n"
@@ -421,6 +436,21 @@ static const struct help_entry entries[] = {
 "\n"
 "Example:\n"
 "  coffer -H vault.example.cn:7443 pin-reset && coffer -H vault.example.cn:7443 status\n" },
+
+{ "backup", "backup DIR",
+  "take an online backup on the daemon's machine (administrator)",
+"Asks the daemon to write a backup of the vault into DIR, a new directory\n"
+"given as an absolute path on the daemon's machine (its parent must exist\n"
+"and be writable by the daemon).  The daemon keeps serving meanwhile: the\n"
+"database is copied from one consistent snapshot, re-encrypted under the\n"
+"vault's backup key, with the audit log up to a checkpoint signed for the\n"
+"backup and a manifest signed by the daemon's key.  Prints the directory,\n"
+"the manifest id (sha256) and the time taken.  Needs the key_admin\n"
+"privilege (the administrator in the default policy).  Check and restore\n"
+"the backup with coffer-admin (backup verify, restore).\n"
+"\n"
+"Example:\n"
+"  coffer -u admin backup /var/backups/coffer/2026-05-01\n" },
 
 { "help", "help [COMMAND]",
   "this help, or a command's help",

@@ -624,6 +624,8 @@ serve(const struct options *o, struct vault *v)
 	d.keys.identity_pk = vault_identity_pk(v);
 	d.keys.sign = sign_identity;
 	d.keys.sign_arg = v;
+	d.keys.vault_dir = vault_dir(v);
+	d.keys.backup_key = vault_backup_key(v);
 	if (open_audit(v, o->audit_segment_kib, &d.audit) != COFFER_OK) {
 		ctx_free(&d);
 		return EXIT_VAULT;

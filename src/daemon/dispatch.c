@@ -53,6 +53,7 @@ static const struct op ops[] = {
 	{ "request.reject", handle_request_reject, 1, 0 },
 	{ "request.withdraw", handle_request_withdraw, 1, 0 },
 	{ "record.history", handle_record_history, 0, 0 },
+	{ "backup.create", handle_backup_create, 0, 0 }, /* h_backup.c */
 };
 
 static const struct op *

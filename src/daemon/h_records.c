@@ -530,6 +530,81 @@ out:
 	return rc;
 }
 
+/*
+ * The shortest correction window the policy gives the fields of k being
+ * changed (docs/policy.md §2.8), or 0 with *field naming the first field
+ * it gives none.
+ */
+static int64_t
+correction_window(const struct policy *p, const struct kind_def *k,
+    const cbor_item_t *fields, char *field, size_t fieldsz)
+{
+	struct cbor_pair *pr = cbor_map_handle(fields);
+	int64_t w, min = 0;
+	size_t i;
+
+	for (i = 0; i < cbor_map_size(fields); i++) {
+		if (msg_item_str(pr[i].key, field, fieldsz) != COFFER_OK)
+			return 0;
+		if ((w = policy_correction_window(p, k, field)) == 0)
+			return 0;
+		if (min == 0 || w < min)
+			min = w;
+	}
+	return min;
+}
+
+/*
+ * A direct correction: without an update grant, the owner of a record
+ * may change the fields the policy's corrections name for its kind, for
+ * `window` seconds after creating it.  Scope and writable fields are
+ * those of the owner's create grant; the record must name the caller as
+ * its owner.  On success dec holds the create decision and the audit
+ * reason says it was a correction; otherwise the refusal is dec's update
+ * refusal, naming the first field that is not corrected directly.
+ */
+static int
+correction(struct request *r, const struct kind_def *k, int64_t id,
+    const cbor_item_t *args, struct access_decision *dec,
+    struct coffer_errdetail *d)
+{
+	const cbor_item_t *fields = msg_get(args, "fields");
+	cbor_item_t *cur = NULL;
+	const char *of = owner_field(k);
+	char field[64] = "", denied[sizeof(dec->pd.reason)];
+	int64_t w = 0, owner = 0, created = 0, now = (int64_t)time(NULL);
+	int rc;
+
+	/* fields are validated after this, by the caller, as for any update */
+	snprintf(denied, sizeof(denied), "%s", dec->pd.reason);
+	if (fields != NULL && cbor_isa_map(fields))
+		w = correction_window(r->policy, k, fields, field,
+		    sizeof(field));
+	if (w == 0 || of == NULL || access_decide(r->policy, &r->subject,
+	    ACT_CREATE, k, dec) != COFFER_OK)
+		return coffer_detail(d, COFFER_ERR_DENIED, "", "%s%s%s%s",
+		    denied, w == 0 && field[0] ? "; " : "",
+		    w == 0 && field[0] ? field : "",
+		    w == 0 && field[0] ? " is not corrected directly: ask "
+		    "with a change request" : "");
+	if ((rc = existing_row(r, dec, id, &cur, d)) != COFFER_OK)
+		return rc;
+	(void)msg_get_int(cur, of, &owner);
+	(void)msg_get_int(cur, "created", &created);
+	cbor_decref(&cur);
+	if (owner != r->subject.user_id)
+		return coffer_detail(d, COFFER_ERR_DENIED, "id", "%s %lld: "
+		    "only its owner may correct it directly; ask with a change "
+		    "request", k->name, (long long)id);
+	if (now - created >= w)
+		return coffer_detail(d, COFFER_ERR_DENIED, "id", "%s %lld: the "
+		    "%llds correction window has closed; ask with a change "
+		    "request", k->name, (long long)id, (long long)w);
+	snprintf(r->audit_reason, sizeof(r->audit_reason), "correction by "
+	    "the owner within the %llds window", (long long)w);
+	return COFFER_OK;
+}
+
 int
 handle_record_update(struct request *r, const cbor_item_t *args,
     cbor_item_t **result, struct coffer_errdetail *d)
@@ -544,9 +619,13 @@ handle_record_update(struct request *r, const cbor_item_t *args,
 
 	if ((rc = args_kind(args, &k, d)) != COFFER_OK ||
 	    (rc = args_id(args, "id", &id, d)) != COFFER_OK ||
-	    (rc = args_id(args, "version", &version, d)) != COFFER_OK ||
-	    (rc = decide(r, ACT_UPDATE, k, &dec, d)) != COFFER_OK ||
-	    (rc = fields_arg(args, &fields, d)) != COFFER_OK ||
+	    (rc = args_id(args, "version", &version, d)) != COFFER_OK)
+		return rc;
+	if (access_decide(r->policy, &r->subject, ACT_UPDATE, k, &dec) !=
+	    COFFER_OK && (rc = correction(r, k, id, args, &dec, d)) !=
+	    COFFER_OK)
+		return rc;
+	if ((rc = fields_arg(args, &fields, d)) != COFFER_OK ||
 	    (rc = schema_validate(k, fields, 0, d)) != COFFER_OK)
 		return rc;
 	of = owner_field(k);

@@ -1,6 +1,6 @@
 /*
- * h_requests.c - change requests (docs/requests.md): an update or deletion
- * asked for with a reason, approved by people the policy computes, each
+ * h_requests.c - change requests (docs/requests.md): an update, deletion
+ * or purge (erasure of a customer's personal data) asked for with a reason, approved by people the policy computes, each
  * approval signed by the approver's own key, applied only after the last
  * approval and only if the record is still the version the request was
  * made on.  Also record.history, the applied changes of one record.
@@ -407,6 +407,65 @@ out:
 	return rc;
 }
 
+/*
+ * The fields a purge erases (docs/requests.md §7): every customer field
+ * that holds or may hold personal data: labelled above internal in the
+ * schema (name, phone, e-mail, address, needs, intent), or free text that
+ * is not a list filter (company, exclude_reason).  Kept: ids, times, the
+ * owner, stage, source list, do-not-call and the label, which describe
+ * the company's handling of the record, not the person.
+ */
+static size_t
+purge_fields(const struct kind_def *k, const char **names, size_t max)
+{
+	const struct field_def *f;
+	size_t i, n = 0;
+
+	for (i = 0; i < k->nfields && n < max; i++) {
+		f = &k->fields[i];
+		if (f->flags & (FF_SERVER | FF_OWNER | FF_FILTER))
+			continue;
+		if (f->type == FT_TEXT || (strcmp(f->label, "public") != 0 &&
+		    strcmp(f->label, "internal") != 0))
+			names[n++] = f->name;
+	}
+	return n;
+}
+
+/*
+ * A purge's change set: {field: [null, null]} for each field it erases.
+ * The request names what will go, never a value, so a rejected or
+ * withdrawn purge leaves no extra copy of the data behind.
+ */
+static int
+purge_diff(const struct kind_def *k, unsigned char **out, size_t *len)
+{
+	const char *names[POLICY_MAX_FIELDS];
+	cbor_item_t *m = msg_new_map(), *pair = NULL;
+	size_t i, n = purge_fields(k, names, POLICY_MAX_FIELDS);
+	int rc = COFFER_ERR_NOMEM;
+
+	if (m == NULL)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if ((pair = msg_new_array()) == NULL ||
+		    msg_push(pair, msg_new_null()) != COFFER_OK ||
+		    msg_push(pair, msg_new_null()) != COFFER_OK)
+			goto out;
+		rc = msg_put(m, names[i], pair);
+		pair = NULL; /* taken */
+		if (rc != COFFER_OK)
+			goto out;
+		rc = COFFER_ERR_NOMEM;
+	}
+	rc = msg_encode(m, out, len);
+out:
+	if (pair != NULL)
+		cbor_decref(&pair);
+	cbor_decref(&m);
+	return rc;
+}
+
 /* The row facts for no read-up on the record a request is about. */
 static int
 check_record_row(struct request *r, struct access_decision *dec,
@@ -457,7 +516,13 @@ check_owner_change(struct request *r, const struct access_decision *dec,
 	return COFFER_OK;
 }
 
-/* What was asked: op, fields (update only), reason. */
+/* The ops of a request, by the index policy_approval_rule takes. */
+static const char *const req_ops[] = { "update", "delete", "purge" };
+#define OP_UPDATE 0
+#define OP_DELETE 1
+#define OP_PURGE 2
+
+/* What was asked: op (an OP_ index), fields (update only), reason. */
 static int
 create_args(const cbor_item_t *args, int *del, const cbor_item_t **fields,
     char *reason, size_t reasonsz, struct coffer_errdetail *d)
@@ -465,15 +530,19 @@ create_args(const cbor_item_t *args, int *del, const cbor_item_t **fields,
 	char op[16];
 	int rc;
 
-	if (msg_get_str(args, "op", op, sizeof(op)) != COFFER_OK ||
-	    (strcmp(op, "update") != 0 && strcmp(op, "delete") != 0))
+	*del = -1;
+	if (msg_get_str(args, "op", op, sizeof(op)) == COFFER_OK)
+		for (*del = OP_PURGE; *del >= 0 &&
+		    strcmp(op, req_ops[*del]) != 0; (*del)--)
+			;
+	if (*del < 0)
 		return coffer_detail(d, COFFER_ERR_INVALID, "op",
-		    "op: required, update or delete");
-	*del = op[0] == 'd';
+		    "op: required, update, delete or purge");
 	*fields = msg_get(args, "fields");
 	if (*del && *fields != NULL)
 		return coffer_detail(d, COFFER_ERR_INVALID, "fields",
-		    "fields: a deletion takes none");
+		    "fields: a %s takes none", *del == OP_PURGE ? "purge" :
+		    "deletion");
 	if (!*del && (*fields == NULL || !cbor_isa_map(*fields) ||
 	    cbor_map_size(*fields) == 0))
 		return coffer_detail(d, COFFER_ERR_INVALID, "fields",
@@ -503,12 +572,15 @@ static int wrap_request(cbor_item_t *summary, cbor_item_t **out);
 /* The record as it is now, in the requester's scope, at the version given. */
 static int
 current_record(struct request *r, struct access_decision *dec, int64_t id,
-    int64_t version, cbor_item_t **cur, struct coffer_errdetail *d)
+    int64_t version, int any, cbor_item_t **cur, struct coffer_errdetail *d)
 {
 	int64_t v = 0;
-	int rc;
+	int rc, deleted = 0;
 
-	rc = store_record_get(r->st, dec->kind, id, &dec->pd.scope, cur);
+	/* a purge also reaches a tombstoned customer (delete, then purge) */
+	rc = any ? store_record_get_any(r->st, dec->kind, id, &dec->pd.scope,
+	    cur, &deleted) :
+	    store_record_get(r->st, dec->kind, id, &dec->pd.scope, cur);
 	if (rc == COFFER_ERR_NOT_FOUND || rc == COFFER_ERR_DENIED)
 		return coffer_detail(d, rc, "id", "%s %lld: %s", dec->kind->name,
 		    (long long)id, rc == COFFER_ERR_DENIED ?
@@ -562,16 +634,29 @@ handle_request_create(struct request *r, const cbor_item_t *args,
 	if (!del && access_check_write(&dec, fields) != COFFER_OK)
 		return coffer_detail(d, COFFER_ERR_DENIED, "fields", "%s",
 		    dec.pd.reason);
-	if ((rc = current_record(r, &dec, id, version, &cur, d)) != COFFER_OK)
+	if (del == OP_PURGE && strcmp(k->name, "customer") != 0)
+		return coffer_detail(d, COFFER_ERR_INVALID, "op", "op: only "
+		    "customers are purged (their personal data)");
+	policy_approval_rule(r->policy, k, del, &rule);
+	if (rule.approvals == 0)
+		return coffer_detail(d, COFFER_ERR_DENIED, "op", "the policy "
+		    "names no approval rule for purging %ss: no purge may be "
+		    "asked for", k->name);
+	if ((rc = current_record(r, &dec, id, version, del == OP_PURGE, &cur,
+	    d)) != COFFER_OK)
 		return rc;
 	if ((rc = check_record_row(r, &dec, cur, d)) != COFFER_OK ||
-	    (rc = handler_volume(r, POLICY_LIMIT_WRITE, 1, d)) != COFFER_OK ||
-	    (rc = make_diff(cur, del ? NULL : fields, &q.fields,
-	    &q.fields_len)) != COFFER_OK)
+	    (rc = handler_volume(r, POLICY_LIMIT_WRITE, 1, d)) != COFFER_OK)
 		goto out;
-	policy_approval_rule(r->policy, k, del, &rule);
+	if (del == OP_PURGE)
+		rc = purge_diff(k, &q.fields, &q.fields_len);
+	else
+		rc = make_diff(cur, del ? NULL : fields, &q.fields,
+		    &q.fields_len);
+	if (rc != COFFER_OK)
+		goto out;
 	snprintf(q.kind, sizeof(q.kind), "%s", k->name);
-	snprintf(q.op, sizeof(q.op), "%s", del ? "delete" : "update");
+	snprintf(q.op, sizeof(q.op), "%s", req_ops[del]);
 	q.record_id = id;
 	q.base_version = version;
 	q.requester_id = r->subject.user_id;
@@ -1001,6 +1086,113 @@ conflicted(struct request *r, const struct store_request *q, int64_t now,
 	return rc;
 }
 
+/* Close the other pending requests on q's record: it is being purged. */
+static int
+close_others(struct request *r, const struct store_request *q, int64_t now)
+{
+	struct store_request o;
+	int64_t ids[SWEEP_MAX];
+	size_t i, n = 0;
+	int rc;
+
+	if ((rc = store_request_pending_on(r->st, q->kind, q->record_id, ids,
+	    SWEEP_MAX, &n)) != COFFER_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if (ids[i] == q->id)
+			continue;
+		if ((rc = store_request_get(r->st, ids[i], &o)) != COFFER_OK)
+			return rc;
+		rc = conflicted(r, &o, now, "the record was purged");
+		store_request_clear(&o);
+		if (rc != COFFER_OK)
+			return rc;
+	}
+	return COFFER_OK;
+}
+
+/* The field names of q's change set, "a,b,c" (no values). */
+static void
+field_list(const struct store_request *q, char *buf, size_t bufsz)
+{
+	cbor_item_t *diff = NULL;
+	char name[64];
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	if (msg_decode(q->fields, q->fields_len, &diff) != COFFER_OK)
+		return;
+	for (i = 0; cbor_isa_map(diff) && i < cbor_map_size(diff) &&
+	    off < bufsz; i++)
+		if (msg_item_str(cbor_map_handle(diff)[i].key, name,
+		    sizeof(name)) == COFFER_OK)
+			off += (size_t)snprintf(buf + off, bufsz - off, "%s%s",
+			    off ? "," : "", name);
+	cbor_decref(&diff);
+}
+
+/*
+ * Apply an approved purge (the record is q's version, checked by apply):
+ * close the other pending requests on the customer, overwrite its
+ * personal fields and tombstone it, erase the change sets of its history
+ * and closed requests, then write the purge's own history row (field
+ * names only) and a request.purge audit record naming what was erased.
+ * One transaction: all of it or none.
+ */
+static int
+apply_purge(struct request *r, const struct store_request *q,
+    const struct store_approval *a, size_t n, const char **state)
+{
+	const struct kind_def *k = schema_kind(q->kind);
+	const char *names[POLICY_MAX_FIELDS];
+	struct store_history h;
+	char erased[200];
+	int64_t now = (int64_t)time(NULL);
+	size_t nf, nh = 0, nr = 0;
+	int rc;
+
+	if (k == NULL)
+		return COFFER_ERR_DB;
+	nf = purge_fields(k, names, POLICY_MAX_FIELDS);
+	if ((rc = close_others(r, q, now)) != COFFER_OK)
+		return rc;
+	rc = store_customer_purge(r->st, q->record_id, q->base_version, names,
+	    nf);
+	if (rc == COFFER_ERR_CONFLICT)
+		return conflicted(r, q, now, "the record changed since the "
+		    "request was made");
+	if (rc != COFFER_OK ||
+	    (rc = store_purge_erase(r->st, q->kind, q->record_id, &nh, &nr)) !=
+	    COFFER_OK)
+		return rc;
+	memset(&h, 0, sizeof(h));
+	snprintf(h.kind, sizeof(h.kind), "%s", q->kind);
+	snprintf(h.op, sizeof(h.op), "%s", q->op);
+	h.record_id = q->record_id;
+	h.version = q->base_version + 1;
+	h.request_id = q->id;
+	h.requester_id = q->requester_id;
+	approver_names(a, n, h.approvers, sizeof(h.approvers));
+	h.time = now;
+	h.fields = q->fields;
+	h.fields_len = q->fields_len;
+	if ((rc = store_history_add(r->st, &h)) != COFFER_OK ||
+	    (rc = store_request_set_state(r->st, q->id, "pending", "applied",
+	    0, now)) != COFFER_OK)
+		return rc;
+	*state = "applied";
+	field_list(q, erased, sizeof(erased));
+	if ((rc = transition(r, "request.purge", AUDIT_ALLOWED, 1, q,
+	    "request %lld purged %s %lld: erased %s; %zu history and %zu "
+	    "request change sets", (long long)q->id, q->kind,
+	    (long long)q->record_id, erased, nh, nr)) != COFFER_OK)
+		return rc;
+	return transition(r, "request.apply", AUDIT_ALLOWED, 1, q, "request "
+	    "%lld applied: purge %s %lld now at version %lld",
+	    (long long)q->id, q->kind, (long long)q->record_id,
+	    (long long)h.version);
+}
+
 /*
  * The last approval is in: check again, in this same write transaction,
  * that the requester may still ask for it and that the record is the
@@ -1019,6 +1211,7 @@ apply(struct request *r, const struct store_request *q,
 	cbor_item_t *cur = NULL, *nv = NULL;
 	int64_t now = (int64_t)time(NULL), v = 0;
 	int rc, active = 0, del = strcmp(q->op, "delete") == 0;
+	int purge = strcmp(q->op, "purge") == 0, deleted = 0;
 
 	*state = "conflicted";
 	if (k == NULL)
@@ -1029,7 +1222,9 @@ apply(struct request *r, const struct store_request *q,
 	    COFFER_OK)
 		return conflicted(r, q, now, "the policy no longer lets the "
 		    "requester ask for it");
-	rc = store_record_get(r->st, k, q->record_id, &dec.pd.scope, &cur);
+	rc = purge ? store_record_get_any(r->st, k, q->record_id,
+	    &dec.pd.scope, &cur, &deleted) :
+	    store_record_get(r->st, k, q->record_id, &dec.pd.scope, &cur);
 	if (rc == COFFER_ERR_NOT_FOUND || rc == COFFER_ERR_DENIED)
 		return conflicted(r, q, now, "the record is gone or out of the "
 		    "requester's scope");
@@ -1040,6 +1235,8 @@ apply(struct request *r, const struct store_request *q,
 	if (v != q->base_version)
 		return conflicted(r, q, now, "the record changed since the "
 		    "request was made");
+	if (purge)
+		return apply_purge(r, q, a, n, state);
 	if (del)
 		rc = store_record_tombstone(r->st, k, q->record_id,
 		    q->base_version);

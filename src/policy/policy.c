@@ -770,9 +770,10 @@ parse_dnc(struct cc *c, const struct ynode *n)
 #define EXPIRY_DEFAULT (72 * 3600)
 #define EXPIRY_MAX (366LL * 24 * 3600)
 
-/* "3600", "90s", "30m", "72h", "7d": 1 second to a year. */
+/* "3600", "90s", "30m", "72h", "7d": 1 second to max; what names it. */
 static int64_t
-duration_ref(struct cc *c, const struct ynode *n)
+duration_ref(struct cc *c, const struct ynode *n, const char *what,
+    int64_t max, const char *range)
 {
 	char *end = NULL;
 	unsigned long long x = 0;
@@ -787,9 +788,9 @@ duration_ref(struct cc *c, const struct ynode *n)
 		end = mul != 0 ? end + 1 : end;
 	}
 	if (end == NULL || *end != '\0' || x == 0 ||
-	    (int64_t)x > EXPIRY_MAX / mul) {
-		err_at(c, n, "approvals.expiry: expected a duration from 1 "
-		    "second to 366 days (e.g. 3600, 90s, 30m, 72h, 7d)");
+	    (int64_t)x > max / mul) {
+		err_at(c, n, "%s: expected a duration from 1 second to %s "
+		    "(e.g. 3600, 90s, 30m, 72h, 7d)", what, range);
 		return -1;
 	}
 	return (int64_t)x * mul;
@@ -803,15 +804,18 @@ rule_ops(struct cc *c, struct papproval *a, const struct ynode *n)
 	if (!is_seq(c, n, "ops"))
 		return;
 	for (i = 0; i < n->nkids; i++) {
-		const char *s = scalar(c, n->kids[i], "update or delete");
+		const char *s = scalar(c, n->kids[i],
+		    "update, delete or purge");
 
 		if (s != NULL && strcmp(s, "update") == 0)
 			a->ops |= 1;
 		else if (s != NULL && strcmp(s, "delete") == 0)
 			a->ops |= 2;
+		else if (s != NULL && strcmp(s, "purge") == 0)
+			a->ops |= 4;
 		else if (s != NULL)
-			err_at(c, n->kids[i], "unknown op '%s' (expected update "
-			    "or delete)", s);
+			err_at(c, n->kids[i], "unknown op '%s' (expected update, "
+			    "delete or purge)", s);
 	}
 }
 
@@ -898,13 +902,119 @@ parse_approvals(struct cc *c, const struct ynode *n)
 
 	if (!check_map(c, n, keys, "approvals"))
 		return;
-	if ((v = map_get(n, "expiry")) != NULL && (e = duration_ref(c, v)) > 0)
+	if ((v = map_get(n, "expiry")) != NULL && (e = duration_ref(c, v,
+	    "approvals.expiry", EXPIRY_MAX, "366 days")) > 0)
 		c->p->approval_expiry = e;
 	if ((v = map_get(n, "rules")) == NULL || !is_seq(c, v,
 	    "approvals.rules"))
 		return;
 	for (i = 0; i < v->nkids; i++)
 		parse_approval_rule(c, v->kids[i]);
+}
+
+/* Corrections (direct fixes by the owner) ------------------------------ */
+
+#define CORRECT_MAX 86400   /* a correction window is at most a day */
+
+/*
+ * May field name of kind k be named in a correction?  Only a field the
+ * owner could write on create and that does not move the record: not one
+ * the server sets, not an immutable one, not the owner.
+ */
+static int
+correctable(const struct kind_def *k, const struct field_def *f)
+{
+	return !(f->flags & (FF_SERVER | FF_IMMUTABLE | FF_OWNER)) &&
+	    strcmp(f->name, "agent_id") != 0 && k->scope != SCOPE_SHARED;
+}
+
+/* One field of a rule, for every kind the rule names. */
+static void
+correction_field(struct cc *c, const unsigned char *kinds, int64_t window,
+    const struct ynode *n)
+{
+	const char *s = scalar(c, n, "a field name");
+	const struct kind_def *k;
+	const struct field_def *f;
+	size_t i, fi;
+
+	for (i = 0; s != NULL && i < c->p->nkinds; i++) {
+		if (!kinds[i])
+			continue;
+		k = &c->p->kinds[i];
+		if ((f = schema_field(k, s)) == NULL) {
+			err_at(c, n, "kind %s has no field '%s'", k->name, s);
+			continue;
+		}
+		if (!correctable(k, f)) {
+			err_at(c, n, "%s.%s cannot be corrected directly (set "
+			    "by the server, immutable, the owner, or a shared "
+			    "kind)", k->name, s);
+			continue;
+		}
+		fi = (size_t)(f - k->fields);
+		if (fi >= POLICY_MAX_FIELDS)
+			continue;
+		if (c->p->correct[i][fi] != 0)
+			err_at(c, n, "%s.%s is named by two corrections",
+			    k->name, s);
+		else if (window > 0)
+			c->p->correct[i][fi] = window;
+	}
+}
+
+static void
+parse_correction(struct cc *c, const struct ynode *n)
+{
+	static const char *const keys[] = { "kinds", "fields", "window",
+		NULL };
+	unsigned char kinds[POLICY_MAX_KINDS];
+	const struct ynode *v, *fields;
+	int64_t window = 0;
+	size_t i;
+
+	memset(kinds, 0, sizeof(kinds));
+	if (!check_map(c, n, keys, "a correction"))
+		return;
+	if ((v = require(c, n, "window", "a correction")) != NULL)
+		window = duration_ref(c, v, "corrections.window", CORRECT_MAX,
+		    "1 day");
+	if ((v = require(c, n, "kinds", "a correction")) != NULL &&
+	    is_seq(c, v, "kinds"))
+		for (i = 0; i < v->nkids; i++)
+			(void)grant_kinds(c, v->kids[i], kinds);
+	if ((fields = require(c, n, "fields", "a correction")) == NULL ||
+	    !is_seq(c, fields, "fields"))
+		return;
+	if (fields->nkids == 0)
+		err_at(c, fields, "fields: name at least one field");
+	for (i = 0; i < fields->nkids; i++)
+		correction_field(c, kinds, window, fields->kids[i]);
+}
+
+static void
+parse_corrections(struct cc *c, const struct ynode *n)
+{
+	size_t i;
+
+	if (!is_seq(c, n, "corrections"))
+		return;
+	for (i = 0; i < n->nkids; i++)
+		parse_correction(c, n->kids[i]);
+}
+
+int64_t
+policy_correction_window(const struct policy *p, const struct kind_def *k,
+    const char *field)
+{
+	int ki = policy_kind_index(p, k);
+	const struct field_def *f;
+	size_t fi;
+
+	if (ki < 0 || (f = schema_field(k, field)) == NULL)
+		return 0;
+	fi = (size_t)(f - k->fields);
+	return fi < POLICY_MAX_FIELDS ? p->correct[ki][fi] : 0;
 }
 
 void
@@ -915,13 +1025,15 @@ policy_approval_rule(const struct policy *p, const struct kind_def *k,
 	size_t i, j;
 
 	memset(out, 0, sizeof(*out));
-	out->approvals = 1;
+	/* a purge has no default: only a rule that names it allows one */
+	out->approvals = del == 2 ? 0 : 1;
 	out->expiry = p->approval_expiry > 0 ? p->approval_expiry :
 	    EXPIRY_DEFAULT;
-	for (i = 0; ki >= 0 && i < p->napprovals; i++) {
+	for (i = 0; ki >= 0 && del >= 0 && del <= 2 &&
+	    i < p->napprovals; i++) {
 		const struct papproval *a = &p->approval_rules[i];
 
-		if (!a->kinds[ki] || !(a->ops & (del ? 2 : 1)))
+		if (!a->kinds[ki] || !(a->ops & (1 << del)))
 			continue;
 		/* the first rule that matches decides */
 		out->approvals = a->approvals;
@@ -1079,7 +1191,7 @@ compile_root(struct cc *c, const struct ynode *root)
 {
 	static const char *const keys[] = { "version", "levels",
 		"above_clearance", "fields", "roles", "do_not_call", "approvals",
-		NULL };
+		"corrections", NULL };
 	const struct ynode *v;
 	size_t i;
 
@@ -1103,6 +1215,8 @@ compile_root(struct cc *c, const struct ynode *root)
 		parse_dnc(c, v);
 	if ((v = map_get(root, "approvals")) != NULL)
 		parse_approvals(c, v);
+	if ((v = map_get(root, "corrections")) != NULL)
+		parse_corrections(c, v);
 	check_schema_levels(c);
 	for (i = 0; i < c->p->nroles; i++)
 		check_duties(c, &c->p->roles[i]);

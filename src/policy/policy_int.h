@@ -88,7 +88,7 @@ struct prole {
 #define POLICY_MAX_APPROVAL_RULES 16
 struct papproval {
 	unsigned char kinds[POLICY_MAX_KINDS]; /* 1: the rule covers kind i */
-	unsigned char ops;                     /* bit 0 update, bit 1 delete */
+	unsigned char ops;                     /* bit 0 update, 1 delete, 2 purge */
 	unsigned approvals;
 	size_t nroles;
 	int roles[POLICY_APPROVAL_ROLES];      /* role indexes */
@@ -99,6 +99,9 @@ struct policy {
 	int64_t approval_expiry;               /* seconds */
 	size_t napprovals;
 	struct papproval approval_rules[POLICY_MAX_APPROVAL_RULES];
+	/* corrections (docs/policy.md §2.8): seconds an owner may correct
+	 * field f of kind k directly after creating the record; 0: never */
+	int64_t correct[POLICY_MAX_KINDS][POLICY_MAX_FIELDS];
 	size_t nlevels;
 	char levels[POLICY_MAX_LEVELS][POLICY_NAME_MAX + 1];
 	unsigned char above_level[POLICY_MAX_LEVELS]; /* enum policy_treat */

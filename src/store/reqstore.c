@@ -414,3 +414,54 @@ store_user_in_chain(struct store *st, int64_t user, int64_t ancestor,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? COFFER_OK :
 	    store_db_status(rc);
 }
+
+int
+store_request_pending_on(struct store *st, const char *kind,
+    int64_t record_id, int64_t *ids, size_t max, size_t *n)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*n = 0;
+	if ((rc = prep(st, "SELECT id FROM change_requests WHERE kind = ?1 "
+	    "AND record_id = ?2 AND state = 'pending' ORDER BY id LIMIT ?3",
+	    &s)) != COFFER_OK)
+		return rc;
+	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, record_id);
+	sqlite3_bind_int64(s, 3, (int64_t)max);
+	return collect_ids(s, ids, max, n);
+}
+
+/* One erasing UPDATE; *n gets the number of rows it changed. */
+static int
+erase_one(struct store *st, const char *sql, const char *kind,
+    int64_t record_id, size_t *n)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = prep(st, sql, &s)) != COFFER_OK)
+		return rc;
+	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, record_id);
+	if ((rc = step_done(s)) == COFFER_OK)
+		*n = (size_t)sqlite3_changes(store_sqlite(st));
+	return rc;
+}
+
+int
+store_purge_erase(struct store *st, const char *kind, int64_t record_id,
+    size_t *nhistory, size_t *nrequests)
+{
+	int rc;
+
+	*nhistory = *nrequests = 0;
+	if ((rc = erase_one(st, "UPDATE record_history SET fields = X'A0' "
+	    "WHERE kind = ?1 AND record_id = ?2 AND fields <> X'A0'", kind,
+	    record_id, nhistory)) != COFFER_OK)
+		return rc;
+	return erase_one(st, "UPDATE change_requests SET fields = X'A0' "
+	    "WHERE kind = ?1 AND record_id = ?2 AND state <> 'pending' "
+	    "AND fields <> X'A0'", kind, record_id, nrequests);
+}

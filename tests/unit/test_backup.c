@@ -2,7 +2,8 @@
  * test_backup.c - the backup module: manifest encoding, signature, pinning
  * and canonical-form refusals; a real backup of a small vault verified,
  * its database copy opening with the backup key only, damage and re-signed
- * forgeries refused, and a restore that opens with the database key.
+ * forgeries refused, a restore that opens with the database key, and the
+ * daemon's online backup taken while another thread writes.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -468,6 +470,196 @@ test_restore_opens_with_db_key(void **state)
 	vault_close(k);
 }
 
+/* ---- online: the daemon's way, while another thread writes ------------- */
+
+struct ofx {
+	struct vault *v;
+	struct audit_log *log;
+	struct store *st;
+	volatile int stop;
+	unsigned started;      /* before_audit calls */
+	int fail_before;       /* before_audit returns this when set */
+	unsigned char other_sk[64];
+};
+
+static int
+osign(void *arg, unsigned char sig[64], const unsigned char *m, size_t len)
+{
+	const struct ofx *o = arg;
+
+	crypto_sign_detached(sig, NULL, m, len, vault_identity_sk(o->v));
+	return COFFER_OK;
+}
+
+static int
+osign_other(void *arg, unsigned char sig[64], const unsigned char *m,
+    size_t len)
+{
+	const struct ofx *o = arg;
+
+	crypto_sign_detached(sig, NULL, m, len, o->other_sk);
+	return COFFER_OK;
+}
+
+static int
+obefore(void *arg)
+{
+	struct ofx *o = arg;
+	struct audit_event e;
+
+	o->started++;
+	if (o->fail_before)
+		return o->fail_before;
+	memset(&e, 0, sizeof(e));
+	e.op = "backup.create";
+	e.reason = "started";
+	return audit_append(o->log, &e, NULL);
+}
+
+/* Appends records and adds users until told to stop. */
+static void *
+owriter(void *arg)
+{
+	struct ofx *o = arg;
+	struct store *st = NULL;
+	struct audit_event e;
+	struct store_user u;
+	unsigned char sk[64];
+	unsigned i = 0;
+
+	if (vault_store_open(o->v, 0, &st) != COFFER_OK)
+		return NULL;
+	memset(&e, 0, sizeof(e));
+	e.op = "record.create";
+	while (!o->stop && i < 100000) {
+		memset(&u, 0, sizeof(u));
+		snprintf(u.name, sizeof(u.name), "w%u", i++);
+		snprintf(u.clearance, sizeof(u.clearance), "internal");
+		u.role = ROLE_AGENT;
+		u.active = 1;
+		crypto_sign_keypair(u.pubkey, sk);
+		/* as the daemon does: the record first, then the commit */
+		if (audit_append(o->log, &e, NULL) != COFFER_OK ||
+		    store_user_add(st, &u, NULL) != COFFER_OK)
+			break;
+	}
+	sodium_memzero(sk, sizeof(sk));
+	store_close(st);
+	return NULL;
+}
+
+static void
+online_open(struct vfx *f, struct ofx *o)
+{
+	struct audit_options ao;
+	char dir[PATH_MAX], origin[160];
+	unsigned char pk[32];
+
+	memset(o, 0, sizeof(*o));
+	o->v = f->v;
+	assert_int_equal(vault_audit_path(f->v, dir, sizeof(dir)), COFFER_OK);
+	vault_audit_origin(f->v, origin, sizeof(origin));
+	memset(&ao, 0, sizeof(ao));
+	ao.dir = dir;
+	ao.origin = origin;
+	ao.segment_max_bytes = 4096; /* rotate often: several segments */
+	assert_int_equal(audit_open(&ao, vault_audit_sign_sk(f->v),
+	    vault_audit_hash_key(f->v), NULL, &o->log), COFFER_OK);
+	assert_int_equal(vault_store_open(f->v, 0, &o->st), COFFER_OK);
+	crypto_sign_keypair(pk, o->other_sk);
+}
+
+static void
+online_opts(struct vfx *f, struct ofx *o, struct backup_online *bo)
+{
+	memset(bo, 0, sizeof(*bo));
+	bo->vault_dir = vault_dir(f->v);
+	bo->st = o->st;
+	bo->backup_key = vault_backup_key(f->v);
+	bo->identity_pk = vault_identity_pk(f->v);
+	bo->sign = osign;
+	bo->sign_arg = o;
+	bo->audit = o->log;
+	bo->before_audit = obefore;
+	bo->before_arg = o;
+}
+
+static void
+test_online_backup_while_writing(void **state)
+{
+	struct vfx *f = *state;
+	struct backup_online bo;
+	struct backup_info bi;
+	struct coffer_errdetail d;
+	struct audit_health h;
+	struct vault *k = NULL;
+	struct ofx o;
+	pthread_t th;
+	char id[65];
+	int i;
+
+	online_open(f, &o);
+	online_opts(f, &o, &bo);
+	assert_int_equal(pthread_create(&th, NULL, owriter, &o), 0);
+	for (i = 0; i < 50; i++)
+		usleep(1000); /* let the writer get going */
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(backup_create_online(&bo, f->out, id, &d), COFFER_OK);
+	o.stop = 1;
+	pthread_join(th, NULL);
+	assert_int_equal(o.started, 1);
+	audit_health(o.log, &h);
+	k = backup_keys(f);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(backup_verify(f->out, vault_identity_pk(f->v), k, &bi,
+	    &d), COFFER_OK);
+	assert_string_equal(bi.id, id);
+	assert_int_equal(bi.db_checked, 1);
+	assert_int_equal(bi.m.audit_size, bi.audit_records);
+	/* the writer went on after the backup: the copy stopped at its
+	 * checkpoint, the live log did not */
+	assert_true(bi.m.audit_size < h.size);
+	assert_true(bi.m.audit_size > 1);
+	backup_info_free(&bi);
+	vault_close(k);
+	store_close(o.st);
+	audit_close(o.log);
+}
+
+static void
+test_online_backup_failures(void **state)
+{
+	struct vfx *f = *state;
+	struct backup_online bo;
+	struct coffer_errdetail d;
+	struct ofx o;
+	struct stat sb;
+
+	online_open(f, &o);
+	online_opts(f, &o, &bo);
+	/* a signer holding another key: refused, nothing left behind */
+	bo.sign = osign_other;
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(backup_create_online(&bo, f->out, NULL, &d),
+	    COFFER_ERR_CRYPTO);
+	assert_int_not_equal(stat(f->out, &sb), 0);
+	/* the backup cannot be recorded: no backup */
+	bo.sign = osign;
+	o.fail_before = COFFER_ERR_AUDIT;
+	assert_int_equal(backup_create_online(&bo, f->out, NULL, &d),
+	    COFFER_ERR_AUDIT);
+	assert_int_not_equal(stat(f->out, &sb), 0);
+	/* the database connection is usable afterwards (no open
+	 * transaction, nothing attached): a second backup succeeds */
+	o.fail_before = 0;
+	assert_int_equal(backup_create_online(&bo, f->out, NULL, &d),
+	    COFFER_OK);
+	assert_int_equal(backup_create_online(&bo, f->out, NULL, &d),
+	    COFFER_ERR_CONFLICT);
+	store_close(o.st);
+	audit_close(o.log);
+}
+
 int
 main(void)
 {
@@ -487,6 +679,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_backup_resigned_audit,
 		    vsetup, vteardown),
 		cmocka_unit_test_setup_teardown(test_restore_opens_with_db_key,
+		    vsetup, vteardown),
+		cmocka_unit_test_setup_teardown(test_online_backup_while_writing,
+		    vsetup, vteardown),
+		cmocka_unit_test_setup_teardown(test_online_backup_failures,
 		    vsetup, vteardown),
 	};
 

@@ -1,6 +1,7 @@
 /*
  * test_keys.c - master key sealing (both kinds), subkey derivation, user
- * key files and the public key text form, including every refusal.
+ * key files and the public key text form, including every refusal; and
+ * resealing a vault's master key (vault_reseal, key rotation).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,7 @@
 #include "coffer/err.h"
 #include "coffer/keys.h"
 #include "coffer/secfile.h"
+#include "coffer/vault.h"
 
 #include "helper.h"
 
@@ -556,6 +558,63 @@ test_fingerprint(void **state)
 	assert_string_not_equal(fpr, want);
 }
 
+/* ---- reseal (vault_reseal): the sealing changes, the master key not -- */
+
+static void
+test_vault_reseal(void **state)
+{
+	struct fx *f = *state;
+	struct vault *v = NULL, *w = NULL;
+	char vdir[PATH_MAX], wrap[PATH_MAX], wrap2[PATH_MAX], tmp[PATH_MAX];
+	unsigned char id[32];
+	struct stat sb;
+
+	snprintf(vdir, sizeof(vdir), "%s/v", f->dir);
+	snprintf(wrap, sizeof(wrap), "%s/new.key", f->dir);
+	snprintf(wrap2, sizeof(wrap2), "%s/v/master.sealed", f->dir);
+	snprintf(tmp, sizeof(tmp), "%s/v/" VAULT_SEALED_NEW, f->dir);
+	assert_int_equal(vault_create(vdir, NULL, "old pass", 8, &v),
+	    COFFER_OK);
+	memcpy(id, vault_identity_pk(v), 32);
+	/* without the lock: refused */
+	assert_int_equal(vault_reseal(v, NULL, "old pass", 8, NULL, "new pass",
+	    8), COFFER_ERR_BUSY);
+	assert_int_equal(vault_lock(v), COFFER_OK);
+	/* wrong current passphrase: refused, nothing changed */
+	assert_int_equal(vault_reseal(v, NULL, "bad pass", 8, NULL, "new pass",
+	    8), COFFER_ERR_KEY);
+	assert_int_not_equal(stat(tmp, &sb), 0);
+	/* a stale temporary file from a crashed reseal is replaced */
+	assert_int_equal(secfile_create(tmp, "junk", 4), COFFER_OK);
+	assert_int_equal(vault_reseal(v, NULL, "old pass", 8, NULL, "new pass",
+	    8), COFFER_OK);
+	assert_int_not_equal(stat(tmp, &sb), 0);
+	vault_close(v);
+	v = NULL;
+	assert_int_equal(vault_open(vdir, NULL, "old pass", 8, &w),
+	    COFFER_ERR_KEY);
+	assert_int_equal(vault_open(vdir, NULL, "new pass", 8, &w), COFFER_OK);
+	assert_memory_equal(vault_identity_pk(w), id, 32);
+	/* to a key file: the passphrase stops working, the file opens it */
+	assert_int_equal(vault_lock(w), COFFER_OK);
+	assert_int_equal(vault_reseal(w, NULL, "new pass", 8, wrap, NULL, 0),
+	    COFFER_OK);
+	assert_int_equal(keys_sealed_with_passphrase(wrap2), 0);
+	assert_int_equal(stat(wrap, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	/* an existing new key file is refused and left alone */
+	assert_int_equal(vault_reseal(w, wrap, NULL, 0, wrap, NULL, 0),
+	    COFFER_ERR_CONFLICT);
+	assert_int_equal(stat(wrap, &sb), 0);
+	vault_close(w);
+	/* a key-file vault ignores a passphrase: DIR/master.key is missing */
+	assert_int_not_equal(vault_open(vdir, NULL, "new pass", 8, &w),
+	    COFFER_OK);
+	assert_int_equal(vault_open(vdir, wrap, NULL, 0, &w), COFFER_OK);
+	assert_memory_equal(vault_identity_pk(w), id, 32);
+	vault_close(w);
+}
+
 int
 main(void)
 {
@@ -578,6 +637,7 @@ main(void)
 		T(test_public_roundtrip),
 		T(test_public_malformed),
 		T(test_fingerprint),
+		T(test_vault_reseal),
 	};
 #undef T
 

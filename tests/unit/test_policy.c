@@ -48,7 +48,8 @@ static const struct bad bad_policies[] = {
 	/* structure */
 	{ HEAD "roles: {a: {}}\nextra: 1\n", 4,
 	  "unknown key 'extra' in the policy (expected version, levels, "
-	  "above_clearance, fields, roles, do_not_call, approvals)" },
+	  "above_clearance, fields, roles, do_not_call, approvals, "
+	  "corrections)" },
 	{ HEAD "roles:\n  agent:\n    grant: []\n", 5,
 	  "unknown key 'grant' in role agent (expected clearance, grants, "
 	  "privileges, limits)" },
@@ -130,8 +131,8 @@ static const struct bad bad_policies[] = {
 	  "approvals.expiry: expected a duration from 1 second to 366 days "
 	  "(e.g. 3600, 90s, 30m, 72h, 7d)" },
 	{ HEAD "roles: {a: {}}\napprovals:\n  rules:\n    - kinds: [customer]\n"
-	  "      ops: [purge]\n", 7,
-	  "unknown op 'purge' (expected update or delete)" },
+	  "      ops: [erase]\n", 7,
+	  "unknown op 'erase' (expected update, delete or purge)" },
 	{ HEAD "roles: {a: {}}\napprovals:\n  rules:\n    - kinds: [customer]\n"
 	  "      ops: [delete]\n      roles: [boss]\n", 8,
 	  "undefined role 'boss'" },
@@ -180,6 +181,38 @@ static const struct bad bad_policies[] = {
 	{ HEAD "roles:\n  ops:\n    privileges: [audit_read, key_admin]\n", 5,
 	  "role ops: separation of duties: audit_read (line 5) and key_admin "
 	  "(line 5) cannot be held by one role" },
+	/* corrections (direct fixes within a window) */
+	{ HEAD "roles: {a: {}}\ncorrections: {kinds: [call]}\n", 4,
+	  "corrections: expected a list" },
+	{ HEAD "roles: {a: {}}\ncorrections:\n  - {kinds: [call], "
+	  "fields: [notes]}\n", 5, "a correction: missing key 'window'" },
+	{ HEAD "roles: {a: {}}\ncorrections:\n  - {kinds: [call], "
+	  "fields: [notes], window: 2d}\n", 5, "corrections.window: expected "
+	  "a duration from 1 second to 1 day (e.g. 3600, 90s, 30m, 72h, 7d)" },
+	{ HEAD "roles: {a: {}}\ncorrections:\n  - kinds: [call]\n"
+	  "    window: 10m\n    fields: [notes, fax]\n", 7,
+	  "kind call has no field 'fax'" },
+	{ HEAD "roles: {a: {}}\ncorrections:\n  - kinds: [call]\n"
+	  "    window: 10m\n    fields: [started, agent_id]\n", 7,
+	  "call.agent_id cannot be corrected directly (set by the server, "
+	  "immutable, the owner, or a shared kind)" },
+	{ HEAD "roles: {a: {}}\ncorrections:\n  - kinds: [customer]\n"
+	  "    window: 10m\n    fields: [owner_id]\n", 7,
+	  "customer.owner_id cannot be corrected directly (set by the "
+	  "server, immutable, the owner, or a shared kind)" },
+	{ HEAD "roles: {a: {}}\ncorrections:\n  - {kinds: [product], "
+	  "fields: [spec], window: 1m}\n", 5, "product.spec cannot be "
+	  "corrected directly (set by the server, immutable, the owner, or a "
+	  "shared kind)" },
+	{ HEAD "roles: {a: {}}\ncorrections:\n  - {kinds: [call], "
+	  "fields: [notes], window: 1m}\n  - {kinds: [call], fields: "
+	  "[notes], window: 5m}\n", 6, "call.notes is named by two "
+	  "corrections" },
+	{ HEAD "roles: {a: {}}\ncorrections:\n  - {kinds: [call], "
+	  "fields: [], window: 1m}\n", 5, "fields: name at least one field" },
+	{ HEAD "roles: {a: {}}\ncorrections:\n  - {kinds: [call], "
+	  "fields: [notes], window: 1m, roles: [a]}\n", 5, "unknown key "
+	  "'roles' in a correction (expected kinds, fields, window)" },
 	/* do-not-call */
 	{ HEAD "roles: {agent: {}}\ndo_not_call: {fields: [phone], "
 	  "roles: [nobody]}\n", 4, "undefined role 'nobody'" },
@@ -454,6 +487,15 @@ test_approval_rules(void **state)
 	assert_string_equal(a.roles[0], "manager");
 	policy_approval_rule(p, schema_kind("call"), 1, &a);
 	assert_int_equal(a.approvals, 1);
+	/* purge: its own rule, a manager and a compliance officer */
+	policy_approval_rule(p, schema_kind("customer"), 2, &a);
+	assert_int_equal(a.approvals, 2);
+	assert_int_equal(a.nroles, 2);
+	assert_string_equal(a.roles[0], "manager");
+	assert_string_equal(a.roles[1], "compliance");
+	/* no rule names purging calls: none may be requested */
+	policy_approval_rule(p, schema_kind("call"), 2, &a);
+	assert_int_equal(a.approvals, 0);
 	/* products: no rule matches, the default applies */
 	policy_approval_rule(p, schema_kind("product"), 0, &a);
 	assert_int_equal(a.approvals, 1);
@@ -468,6 +510,46 @@ test_approval_rules(void **state)
 	policy_approval_rule(p, schema_kind("deal"), 0, &a);
 	assert_int_equal(a.expiry, 90);
 	assert_int_equal(a.approvals, 1);
+	policy_free(p);
+}
+
+/* The corrections section: windows per kind and field. */
+static void
+test_corrections(void **state)
+{
+	struct policy *p = load_default();
+	struct policy_error err;
+
+	(void)state;
+	assert_int_equal(policy_correction_window(p, schema_kind("call"),
+	    "notes"), 600);
+	assert_int_equal(policy_correction_window(p, schema_kind("call"),
+	    "outcome"), 600);
+	assert_int_equal(policy_correction_window(p, schema_kind("call"),
+	    "duration"), 0);
+	assert_int_equal(policy_correction_window(p, schema_kind("customer"),
+	    "name"), 0);
+	assert_int_equal(policy_correction_window(p, schema_kind("call"),
+	    "nosuch"), 0);
+	policy_free(p);
+	p = NULL;
+	assert_int_equal(load_text(HEAD "roles: {a: {}}\ncorrections:\n"
+	    "  - {kinds: [customer-data], fields: [agent_id], window: 1m}\n",
+	    &p, &err), COFFER_ERR_INVALID);
+	assert_null(p);
+	/* a group names every kind in it: each must have the field */
+	assert_int_equal(load_text(HEAD "roles: {a: {}}\ncorrections:\n"
+	    "  - {kinds: [followup, call], fields: [outcome], window: 90s}\n"
+	    "  - {kinds: [deal], fields: [satisfaction], window: 2}\n",
+	    &p, &err), COFFER_OK);
+	assert_int_equal(policy_correction_window(p, schema_kind("followup"),
+	    "outcome"), 90);
+	assert_int_equal(policy_correction_window(p, schema_kind("call"),
+	    "outcome"), 90);
+	assert_int_equal(policy_correction_window(p, schema_kind("call"),
+	    "notes"), 0);
+	assert_int_equal(policy_correction_window(p, schema_kind("deal"),
+	    "satisfaction"), 2);
 	policy_free(p);
 }
 
@@ -901,6 +983,7 @@ main(void)
 		cmocka_unit_test(test_limits_and_names),
 		cmocka_unit_test(test_hash),
 		cmocka_unit_test(test_approval_rules),
+		cmocka_unit_test(test_corrections),
 		cmocka_unit_test(test_site_policy),
 	};
 

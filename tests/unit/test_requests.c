@@ -373,6 +373,128 @@ test_tombstone(void **state)
 	    &rec, &deleted), COFFER_ERR_NOT_FOUND);
 }
 
+/* The one integer a query returns (-1 on error). */
+static int64_t
+sql_int(struct fx *f, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(store_sqlite(f->st), sql, -1, &s, NULL) ==
+	    SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* A history row of f->cust carrying diff_bytes, for request id. */
+static void
+add_history(struct fx *f, int64_t id, const char *op)
+{
+	struct store_history h;
+
+	memset(&h, 0, sizeof(h));
+	snprintf(h.kind, sizeof(h.kind), "customer");
+	snprintf(h.op, sizeof(h.op), "%s", op);
+	h.record_id = f->cust;
+	h.version = 2;
+	h.request_id = id;
+	h.requester_id = f->agent;
+	h.fields = (unsigned char *)diff_bytes;
+	h.fields_len = sizeof(diff_bytes);
+	assert_int_equal(store_history_add(f->st, &h), COFFER_OK);
+}
+
+/*
+ * Purge (migration 3): the values go from the record, its history and its
+ * closed requests; the database allows exactly that erasure, only after
+ * the customer is purged, and nothing else.
+ */
+static void
+test_purge(void **state)
+{
+	static const char *const names[] = { "name", "phone", "intent" };
+	static const char *const bad[] = { "owner_id" };
+	struct fx *f = *state;
+	const struct kind_def *k = schema_kind("customer");
+	struct store_scope all = { SCOPE_ALL, 0, "", 0, 0 };
+	struct store_history *list = NULL;
+	struct store_request q;
+	cbor_item_t *rec = NULL;
+	char buf[32];
+	int64_t closed = add_request(f, 3600), open = add_request(f, 3600);
+	size_t nh = 9, nr = 9, n = 0;
+	int deleted = 0;
+
+	add_history(f, closed, "update");
+	assert_int_equal(store_request_set_state(f->st, closed, "pending",
+	    "applied", f->mgr, 1), COFFER_OK);
+	/* before the purge: no erasure at all */
+	assert_false(sql_ok(f, "UPDATE record_history SET fields = X'A0'"));
+	assert_false(sql_ok(f, "UPDATE change_requests SET fields = X'A0'"));
+	assert_int_not_equal(store_purge_erase(f->st, "customer", f->cust, &nh,
+	    &nr), COFFER_OK);
+	/* the record itself */
+	assert_int_equal(store_customer_purge(f->st, f->cust, 7, names, 3),
+	    COFFER_ERR_CONFLICT);
+	assert_int_equal(store_customer_purge(f->st, f->cust, 1, bad, 1),
+	    COFFER_ERR_INVALID);
+	assert_int_equal(store_customer_purge(f->st, f->cust, 1, names, 3),
+	    COFFER_OK);
+	assert_int_equal(store_record_get(f->st, k, f->cust, &all, &rec),
+	    COFFER_ERR_NOT_FOUND);
+	assert_int_equal(store_record_get_any(f->st, k, f->cust, &all, &rec,
+	    &deleted), COFFER_OK);
+	assert_true(deleted);
+	assert_int_equal(msg_get_str(rec, "name", buf, sizeof(buf)),
+	    COFFER_OK);
+	assert_string_equal(buf, STORE_PURGED_TEXT);
+	assert_int_equal(msg_get_str(rec, "phone", buf, sizeof(buf)),
+	    COFFER_OK);
+	assert_string_equal(buf, STORE_PURGED_PHONE);
+	assert_int_not_equal(msg_get_str(rec, "intent", buf, sizeof(buf)),
+	    COFFER_OK);
+	cbor_decref(&rec);
+	/* still only the marker, and only the fields column */
+	assert_false(sql_ok(f, "UPDATE record_history SET fields = X'A1'"));
+	assert_false(sql_ok(f, "UPDATE record_history SET fields = X'A0', "
+	    "approvers = 'me'"));
+	assert_false(sql_ok(f, "UPDATE change_requests SET fields = X'A0', "
+	    "reason = 'x'"));
+	/* history and closed requests erased; the pending one is not */
+	assert_int_equal(store_purge_erase(f->st, "customer", f->cust, &nh,
+	    &nr), COFFER_OK);
+	assert_int_equal(nh, 1);
+	assert_int_equal(nr, 1);
+	assert_int_equal(store_history_list(f->st, "customer", f->cust, &list,
+	    &n), COFFER_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(list[0].fields_len, 1);
+	assert_memory_equal(list[0].fields, REQ_PURGED, 1);
+	store_history_free(list, n);
+	assert_int_equal(store_request_get(f->st, open, &q), COFFER_OK);
+	assert_memory_equal(q.fields, diff_bytes, sizeof(diff_bytes));
+	store_request_clear(&q);
+	assert_false(sql_ok(f, "UPDATE change_requests SET fields = X'A0' "
+	    "WHERE state = 'pending'"));
+	assert_int_equal(store_request_set_state(f->st, open, "pending",
+	    "conflicted", 0, 2), COFFER_OK);
+	assert_int_equal(store_purge_erase(f->st, "customer", f->cust, &nh,
+	    &nr), COFFER_OK);
+	assert_int_equal(nh, 0);
+	assert_int_equal(nr, 1);
+	/* no value left anywhere in the tables that held them */
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM record_history "
+	    "WHERE instr(fields, 'high') > 0 OR instr(fields, 'low') > 0"), 0);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM change_requests "
+	    "WHERE instr(fields, 'high') > 0 OR instr(fields, 'low') > 0"), 0);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM customers WHERE "
+	    "name = 'Zhang' OR phone = '13800000001'"), 0);
+	/* a purge is an op of requests and history now; others are not */
+	add_history(f, closed, "purge");
+	assert_false(sql_ok(f, "UPDATE record_history SET op = 'erase'"));
+}
+
 /* docs/requests.md §4: the statement and the request hash, byte for byte. */
 static const char statement_hex[] =
     "636f666665722f3120617070726f76616c00a5646861736858200001020304050607"
@@ -478,6 +600,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstone, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
 		cmocka_unit_test(test_statement_vector),
 		cmocka_unit_test(test_forgeries_fail),
 	};
