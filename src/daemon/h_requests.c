@@ -1288,12 +1288,17 @@ arg_signature(const cbor_item_t *args, unsigned char sig[64],
 	return COFFER_OK;
 }
 
-/* Verify and keep one decision; *a gets it filled in. */
+/*
+ * Verify and keep one decision.  sigref gets the reference the audit
+ * record carries: hex of the first 16 bytes of SHA-256(signature).
+ */
 static int
 record_decision(struct request *r, const struct store_request *q,
     const struct store_user *u, const char *decision, const char *comment,
-    const unsigned char sig[64], struct coffer_errdetail *d)
+    const unsigned char sig[64], char sigref[33], struct coffer_errdetail *d)
 {
+	unsigned char sh[crypto_hash_sha256_BYTES];
+
 	struct store_approval a;
 	unsigned char *st = NULL;
 	size_t len = 0;
@@ -1317,6 +1322,8 @@ record_decision(struct request *r, const struct store_request *q,
 	memcpy(a.signature, sig, 64);
 	crypto_hash_sha256(a.statement_hash, st, len);
 	free(st);
+	crypto_hash_sha256(sh, sig, 64);
+	sodium_bin2hex(sigref, 33, sh, 16);
 	return store_approval_add(r->st, &a);
 }
 
@@ -1364,7 +1371,7 @@ decide_request(struct request *r, const cbor_item_t *args,
 	struct store_request q;
 	struct store_user u;
 	unsigned char sig[APPROVAL_SIG_BYTES];
-	char comment[APPROVAL_COMMENT_MAX + 1], why[320];
+	char comment[APPROVAL_COMMENT_MAX + 1], why[320], sigref[33] = "";
 	const char *state = "pending";
 	size_t n = 0;
 	int rc, rej = decision[0] == 'r';
@@ -1393,8 +1400,8 @@ decide_request(struct request *r, const cbor_item_t *args,
 			    (long long)q.id, why);
 		goto out;
 	}
-	if ((rc = record_decision(r, &q, &u, decision, comment, sig, d)) !=
-	    COFFER_OK ||
+	if ((rc = record_decision(r, &q, &u, decision, comment, sig, sigref,
+	    d)) != COFFER_OK ||
 	    (rc = store_approval_list(r->st, q.id, a, APPROVALS_MAX, &n)) !=
 	    COFFER_OK)
 		goto out;
@@ -1406,10 +1413,10 @@ decide_request(struct request *r, const cbor_item_t *args,
 		rc = apply(r, &q, a, n, &state, d);
 	if (rc != COFFER_OK)
 		goto out;
-	note(r, &q, 0, "request %lld %s by %s (%zu of %u)%s%s",
+	note(r, &q, 0, "request %lld %s by %s (%zu of %u)%s%s; sig:%s",
 	    (long long)q.id, rej ? "rejected" : "approved", u.name, n, q.need,
 	    strcmp(state, "pending") ? ": " : "",
-	    strcmp(state, "pending") ? state : "");
+	    strcmp(state, "pending") ? state : "", sigref);
 	rc = decision_result(&q, state, n, result);
 out:
 	sodium_memzero(sig, sizeof(sig));

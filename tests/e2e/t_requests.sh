@@ -207,5 +207,9 @@ expect_grep 0 "request.approve +customer [0-9]+ +denied +the signature is not yo
 expect_grep 0 "request.apply +customer $C1 +allowed +request $R1 applied" \
     "the apply names the request and the record" \
     as compliance audit search --op request.apply --limit 100
+expect_grep 0 "request $R1 approved by mgr-north \\(1 of 1\\): applied; sig:[0-9a-f]{32}" \
+    "an approval's record references its signature" \
+    as compliance --json audit search --op request.approve --decision allowed \
+    --limit 100
 expect 0 "coffer-verify accepts the log" "$BIN/coffer-verify" -q --key "$VKEY" "$LOG"
 done_testing
