@@ -87,6 +87,13 @@ command -v jq >/dev/null || {
 # --- data ----------------------------------------------------------------
 mkdir -p "$BENCH_VAR" "$RUN"
 VCACHE=$BENCH_VAR/vault-c$CUSTOMERS-s$SEED
+# A cached vault from an older build (no audit log made with the vault,
+# an older schema) is rebuilt: `cofferd --check` says whether it opens.
+if [ -f "$VCACHE/master.sealed" ] &&
+    ! $ON/cofferd --check -d "$VCACHE" >/dev/null 2>&1; then
+	say "the cached vault $VCACHE is from an older build; rebuilding it"
+	rm -rf "$VCACHE"
+fi
 if [ ! -f "$VCACHE/master.sealed" ]; then
 	say "building the $CUSTOMERS-customer vault (cached in $VCACHE)"
 	rm -rf "$VCACHE.tmp"

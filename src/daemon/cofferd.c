@@ -94,8 +94,9 @@ static const char usage_text[] =
 "                         start a new audit segment file past this size\n"
 "                         (default 65536 KiB); sealed segments are read-only\n"
 "      --syslog           log to syslog instead of stderr\n"
-"      --check            open the vault, check keys and database, print\n"
-"                         \"vault OK\" and exit; with --policy FILE: only\n"
+"      --check            open the vault, check keys, database and the audit\n"
+"                         log's tail as a start would, print \"vault OK\" and\n"
+"                         exit; with --policy FILE: only\n"
 "                         validate FILE, print \"policy OK\" or each error\n"
 "                         as FILE:LINE:COL: message, no vault needed\n"
 "  -v, --verbose          log each failed request too\n"
@@ -607,6 +608,18 @@ ctx_free(struct daemon_ctx *d)
 	pthread_mutex_destroy(&d->write_lock);
 }
 
+/* --check: the audit log must open and pass its start-up verification. */
+static int
+check_audit(struct vault *v, const struct options *o)
+{
+	struct audit_log *l = NULL;
+
+	if (open_audit(v, o->audit_segment_kib, &l) != COFFER_OK)
+		return EXIT_VAULT;
+	audit_close(l);
+	return EXIT_OK;
+}
+
 static int
 serve(const struct options *o, struct vault *v)
 {
@@ -720,8 +733,9 @@ main(int argc, char **argv)
 		return EXIT_VAULT;
 	}
 	if (o.check) {
-		printf("vault OK: %s\n", vault_dir(v));
-		ex = EXIT_OK;
+		ex = check_audit(v, &o);
+		if (ex == EXIT_OK)
+			printf("vault OK: %s\n", vault_dir(v));
 	} else
 		ex = serve(&o, v);
 	store_close(st);
