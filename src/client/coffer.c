@@ -579,16 +579,16 @@ print_record_result(struct ctx *c, const struct kind_def *k,
 
 /* ---- commands ------------------------------------------------------ */
 
+/* An operation without arguments whose result is printed as fields. */
 static int
-cmd_status(struct ctx *c, int argc, char **argv)
+simple_call(struct ctx *c, int argc, const char *op)
 {
 	cbor_item_t *res = NULL;
 	int rc;
 
-	(void)argv;
 	if (argc > 1)
-		return fail(c, COFFER_ERR_USAGE, "status: takes no arguments");
-	if ((rc = call(c, "status", NULL, &res)) != COFFER_OK)
+		return fail(c, COFFER_ERR_USAGE, "%s: takes no arguments", op);
+	if ((rc = call(c, op, NULL, &res)) != COFFER_OK)
 		return rc;
 	rc = c->json ? print_json(res) : print_fields(NULL, res);
 	cbor_decref(&res);
@@ -596,19 +596,17 @@ cmd_status(struct ctx *c, int argc, char **argv)
 }
 
 static int
+cmd_status(struct ctx *c, int argc, char **argv)
+{
+	(void)argv;
+	return simple_call(c, argc, "status");
+}
+
+static int
 cmd_whoami(struct ctx *c, int argc, char **argv)
 {
-	cbor_item_t *res = NULL;
-	int rc;
-
 	(void)argv;
-	if (argc > 1)
-		return fail(c, COFFER_ERR_USAGE, "whoami: takes no arguments");
-	if ((rc = call(c, "whoami", NULL, &res)) != COFFER_OK)
-		return rc;
-	rc = c->json ? print_json(res) : print_fields(NULL, res);
-	cbor_decref(&res);
-	return rc;
+	return simple_call(c, argc, "whoami");
 }
 
 /* An online backup on the daemon's machine (docs/backup.md). */
