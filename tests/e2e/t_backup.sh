@@ -142,8 +142,12 @@ damaged; seg=$(ls "$TMP/bad/audit" | grep '^seg-' | head -1)
 truncate -s -40 "$TMP/bad/audit/$seg"
 expect_grep 1 "audit/$seg: size" "a truncated audit segment is named" \
     "$ADMIN" backup verify "$TMP/bad" --no-db
-damaged; sed -i 's/^created \([0-9]*\)[0-9]$/created \10/; t; s/^created \([0-9]*\)$/created \11/' \
-    "$TMP/bad/MANIFEST"
+# One second later: always a different value (the old edit zeroed the last
+# digit, which changed nothing one time in ten).
+damaged; awk '$1 == "created" { $2 = $2 + 1 } { print }' "$TMP/bad/MANIFEST" \
+    >"$TMP/bad/MANIFEST.new" && mv "$TMP/bad/MANIFEST.new" "$TMP/bad/MANIFEST"
+cmp -s "$BK/MANIFEST" "$TMP/bad/MANIFEST" && not_ok "the manifest edit changed nothing" ||
+    ok "the manifest was edited"
 expect_grep 1 'MANIFEST: the signature does not verify' "an edited manifest fails its signature" \
     "$ADMIN" backup verify "$TMP/bad" --no-db
 damaged; echo extra >"$TMP/bad/notes.txt"

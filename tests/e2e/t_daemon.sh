@@ -13,7 +13,10 @@ LOG=$TMP/cofferd.log
 # waits for the daemon's "serving" line: a stale socket file exists before
 # the new daemon has bound its own.
 try_start() {
-	n0=$(grep -c 'serving vault' "$LOG" 2>/dev/null)
+	# The log must exist before the loop greps it: the background
+	# redirection below may not have created it yet.
+	touch "$LOG"
+	n0=$(grep -c 'serving vault' "$LOG")
 	"$D" -d "$VAULT" "$@" >>"$LOG" 2>&1 &
 	DAEMON_PID=$!
 	i=0
