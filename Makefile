@@ -31,7 +31,8 @@ BASE_CFLAGS := -std=c11 $(WARN) -fstack-protector-strong -fPIE -pthread \
 BASE_CPPFLAGS := -Iinclude -D_GNU_SOURCE \
             -DSQLITE_HAS_CODEC
 BASE_LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread
-LIBS     := $(shell $(PKG_CONFIG) --libs $(PKGS))
+# libcsv (lead-list import) ships no pkg-config file, hence the bare -lcsv.
+LIBS     := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lcsv
 
 ifeq ($(strip $(SAN)),1)
   OUT := $(O)-san
@@ -128,8 +129,10 @@ $(OUT)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_POLICY)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(GEN_POLICY) $(LIBS)
 
-# Tools the end-to-end tests use (hostile clients); never installed.
-TEST_TOOLS := $(OUT)/tests/coffer-probe $(OUT)/tests/coffer-tamper
+# Tools the end-to-end tests use (hostile clients) and coffer-leadcheck,
+# the stand-alone lead-list check (docs/import.md); never installed.
+TEST_TOOLS := $(OUT)/tests/coffer-probe $(OUT)/tests/coffer-tamper \
+              $(OUT)/tests/coffer-leadcheck
 $(OUT)/tests/coffer-%: $(OUT)/obj/tests/tools/coffer-%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)

@@ -166,6 +166,13 @@ load_key(const struct opts *o, struct key *k, char *err, size_t errsz)
 	return AV_OK;
 }
 
+/* A reference checkpoint whose signature is checked after the scan. */
+struct later_ref {
+	char *text;
+	size_t len;
+};
+static struct later_ref later[2];
+
 /* A checkpoint from a file becomes a reference the log must agree with. */
 static int
 load_ref(struct av_ctx *c, const struct key *k, const char *path,
@@ -184,6 +191,16 @@ load_ref(struct av_ctx *c, const struct key *k, const char *path,
 		return AV_IO;
 	}
 	rc = ckpt_open(text, len, k->named ? k->name : NULL, k->pk, &r->c);
+	/* After a key rotation it may be signed by a later key of the chain:
+	 * checked once the scan has followed the chain. */
+	if (rc == COFFER_ERR_CRYPTO && c->nrefs < 2 &&
+	    ckpt_peek(text, len, &r->c) == COFFER_OK) {
+		later[c->nrefs].text = text;
+		later[c->nrefs].len = len;
+		r->what = what;
+		c->nrefs++;
+		return AV_OK;
+	}
 	free(text);
 	if (rc == COFFER_ERR_CRYPTO) {
 		say(err, errsz, "%s has no valid signature by the audit "
@@ -248,7 +265,7 @@ static void
 report_text(const struct opts *o, const struct key *k,
     const struct av_ctx *c, const struct result *r)
 {
-	char t0[32], t1[32], b64[64];
+	char t0[32], t1[32], b64[64], fpr[USERKEY_FPR_TEXT];
 	unsigned i;
 
 	printf("audit log   %s\n", o->dir);
@@ -273,6 +290,13 @@ report_text(const struct opts *o, const struct key *k,
 		printf("checkpoints %" PRIu64 " signed; the newest covers %"
 		    PRIu64 " records, root %s\n", c->checkpoints,
 		    c->last_ckpt.size, b64);
+	}
+	if (c->rotations > 0) {
+		userkey_fingerprint(c->cur, fpr, sizeof(fpr));
+		printf("key chain   %" PRIu64 " audit key rotation%s followed, "
+		    "each certified by the key before; the last (record %"
+		    PRIu64 ") hands over to %s\n", c->rotations,
+		    c->rotations == 1 ? "" : "s", c->key_since, fpr);
 	}
 	for (i = 0; i < c->nrefs; i++)
 		printf("reference   %s (%" PRIu64 " records): %s\n",
@@ -308,7 +332,8 @@ report_json(const struct av_ctx *c, const struct result *r)
 	printf(",\"message\":");
 	json_str(r->msg);
 	printf(",\"segments\":%" PRIu64 ",\"records\":%" PRIu64
-	    ",\"checkpoints\":%" PRIu64, r->nsegs, c->records, c->checkpoints);
+	    ",\"checkpoints\":%" PRIu64 ",\"key_rotations\":%" PRIu64,
+	    r->nsegs, c->records, c->checkpoints, c->rotations);
 	if (c->have_ckpt) {
 		sodium_bin2base64(b64, sizeof(b64), c->last_ckpt.root, 32,
 		    sodium_base64_VARIANT_ORIGINAL);
@@ -441,6 +466,32 @@ out:
 
 /* ---- main -------------------------------------------------------------- */
 
+/* References not signed by the first key: some key of the chain must have
+ * signed them (the scan has collected every key that was in force). */
+static void
+check_later_refs(struct av_ctx *c)
+{
+	struct ckpt ck;
+	unsigned i;
+
+	for (i = 0; i < c->nrefs; i++) {
+		if (later[i].text == NULL)
+			continue;
+		/* a forged reference is reported as such, not as the
+		 * disagreement with the log that it also causes */
+		if ((c->fault == AV_OK || c->fault == AV_INCONSISTENT ||
+		    c->fault == AV_TRUNCATED) && av_chain_open(c,
+		    later[i].text, later[i].len, &ck) != COFFER_OK) {
+			c->fault = AV_BADSIG;
+			say(c->msg, sizeof(c->msg), "%s has no valid signature "
+			    "by the audit key or any key the log announced",
+			    c->refs[i].what);
+		}
+		free(later[i].text);
+		later[i].text = NULL;
+	}
+}
+
 static int
 verify_all(struct av_ctx *c, const uint64_t *firsts, size_t n,
     struct result *r)
@@ -451,6 +502,7 @@ verify_all(struct av_ctx *c, const uint64_t *firsts, size_t n,
 	for (i = 0; i < n && c->fault == AV_OK; i++)
 		av_segment(c, firsts[i], 0, i == n - 1);
 	av_finish(c);
+	check_later_refs(c);
 	r->secs = seconds() - t0;
 	r->nsegs = c->segments;
 	r->kind = c->fault;

@@ -31,7 +31,9 @@ enum access_action {
 	ACT_USER_ADMIN, /* user.add / user.update */
 	ACT_AUDIT_READ, /* audit.search / show / checkpoint / export */
 	ACT_REQUEST,    /* request.create: ask for an update or a deletion */
-	ACT_BACKUP      /* backup.create: privilege key_admin */
+	ACT_BACKUP,     /* backup.create: privilege key_admin */
+	ACT_SCREEN,     /* customer.screen: a fresh lead's stage (workflow) */
+	ACT_REPORT      /* report.kpi: aggregated figures (docs/reports.md) */
 };
 
 /* Who is asking, as authenticated by the session. */

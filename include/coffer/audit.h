@@ -39,6 +39,15 @@ struct audit_options {
 	size_t segment_max_bytes; /* rotate after this; 0: 64 MiB */
 	unsigned checkpoint_every_records; /* 0: 4096 */
 	unsigned checkpoint_every_ms;      /* 0: 1000 */
+	/*
+	 * Audit key rotation: the log's earlier signing public keys, oldest
+	 * first (NULL/0 if the key never changed).  The tail check at open
+	 * accepts a checkpoint by one of them only where the log's key.rotate
+	 * records say it was in force, and the log must end signed by this
+	 * open's key; otherwise COFFER_ERR_AUDIT.
+	 */
+	const unsigned char (*prev_pks)[32];
+	size_t nprev_pks;
 };
 
 /*
@@ -108,6 +117,10 @@ struct audit_event {
 	const struct audit_change *changes;
 	size_t nchanges;
 	const unsigned char *policy_hash; /* 32 bytes or NULL */
+	/* key.rotate records: the new public key (32 bytes) and the old
+	 * key's signature certifying it (64 bytes); see audit_rotate_key */
+	const unsigned char *new_key;
+	const unsigned char *new_key_sig;
 };
 
 /*
@@ -118,6 +131,31 @@ struct audit_event {
  */
 int audit_append(struct audit_log *l, const struct audit_event *e,
     uint64_t *seq);
+
+/*
+ * Rotate the checkpoint signing key (docs/audit-format.md, "Key
+ * rotation"): append e (op "key.rotate", kind "audit-key") with new_key =
+ * new_sk's public key and new_key_sig = the current key's signature over
+ * the rotation statement for the record's position, then sign every later
+ * checkpoint - starting with one right away - with new_sk, rewrite
+ * audit.vkey and wipe the old secret key.  Fields new_key/new_key_sig of
+ * e are ignored.  *seq (may be NULL) gets the record's sequence number.
+ * COFFER_ERR_AUDIT if the record could not be written (the old key then
+ * stays in force only if the record is not on disk: the caller must not
+ * use the log further).
+ */
+int audit_rotate_key(struct audit_log *l, const struct audit_event *e,
+    const unsigned char new_sk[64], uint64_t *seq);
+
+/*
+ * The message an audit-key announcement's signature covers:
+ * "coffer-audit-key-rotate-v1" 0x00 origin 0x00 seq(u64 BE) prev(32)
+ * new_pk(32).  Returns its length (at most AUDIT_ROTATE_MSG_MAX).
+ */
+#define AUDIT_ROTATE_MSG_MAX (27 + 129 + 8 + 32 + 32)
+size_t audit_rotate_msg(const char *origin, uint64_t seq,
+    const unsigned char prev[32], const unsigned char new_pk[32],
+    unsigned char *out);
 
 /*
  * Sign and write a checkpoint for everything durable now, unless the

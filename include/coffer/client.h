@@ -117,6 +117,9 @@ int print_record_result(struct ctx *c, const struct kind_def *k,
 int cmd_status(struct ctx *c, int argc, char **argv);      /* cmd_status.c */
 int cmd_whoami(struct ctx *c, int argc, char **argv);
 int cmd_backup(struct ctx *c, int argc, char **argv);      /* cmd_backup.c */
+int cmd_backup_verify(struct ctx *c, int argc, char **argv);
+/* The "backup" map of a status reply (scheduled backups) as lines. */
+void print_backup_status(const cbor_item_t *status);
 int cmd_list(struct ctx *c, int argc, char **argv);        /* cmd_records.c */
 int cmd_show(struct ctx *c, int argc, char **argv);
 int cmd_create(struct ctx *c, int argc, char **argv);
@@ -144,5 +147,11 @@ int cmd_requests(struct ctx *c, int argc, char **argv);
 int cmd_approve(struct ctx *c, int argc, char **argv);
 int cmd_reject(struct ctx *c, int argc, char **argv);
 int cmd_history(struct ctx *c, int argc, char **argv);
+int cmd_screen(struct ctx *c, int argc, char **argv);    /* cmd_workflow.c */
+int cmd_assign(struct ctx *c, int argc, char **argv);
+int cmd_today(struct ctx *c, int argc, char **argv);
+int cmd_call(struct ctx *c, int argc, char **argv);
+int cmd_import(struct ctx *c, int argc, char **argv);      /* cmd_import.c */
+int cmd_report(struct ctx *c, int argc, char **argv);      /* cmd_report.c */
 
 #endif

@@ -36,10 +36,15 @@ struct daemon_keys {
 	 * policy.yaml) and the 32-byte backup key (KEYS_SUB_BACKUP). */
 	const char *vault_dir;
 	const unsigned char *backup_key;
+	/* Identity key rotations (idrot.h) sent in every handshake. */
+	const struct idrot *idrot;
+	size_t nidrot;
 };
 
 struct audit_log;
+struct idrot;
 struct limits;
+struct backup_schedule;
 
 struct daemon_ctx {
 	struct daemon_keys keys;
@@ -58,6 +63,12 @@ struct daemon_ctx {
 	atomic_ulong requests;       /* requests answered since start */
 	atomic_ulong auth_failures;  /* failed handshakes since start */
 	pthread_mutex_t write_lock;  /* one writer to the database */
+	/*
+	 * One online backup at a time, requested (backup.create) or
+	 * scheduled (schedule.c); the schedule is NULL when none is set.
+	 */
+	pthread_mutex_t backup_lock;
+	struct backup_schedule *schedule;
 };
 
 /* One authenticated request being served. */

@@ -53,6 +53,24 @@ int handle_audit_export(struct request *, const cbor_item_t *,
 int handler_volume(struct request *r, enum policy_limit which, uint32_t n,
     struct coffer_errdetail *detail);
 
+/*
+ * Create one record of kind k as record.create would under the create
+ * decision dec (owner, schema, writable fields, no write-up, store), but
+ * without counting it against the volume limit: a bulk caller counts
+ * once (h_records.c).
+ */
+int handler_create_checked(struct request *r, struct access_decision *dec,
+    const struct kind_def *k, const cbor_item_t *given, int64_t *id,
+    struct coffer_errdetail *d);
+
+/* Lead-list imports in three steps (h_import.c, docs/import.md §6). */
+int handle_import_begin(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+int handle_import_rows(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+int handle_import_commit(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+
 /* Change requests and record history (h_requests.c, docs/requests.md). */
 int handle_request_create(struct request *, const cbor_item_t *,
     cbor_item_t **, struct coffer_errdetail *);
@@ -71,5 +89,21 @@ int handle_record_history(struct request *, const cbor_item_t *,
 
 /* An online backup into a new directory (h_backup.c, docs/backup.md). */
 int handle_backup_create(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+
+/* The working day (h_workflow.c, docs/workflow.md). */
+int handle_customer_screen(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+int handle_customer_assign(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+int handle_customer_distribute(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+int handle_customer_transfer(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+int handle_workflow_today(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+
+/* KPI reports (h_report.c, docs/reports.md). */
+int handle_report_kpi(struct request *, const cbor_item_t *,
     cbor_item_t **, struct coffer_errdetail *);
 #endif

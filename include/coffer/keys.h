@@ -25,6 +25,20 @@ enum keys_subkey {
 	KEYS_SUB_AUDIT_HASH = 4,   /* keyed hashes of values in the log */
 	KEYS_SUB_BACKUP = 5        /* backup encryption */
 };
+#define KEYS_SUB_COUNT 6           /* ids 1..5; index 0 unused */
+
+/*
+ * Key generations (rotation, docs/keys.md "Key generations"): generation
+ * g of purpose id is derived with subkey id  id + (g << 16);  generation 0
+ * is the bare id, so vaults that never rotated keep their keys.
+ */
+#define KEYS_GEN_MAX 0xffffu
+#define KEYS_GEN_FILE "keys.gen"   /* current generation of each purpose */
+
+/* The current generation of each purpose; g[id], g[0] unused. */
+struct keys_gen {
+	unsigned g[KEYS_SUB_COUNT];
+};
 
 /* Fill master with 32 random bytes. */
 void keys_master_generate(unsigned char master[KEYS_MASTER_BYTES]);
@@ -53,9 +67,21 @@ int keys_unseal(const char *sealed_path, const char *keyfile_path,
 /* 1 if sealed_path is sealed under a passphrase, 0 if key file, <0 error */
 int keys_sealed_with_passphrase(const char *sealed_path);
 
-/* Derive subkey id (len 16..64 bytes) from master. */
+/* Derive subkey id (len 16..64 bytes) from master: generation 0. */
 int keys_derive(const unsigned char master[KEYS_MASTER_BYTES],
     enum keys_subkey id, unsigned char *out, size_t len);
+/* Generation gen (0..KEYS_GEN_MAX) of purpose id. */
+int keys_derive_gen(const unsigned char master[KEYS_MASTER_BYTES],
+    enum keys_subkey id, unsigned gen, unsigned char *out, size_t len);
+
+/*
+ * Read / write the generations file (format: docs/keys.md).  A missing
+ * file is all zero (COFFER_OK); a damaged one COFFER_ERR_PROTO.  Saving
+ * writes a temporary file, fsyncs it, renames it over path (mode 0600)
+ * and fsyncs the directory.
+ */
+int keys_gen_load(const char *path, struct keys_gen *out);
+int keys_gen_save(const char *path, const struct keys_gen *g);
 
 /*
  * User key files.  The secret key file holds the Ed25519 secret key, sealed

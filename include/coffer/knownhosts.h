@@ -36,6 +36,18 @@ int kh_endpoint_tcp(const char *hostport, char *out, size_t outsz);
 int kh_check(const char *path, const char *endpoint,
     const unsigned char pk[KH_PUBKEY_BYTES], size_t *line);
 
+/*
+ * The key the first line for endpoint pins, into pk.  COFFER_ERR_NOT_FOUND
+ * (no file, no line), COFFER_ERR_HOSTKEY (that line is malformed),
+ * COFFER_ERR_PERM / COFFER_ERR_IO as kh_check.
+ */
+int kh_lookup(const char *path, const char *endpoint,
+    unsigned char pk[KH_PUBKEY_BYTES]);
+
+/* Replace every line for endpoint by one pinning pk, atomically (0600). */
+int kh_replace(const char *path, const char *endpoint,
+    const unsigned char pk[KH_PUBKEY_BYTES]);
+
 /* Append a line pinning endpoint to pk, creating the file 0600. */
 int kh_add(const char *path, const char *endpoint,
     const unsigned char pk[KH_PUBKEY_BYTES]);

@@ -40,6 +40,8 @@ enum policy_action {
 	POLICY_REVEAL,      /* the full value of one field of one record */
 	POLICY_EXPORT,      /* bulk export */
 	POLICY_REQUEST,     /* ask for an update/delete by change request */
+	POLICY_SCREEN,      /* set a fresh lead's screening stage (workflow) */
+	POLICY_REPORT,      /* KPI figures aggregated over rows (reports) */
 	/* privileges (k == NULL) */
 	POLICY_USER_READ,   /* user.list */
 	POLICY_USER_ADMIN,  /* user.add / user.update */
@@ -48,7 +50,7 @@ enum policy_action {
 	POLICY_POLICY_ADMIN,/* install / reload the policy */
 	POLICY_ACTION_COUNT_
 };
-#define POLICY_RECORD_ACTIONS (POLICY_REQUEST + 1)
+#define POLICY_RECORD_ACTIONS (POLICY_REPORT + 1)
 
 /* What a user sees of one field. */
 enum policy_treat { POLICY_SHOW = 0, POLICY_MASK = 1, POLICY_OMIT = 2 };
@@ -195,6 +197,13 @@ int policy_role_has_data(const struct policy *p, const char *role);
  */
 int64_t policy_correction_window(const struct policy *p,
     const struct kind_def *k, const char *field);
+
+/*
+ * Retention (docs/policy.md §2.9): the seconds a deleted record (a
+ * tombstone) of kind k is kept, with its history, before the daemon
+ * erases its values; 0 if the policy sets none (kept for ever).
+ */
+int64_t policy_retention(const struct policy *p, const struct kind_def *k);
 
 /* Volume limit of a role; POLICY_UNLIMITED if not set or role unknown. */
 uint32_t policy_limit(const struct policy *p, const char *role,

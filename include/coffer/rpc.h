@@ -11,6 +11,7 @@
 #define COFFER_RPC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <cbor.h>
 #include "coffer/knownhosts.h"
 #include "coffer/session.h"
@@ -31,7 +32,11 @@ enum rpc_pin_state {
 	RPC_PIN_NEW,       /* first use: accepted and saved */
 	RPC_PIN_NEW_UNSAVED, /* first use: accepted, saving failed (save_rc) */
 	RPC_PIN_MISMATCH,  /* pinned to another key (or damaged line): refused */
-	RPC_PIN_BADFILE    /* pin file unreadable/unsafe (save_rc): refused */
+	RPC_PIN_BADFILE,   /* pin file unreadable/unsafe (save_rc): refused */
+	/* pinned to an earlier key of the daemon whose rotation statements
+	 * lead to the key shown: accepted, pin replaced (save_rc says if the
+	 * file could be rewritten); rotated_at, rotations say when, how many */
+	RPC_PIN_ROTATED
 };
 
 struct rpc_pin {
@@ -40,7 +45,16 @@ struct rpc_pin {
 	unsigned char key[SESSION_PUBKEY_BYTES];  /* the daemon's key */
 	size_t line;        /* RPC_PIN_MISMATCH: line in the pin file */
 	int save_rc;        /* status of the failed file operation */
+	uint64_t rotated_at; /* RPC_PIN_ROTATED: unix time of the last step */
+	size_t rotations;    /* RPC_PIN_ROTATED: steps from the old pin */
 };
+
+/*
+ * The one-line notice for the user after RPC_PIN_ROTATED ("coffer: the
+ * daemon's key was rotated on DATE (certified by the key you pinned); pin
+ * updated"), without newline; 0 (and "") for any other state.
+ */
+int rpc_pin_notice(const struct rpc_pin *pin, char *buf, size_t bufsz);
 
 /* A daemon-reported error ("ok": false). */
 struct rpc_error {

@@ -69,6 +69,17 @@ const struct field_def *schema_field(const struct kind_def *k,
     const char *name);
 
 /*
+ * The fields erasing a record wipes (a purge, or the end of a tombstone's
+ * retention; docs/requests.md §7): every field that holds or may hold
+ * personal data - labelled above internal, or free text that is not a
+ * list filter - except ids, times, the owner, references, and required
+ * fields whose type has no neutral value (a deal's amount stays).  At
+ * most max names (schema order) into names; returns how many.
+ */
+size_t schema_erasable_fields(const struct kind_def *k, const char **names,
+    size_t max);
+
+/*
  * Validate a map of field name -> value for create (is_create != 0: all
  * FF_REQUIRED present, no FF_SERVER) or update (no FF_SERVER or
  * FF_IMMUTABLE, at least one field).  Unknown fields are errors.  On error

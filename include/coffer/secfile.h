@@ -24,6 +24,12 @@ int secfile_read(const char *path, void *buf, size_t max, size_t *len);
  * NUL-terminated buffer the caller frees. */
 int file_read_all(const char *path, size_t max, char **out, size_t *len);
 
+/*
+ * fsync the directory that holds path, so that a create, rename or unlink
+ * of path survives a crash.
+ */
+int fsync_parent(const char *path);
+
 /* Atomically replace path with data (write temp, fsync, rename) at mode. */
 int file_write_atomic(const char *path, const void *data, size_t len,
     unsigned mode);

@@ -55,6 +55,21 @@ int session_client(int fd, const char *user,
     const unsigned char user_sk[SESSION_SECKEY_BYTES],
     session_pin_fn pin, void *pin_arg, struct session **out);
 
+struct idrot;
+/*
+ * Like session_pin_fn, also given the daemon's identity rotation
+ * statements (idrot.h) from HS2, oldest first (rot NULL when it sent
+ * none); unverified: the callback checks them against its pinned key.
+ */
+typedef int (*session_pin_rot_fn)(void *arg,
+    const unsigned char server_pk[SESSION_PUBKEY_BYTES],
+    const struct idrot *rot, size_t nrot);
+
+/* session_client with a pin callback that also sees rotation statements. */
+int session_client_rot(int fd, const char *user,
+    const unsigned char user_sk[SESSION_SECKEY_BYTES],
+    session_pin_rot_fn pin, void *pin_arg, struct session **out);
+
 /*
  * Server side.  server_pk is the daemon's identity public key; sign makes
  * signatures with the matching secret key.  On COFFER_ERR_AUTH a generic
@@ -64,6 +79,13 @@ int session_client(int fd, const char *user,
 int session_server(int fd, const unsigned char server_pk[SESSION_PUBKEY_BYTES],
     session_sign_fn sign, void *sign_arg, session_lookup_fn lookup,
     void *lookup_arg, struct session **out);
+/* session_server that also sends rot[0..nrot) (nrot <= IDROT_MAX, the
+ * vault's identity rotation statements) in HS2; nrot 0 is session_server. */
+int session_server_rot(int fd,
+    const unsigned char server_pk[SESSION_PUBKEY_BYTES],
+    session_sign_fn sign, void *sign_arg, session_lookup_fn lookup,
+    void *lookup_arg, const struct idrot *rot, size_t nrot,
+    struct session **out);
 
 /* Encrypt and send one message (at most FRAME_MAX - overhead bytes). */
 int session_send(struct session *s, const unsigned char *msg, size_t len);

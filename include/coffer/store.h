@@ -14,7 +14,7 @@
 #include "coffer/err.h"
 #include "coffer/schema.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 5
 #define STORE_LIST_MAX 500 /* largest page a list returns */
 
 struct store;
@@ -168,17 +168,29 @@ int store_record_tombstone(struct store *st, const struct kind_def *k,
     int64_t id, int64_t expected_version);
 
 /*
- * Purge a customer at expected_version (docs/requests.md §7): the fields
- * named (from the schema; never the id, times or owner) are overwritten,
+ * Erase a record at expected_version (a purge, docs/requests.md §7, or
+ * the end of a tombstone's retention, §6): the fields named (from
+ * schema_erasable_fields; never the id, times or owner) are overwritten,
  * a required one with STORE_PURGED_TEXT / STORE_PURGED_PHONE, any other
- * with NULL; the row is tombstoned (also if it already was) and its
- * version bumped.  CONFLICT if the version differs, INVALID for a name
- * that may not be purged.  No scope: the caller has decided.
+ * with NULL; the row is tombstoned (also if it already was), marked
+ * erased and its version bumped.  CONFLICT if the version differs,
+ * INVALID for a name that may not be erased.  No scope: the caller has
+ * decided.
  */
 #define STORE_PURGED_TEXT "[purged]"
 #define STORE_PURGED_PHONE "000000000"
-int store_customer_purge(struct store *st, int64_t id,
-    int64_t expected_version, const char *const *names, size_t n);
+int store_record_erase(struct store *st, const struct kind_def *k,
+    int64_t id, int64_t expected_version, const char *const *names,
+    size_t n);
+
+/*
+ * Up to max tombstones of kind k deleted at or before deleted_before and
+ * not yet erased, oldest first, with their versions; a tombstone with a
+ * pending or approved request on it is left for later.
+ */
+int store_tombstones_due(struct store *st, const struct kind_def *k,
+    int64_t deleted_before, int64_t *ids, int64_t *versions, size_t max,
+    size_t *n);
 
 /*
  * As store_record_get, but a tombstoned record is found too (*deleted 1):

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 
+#include "coffer/keys.h"
 #include "coffer/store.h"
 
 /* Names inside the vault directory. */
@@ -46,6 +47,12 @@ int vault_create(const char *dir, const char *keyfile, const char *pass,
  * sealed with a key file, keyfile names it; NULL means dir/master.key.
  * For a passphrase vault pass/passlen is the passphrase (NULL:
  * COFFER_ERR_USAGE).  COFFER_ERR_KEY for a wrong key or passphrase.
+ * An interrupted database key rotation (DIR/coffer.db.rekey) is settled
+ * first, under the vault lock (COFFER_ERR_BUSY while another process
+ * holds it), and recorded in the audit log: see vault_rekey_recovered.
+ * COFFER_ERR_DB if neither of its generations opens the database,
+ * COFFER_ERR_CONFLICT if the marker is malformed or keys.gen names
+ * neither of them.
  */
 int vault_open(const char *dir, const char *keyfile, const char *pass,
     size_t passlen, struct vault **out);
@@ -91,6 +98,56 @@ void vault_discard(struct vault *v);
 int vault_reseal(struct vault *v, const char *old_keyfile, const char *old_pass,
     size_t old_len, const char *new_keyfile, const char *new_pass,
     size_t new_len);
+
+struct audit_event;
+/*
+ * Key rotation (docs/keys.md "Rotating keys"): move purpose id
+ * (KEYS_SUB_AUDIT_SIGN, KEYS_SUB_IDENTITY or KEYS_SUB_DATABASE) to its
+ * next generation.  The
+ * master key is unsealed again with keyfile/pass as for vault_reseal.
+ * e describes the change for the audit record (op "key.rotate", kind
+ * "audit-key" / "identity-key", actor...); the new key and the old key's
+ * certification are added to it.  Audit key: the record goes in through
+ * audit_rotate_key, certified by the old key, and every later checkpoint is
+ * signed by the new one.  Identity key: a rotation statement signed by the
+ * old identity key is appended to DIR/identity.rot and recorded; the old
+ * daemon.pub is kept as daemon.pub.GEN.  Then DIR/keys.gen is rewritten
+ * atomically and v uses the new key (the old secret is wiped).
+ * *resumed (may be NULL) is 1 when the log already held the announcement
+ * of an earlier, interrupted run, which this call only completed.
+ * Database key (kind "database-key"): e is appended as it is, then the
+ * database is re-encrypted in place under the next generation (marker
+ * DIR/coffer.db.rekey while it runs), checked, and keys.gen rewritten;
+ * no connection to the database may be open (cofferd stopped).  On
+ * failure the key actually in force is found and kept (vault_db_key).
+ * Needs the vault lock (COFFER_ERR_BUSY).
+ */
+int vault_rotate_key(struct vault *v, enum keys_subkey id,
+    const char *keyfile, const char *pass, size_t passlen,
+    const struct audit_event *e, unsigned *newgen, int *resumed);
+
+/* What vault_open found of an interrupted database key rotation. */
+enum vault_rekey_outcome {
+	VAULT_REKEY_NONE = 0,        /* no marker */
+	VAULT_REKEY_COMPLETED = 1,   /* the new generation is in force */
+	VAULT_REKEY_ROLLED_BACK = 2  /* the old generation stays */
+};
+/* ... and the generations the marker named (from, to may be NULL). */
+enum vault_rekey_outcome vault_rekey_recovered(const struct vault *v,
+    unsigned *from, unsigned *to);
+
+/* Current generation of purpose id (0: never rotated). */
+unsigned vault_key_generation(const struct vault *v, enum keys_subkey id);
+/* The first (generation 0) audit public key: audit.pub, the log origin. */
+const unsigned char *vault_audit_first_pk(const struct vault *v);
+/* The audit public keys before the current one, oldest first, for
+ * audit_options.prev_pks; valid until vault_close or a rotation. */
+void vault_audit_prev_pks(const struct vault *v,
+    const unsigned char (**pks)[32], size_t *n);
+struct idrot;
+/* The identity rotation statements of DIR/identity.rot (idrot_load). */
+int vault_identity_rotations(const struct vault *v, struct idrot *out,
+    size_t max, size_t *n);
 
 /* DIR/audit into buf; COFFER_ERR_INVALID if it does not fit. */
 int vault_audit_path(const struct vault *v, char *buf, size_t bufsz);

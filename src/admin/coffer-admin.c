@@ -25,6 +25,7 @@
 #include "coffer/err.h"
 #include "coffer/keys.h"
 #include "coffer/passphrase.h"
+#include "coffer/rekey.h"
 #include "coffer/secfile.h"
 #include "coffer/store.h"
 #include "coffer/vault.h"
@@ -69,6 +70,8 @@ static const char help_main[] =
 "  restore OUT NEWDIR    restore a verified backup into a new vault\n"
 "  passphrase DIR        change the passphrase (or key file) sealing the\n"
 "                        master key\n"
+"  rotate audit-key|identity-key|database-key DIR\n"
+"                        move a key to its next generation\n"
 "\n"
 "Run 'coffer-admin COMMAND --help' for the options of a command.\n"
 "\n"
@@ -388,8 +391,48 @@ report_open(const char *dir, const char *keyfile, int rc)
 		else
 			report("vault", dir, rc);
 		break;
+	case COFFER_ERR_BUSY:
+		fprintf(stderr, PROG ": %s: an interrupted database key "
+		    "rotation must be settled, but the vault is in use (a "
+		    "rotation running now, or cofferd): try again when it is "
+		    "free\n", dir);
+		break;
+	case COFFER_ERR_CONFLICT:
+		fprintf(stderr, PROG ": %s/" REKEY_MARKER_FILE ": malformed, "
+		    "or names generations that do not fit %s/" KEYS_GEN_FILE
+		    " (an interrupted database key rotation): see "
+		    "docs/keys.md\n", dir, dir);
+		break;
+	case COFFER_ERR_DB:
+		fprintf(stderr, PROG ": %s: the database opens with neither "
+		    "generation named by %s/" REKEY_MARKER_FILE " (an "
+		    "interrupted database key rotation): see docs/keys.md\n",
+		    dir, dir);
+		break;
 	default:
 		report("vault", dir, rc);
+	}
+}
+
+/* vault_open settled an interrupted database key rotation: say how. */
+static void
+report_rekey_recovery(const struct vault *v, const char *dir)
+{
+	unsigned from = 0, to = 0;
+
+	switch (vault_rekey_recovered(v, &from, &to)) {
+	case VAULT_REKEY_COMPLETED:
+		fprintf(stderr, PROG ": %s: completed an interrupted database "
+		    "key rotation: generation %u is in force (was %u)\n", dir,
+		    to, from);
+		break;
+	case VAULT_REKEY_ROLLED_BACK:
+		fprintf(stderr, PROG ": %s: an interrupted database key "
+		    "rotation to generation %u had not taken effect: "
+		    "generation %u stays in force\n", dir, to, from);
+		break;
+	default:
+		break;
 	}
 }
 
@@ -438,6 +481,7 @@ open_vault(const struct args *a, const char *dir, int lock,
 		report_open(dir, needs ? NULL : keyfile, rc);
 		return EX_FAIL;
 	}
+	report_rekey_recovery(*out, dir);
 	if (lock && (rc = vault_lock(*out)) != COFFER_OK) {
 		if (rc == COFFER_ERR_BUSY)
 			fprintf(stderr, PROG ": %s: the vault is in use (is "
@@ -1807,6 +1851,7 @@ cmd_passphrase(int argc, char **argv)
 		ex = EX_FAIL;
 		goto out;
 	}
+	report_rekey_recovery(v, a.pos[0]);
 	if ((rc = vault_lock(v)) != COFFER_OK) {
 		fprintf(stderr, PROG ": %s: %s\n", a.pos[0], rc ==
 		    COFFER_ERR_BUSY ? "the vault is in use (is cofferd running? "
@@ -1853,6 +1898,191 @@ out:
 	return ex;
 }
 
+/* rotate ---------------------------------------------------------------- */
+
+static const char help_rotate[] =
+"usage: coffer-admin rotate audit-key|identity-key|database-key DIR\n"
+"                           [-k FILE | -p FILE]\n"
+"\n"
+"Move one of the vault's keys to its next generation (docs/keys.md,\n"
+"\"Rotating keys\").  cofferd must be stopped (the vault lock).\n"
+"\n"
+"  audit-key     a \"key.rotate\" record naming the new audit signing key,\n"
+"                certified by the old key, is appended; every checkpoint\n"
+"                after it is signed by the new key.  audit.pub keeps the\n"
+"                FIRST key: coffer-verify started with it follows the chain.\n"
+"  identity-key  a statement signed by the old daemon key names the new\n"
+"                one (DIR/identity.rot); clients that pinned the old key\n"
+"                follow it at their next connection.  daemon.pub is the\n"
+"                new key, the old one is kept as daemon.pub.GEN.\n"
+"  database-key  the database is re-encrypted in place under the next\n"
+"                generation of the database key (PRAGMA rekey), checked\n"
+"                (PRAGMA quick_check) and keys.gen updated.  The time\n"
+"                grows with the database (17 s for 1,000,000 customers,\n"
+"                743 MB); cofferd stays stopped meanwhile, and free disk\n"
+"                space of the database's size is needed for the WAL.\n"
+"                A crash at any point is settled at the next open\n"
+"                (DIR/coffer.db.rekey).\n"
+"\n"
+"The old subkeys stay derivable from the master key: rotation protects\n"
+"against a leaked subkey, not against a leaked master key.\n"
+"\n"
+"options:\n"
+"  -k, --key-file FILE    the wrapping key file (default DIR/master.key)\n"
+"  -p, --passphrase-file FILE\n"
+"                         the vault passphrase (default: ask)\n"
+"\n"
+"exit status: 0 rotated, 1 failure (the old key stays in force; also\n"
+"while cofferd runs: \"the vault is in use\"), 2 usage error.\n";
+
+static int
+rotate_what(const char *w, enum keys_subkey *id, const char **kind)
+{
+	if (strcmp(w, "audit-key") == 0) {
+		*id = KEYS_SUB_AUDIT_SIGN;
+		*kind = "audit-key";
+	} else if (strcmp(w, "identity-key") == 0) {
+		*id = KEYS_SUB_IDENTITY;
+		*kind = "identity-key";
+	} else if (strcmp(w, "database-key") == 0) {
+		*id = KEYS_SUB_DATABASE;
+		*kind = "database-key";
+	} else {
+		fprintf(stderr, PROG " rotate: unknown key '%s' (audit-key, "
+		    "identity-key or database-key)\n", w);
+		return EX_USAGE;
+	}
+	return EX_OK;
+}
+
+/*
+ * The database key: e (prepared by cmd_rotate) gets both generations in
+ * its reason; a failure is a second record saying which key is in force.
+ */
+static int
+rotate_database_key(struct vault *v, const char *dir, const char *keyfile,
+    const char *pass, size_t passlen, struct audit_event *e)
+{
+	unsigned from = vault_key_generation(v, KEYS_SUB_DATABASE), gen = 0;
+	char reason[192];
+	double t0;
+	int rc;
+
+	snprintf(reason, sizeof(reason), "database-key rotated from "
+	    "generation %u to generation %u", from, from + 1);
+	e->reason = reason;
+	t0 = now_seconds();
+	errno = 0;
+	if ((rc = vault_rotate_key(v, KEYS_SUB_DATABASE, keyfile, pass,
+	    passlen, e, &gen, NULL)) != COFFER_OK) {
+		report("rotate database-key", dir, rc);
+		snprintf(reason, sizeof(reason), "database-key rotation from "
+		    "generation %u to generation %u failed: %s; generation %u "
+		    "is in force", from, from + 1, coffer_strerror(rc),
+		    vault_key_generation(v, KEYS_SUB_DATABASE));
+		e->decision = AUDIT_ERROR;
+		e->status = rc;
+		if (vault_audit_append(v, e) != COFFER_OK)
+			fprintf(stderr, PROG ": rotate: the audit log cannot be "
+			    "written\n");
+		fprintf(stderr, PROG ": %s: database key generation %u is in "
+		    "force\n", dir, vault_key_generation(v, KEYS_SUB_DATABASE));
+		return EX_FAIL;
+	}
+	printf("database-key of %s rotated from generation %u to generation "
+	    "%u in %.1f s\n", dir, from, gen, now_seconds() - t0);
+	printf("the database is re-encrypted; the old key no longer opens "
+	    "it\n");
+	return EX_OK;
+}
+
+static int
+cmd_rotate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key-file", required_argument, NULL, O_KEYFILE },
+		{ "passphrase-file", required_argument, NULL, O_PASSFILE },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct audit_event e;
+	struct vault *v = NULL;
+	enum keys_subkey id = KEYS_SUB_AUDIT_SIGN;
+	struct args a;
+	char *pass = NULL, peer[48], reason[160], fpr[USERKEY_FPR_TEXT];
+	const char *kind = NULL;
+	size_t passlen = 0;
+	unsigned gen = 0;
+	int ex, rc, resumed = 0;
+
+	if ((ex = parse_args("rotate", argc, argv, opts, 2, &a)) != EX_OK ||
+	    a.help) {
+		if (ex == EX_OK)
+			fputs(help_rotate, stdout);
+		return ex;
+	}
+	if ((ex = need_pos("rotate", &a, 2, "the key and DIR")) != EX_OK ||
+	    (ex = rotate_what(a.pos[0], &id, &kind)) != EX_OK ||
+	    (ex = current_passphrase(&a, a.pos[1], &pass, &passlen)) != EX_OK)
+		goto out;
+	errno = 0;
+	if ((rc = vault_open(a.pos[1], pass ? NULL : a.key_file, pass, passlen,
+	    &v)) != COFFER_OK) {
+		report_open(a.pos[1], pass ? NULL : a.key_file != NULL ?
+		    a.key_file : VAULT_KEY_FILE, rc);
+		ex = EX_FAIL;
+		goto out;
+	}
+	report_rekey_recovery(v, a.pos[1]);
+	if ((rc = vault_lock(v)) != COFFER_OK) {
+		fprintf(stderr, PROG ": %s: %s\n", a.pos[1], rc ==
+		    COFFER_ERR_BUSY ? "the vault is in use (is cofferd running? "
+		    "stop it first)" : coffer_strerror(rc));
+		ex = EX_FAIL;
+		goto out;
+	}
+	snprintf(peer, sizeof(peer), "offline:uid=%u", (unsigned)getuid());
+	snprintf(reason, sizeof(reason), "%s rotated to generation %u",
+	    kind, vault_key_generation(v, id) + 1);
+	memset(&e, 0, sizeof(e));
+	e.op = "key.rotate";
+	e.kind = kind;
+	e.target_id = (int64_t)vault_key_generation(v, id) + 1;
+	e.actor = "coffer-admin";
+	e.peer = peer;
+	e.decision = AUDIT_ALLOWED;
+	e.reason = reason;
+	if (id == KEYS_SUB_DATABASE) {
+		ex = rotate_database_key(v, a.pos[1], pass ? NULL : a.key_file,
+		    pass, passlen, &e);
+		goto out;
+	}
+	errno = 0;
+	if ((rc = vault_rotate_key(v, id, pass ? NULL : a.key_file, pass,
+	    passlen, &e, &gen, &resumed)) != COFFER_OK) {
+		report("rotate", a.pos[1], rc);
+		ex = EX_FAIL;
+		goto out;
+	}
+	userkey_fingerprint(id == KEYS_SUB_AUDIT_SIGN ? vault_audit_sign_pk(v) :
+	    vault_identity_pk(v), fpr, sizeof(fpr));
+	if (resumed)
+		printf("completed an interrupted rotation found in the audit "
+		    "log\n");
+	printf("%s of %s rotated to generation %u\nnew key: %s\n", kind,
+	    a.pos[1], gen, fpr);
+	if (id == KEYS_SUB_AUDIT_SIGN)
+		printf("verify with the first key, %s/" VAULT_AUDIT_PUB
+		    " (unchanged)\n", a.pos[1]);
+	else
+		printf("clients that pinned the old key follow the rotation at "
+		    "their next connection\n");
+out:
+	sodium_free(pass);
+	vault_close(v);
+	return ex;
+}
+
 /* main ------------------------------------------------------------------ */
 
 static const struct command {
@@ -1866,6 +2096,7 @@ static const struct command {
 	{ "backup", cmd_backup },
 	{ "restore", cmd_restore },
 	{ "passphrase", cmd_passphrase },
+	{ "rotate", cmd_rotate },
 };
 
 int

@@ -33,6 +33,7 @@
 #define RESERVE_BYTES 4096
 #define PREALLOC_CHUNK (256 * 1024)
 #define KEYS_LEN (64 + 32)  /* signing key, then hash key */
+#define KEYS_GEN_LIMIT 65536 /* earlier keys accepted at open */
 
 struct wbuf {
 	unsigned char *p;
@@ -52,6 +53,8 @@ struct audit_log {
 	unsigned cp_every_n, cp_every_ms;
 	unsigned char *keys;     /* sodium_malloc'd, KEYS_LEN */
 	unsigned char pk[32];
+	unsigned char (*cand)[32]; /* every key of this log, oldest first */
+	size_t ncand;
 
 	/* The open segment; only the leader (syncing set) touches these. */
 	int fd;
@@ -83,6 +86,8 @@ struct audit_log {
 	unsigned fail_times;
 	int fail_armed;
 };
+
+static int write_vkey(struct audit_log *l);
 
 /* ---- small helpers ----------------------------------------------------- */
 
@@ -790,6 +795,89 @@ audit_checkpoint_now(struct audit_log *l)
 	return rc;
 }
 
+/* Mutex held, no leader: make everything queued durable, checkpointed. */
+static int
+flush_signed(struct audit_log *l, uint64_t my)
+{
+	uint64_t epoch = l->epoch;
+
+	while (!l->faulted && l->epoch == epoch && l->durable.size <= my) {
+		if (!l->syncing)
+			lead(l, 1);
+		else
+			pthread_cond_wait(&l->cv, &l->mu);
+	}
+	while (l->syncing)
+		pthread_cond_wait(&l->cv, &l->mu);
+	if (!l->faulted && l->durable.size > l->cp_size)
+		lead(l, 1);
+	return l->faulted || l->epoch != epoch ? COFFER_ERR_AUDIT : COFFER_OK;
+}
+
+/* The new key joins the list the log accepts as its own. */
+static int
+cand_add(struct audit_log *l, const unsigned char pk[32])
+{
+	unsigned char (*nc)[32];
+
+	if ((nc = realloc(l->cand, (l->ncand + 1) * sizeof(*nc))) == NULL)
+		return COFFER_ERR_NOMEM;
+	memcpy(nc[l->ncand], pk, 32);
+	l->cand = nc;
+	l->ncand++;
+	return COFFER_OK;
+}
+
+/*
+ * The announcement is signed for the exact position it will take (seq and
+ * the previous record's hash are fixed while the mutex is held and no
+ * leader runs), and the key is switched before anything is written, so
+ * no checkpoint that covers the announcement is signed by the old key.
+ */
+int
+audit_rotate_key(struct audit_log *l, const struct audit_event *e,
+    const unsigned char new_sk[64], uint64_t *seq)
+{
+	unsigned char msg[AUDIT_ROTATE_MSG_MAX], sig[64], npk[32];
+	struct audit_event ev;
+	struct arec_pre pre;
+	uint64_t my = 0;
+	size_t mlen;
+	int rc;
+
+	if (l == NULL || e == NULL || new_sk == NULL)
+		return COFFER_ERR_INVALID;
+	memset(&pre, 0, sizeof(pre));
+	crypto_sign_ed25519_sk_to_pk(npk, new_sk);
+	pthread_mutex_lock(&l->mu);
+	while (l->syncing)
+		pthread_cond_wait(&l->cv, &l->mu);
+	if (l->faulted)
+		try_recover(l);
+	rc = COFFER_ERR_AUDIT;
+	if (l->faulted || (rc = cand_add(l, npk)) != COFFER_OK)
+		goto out;
+	mlen = audit_rotate_msg(l->origin, l->tip.size, l->tip.last, npk, msg);
+	crypto_sign_detached(sig, NULL, msg, mlen, sign_sk(l));
+	ev = *e;
+	ev.new_key = npk;
+	ev.new_key_sig = sig;
+	if ((rc = arec_prepare(&ev, hash_key(l), NULL, &pre)) != COFFER_OK ||
+	    (rc = queue_record(&l->pend, &l->tip, &pre, &my)) != COFFER_OK)
+		goto out;
+	memcpy(l->keys, new_sk, 64);	/* the old secret is gone from here */
+	memcpy(l->pk, npk, 32);
+	rc = flush_signed(l, my);
+	if (rc == COFFER_OK && seq != NULL)
+		*seq = my;
+out:
+	pthread_mutex_unlock(&l->mu);
+	arec_pre_free(&pre);
+	if (rc == COFFER_OK && write_vkey(l) != COFFER_OK)
+		rc = COFFER_ERR_IO;
+	return rc;
+}
+
 /* Signs a checkpoint once records have waited checkpoint_every_ms. */
 static void *
 ticker(void *arg)
@@ -865,7 +953,11 @@ load_ref(struct audit_log *l, struct av_ctx *c, uint64_t from,
 	if (rc != COFFER_OK)
 		return access(path, F_OK) != 0 ? COFFER_OK : coffer_detail(d,
 		    COFFER_ERR_AUDIT, "audit", "cannot read %s", path);
-	rc = ckpt_open(text, len, l->origin, l->pk, &c->refs[0].c);
+	rc = COFFER_ERR_CRYPTO;
+	/* after a rotation it may still be signed by an earlier key */
+	for (size_t i = l->ncand; i > 0 && rc == COFFER_ERR_CRYPTO; i--)
+		rc = ckpt_open(text, len, l->origin, l->cand[i - 1],
+		    &c->refs[0].c);
 	free(text);
 	if (rc != COFFER_OK)
 		return coffer_detail(d, COFFER_ERR_AUDIT, "audit", "%s is not a checkpoint "
@@ -914,6 +1006,7 @@ resume(struct audit_log *l, const uint64_t *firsts, size_t n,
 	while (k > 0 && av_has_checkpoint(l->dir, firsts[k]) == 0)
 		k--;
 	av_init(c, l->dir, l->pk, l->origin);
+	av_set_candidates(c, (const unsigned char (*)[32])l->cand, l->ncand);
 	memcpy(c->origin, l->origin, sizeof(c->origin));
 	if ((rc = load_ref(l, c, firsts[k], d)) != COFFER_OK)
 		goto out;
@@ -930,6 +1023,16 @@ resume(struct audit_log *l, const uint64_t *firsts, size_t n,
 		rc = coffer_detail(d, COFFER_ERR_AUDIT, "audit", "refusing to continue the "
 		    "audit log in %s: no signed checkpoint in its newest "
 		    "segments%s", l->dir, "");
+		goto out;
+	}
+	/* A rotation whose key.rotate record is on disk but whose new key
+	 * this open was not given: continuing would sign with a retired key. */
+	if (!c->cur_known || sodium_memcmp(c->cur, l->pk, 32) != 0) {
+		rc = coffer_detail(d, COFFER_ERR_AUDIT, "audit", "refusing to "
+		    "continue the audit log in %s: its checkpoints are signed "
+		    "by another audit key generation than this vault's (an "
+		    "interrupted key rotation? run coffer-admin rotate "
+		    "audit-key again)", l->dir);
 		goto out;
 	}
 	l->durable = c->st;
@@ -995,6 +1098,17 @@ log_alloc(const struct audit_options *o, const unsigned char sk[64],
 	memcpy(l->keys, sk, 64);
 	memcpy(l->keys + 64, hkey, 32);
 	crypto_sign_ed25519_sk_to_pk(l->pk, sk);
+	if (o->nprev_pks > KEYS_GEN_LIMIT || (o->nprev_pks > 0 &&
+	    o->prev_pks == NULL) || (l->cand = malloc((o->nprev_pks + 1) *
+	    sizeof(*l->cand))) == NULL) {
+		sodium_free(l->keys);
+		free(l);
+		return COFFER_ERR_NOMEM;
+	}
+	if (o->nprev_pks > 0)
+		memcpy(l->cand, o->prev_pks, o->nprev_pks * sizeof(*l->cand));
+	memcpy(l->cand[o->nprev_pks], l->pk, 32);
+	l->ncand = o->nprev_pks + 1;
 	snprintf(l->dir, sizeof(l->dir), "%s", o->dir);
 	snprintf(l->origin, sizeof(l->origin), "%s", o->origin);
 	l->seg_max = o->segment_max_bytes ? o->segment_max_bytes :
@@ -1026,6 +1140,7 @@ log_free(struct audit_log *l)
 	pthread_cond_destroy(&l->cv);
 	pthread_cond_destroy(&l->tick_cv);
 	sodium_free(l->keys);
+	free(l->cand);
 	free(l->pend.p);
 	free(l->spare.p);
 	free(l);

@@ -90,7 +90,8 @@ int merkle_consistency_verify(uint64_t m, uint64_t n,
 enum arec_key {
 	AK_N, AK_V, AK_OP, AK_ST, AK_TS, AK_AID, AK_CHG, AK_DEC, AK_POL,
 	AK_RET, AK_SEQ, AK_TID, AK_WHY, AK_AFPR, AK_DOWN, AK_KIND, AK_MASK,
-	AK_PEER, AK_PREV, AK_ROLE, AK_SESS, AK_TIDS, AK_ACTOR, AK_COUNT_
+	AK_NKEY, AK_NSIG, AK_PEER, AK_PREV, AK_ROLE, AK_SESS, AK_TIDS,
+	AK_ACTOR, AK_COUNT_
 };
 extern const char *const arec_key_names[AK_COUNT_];
 
@@ -226,11 +227,23 @@ struct av_rec {                   /* a parsed record waiting for its hash */
 	unsigned char leaf[32];
 };
 
+/* Audit keys a scan follows (the first one and every announced one). */
+#define AV_CHAIN_MAX 256
+
 struct av_ctx {
 	/* inputs */
 	const char *dir;
-	const unsigned char *pk;
+	const unsigned char *pk;  /* the first trusted key */
 	const char *keyname;      /* NULL: any name with pk's key id */
+	const unsigned char (*cand)[32]; /* av_set_candidates */
+	size_t ncand;
+	/* the key chain: checkpoints must be signed by cur */
+	unsigned char cur[32];
+	int cur_known;            /* 0: cur is one of cand, found at first use */
+	unsigned char chain[AV_CHAIN_MAX][32]; /* every key in force so far */
+	size_t nchain;
+	uint64_t rotations;       /* audit-key announcements followed */
+	uint64_t key_since;       /* seq of the record announcing cur */
 	struct av_ref refs[2];
 	unsigned nrefs;
 	/* state */
@@ -254,6 +267,22 @@ struct av_ctx {
 
 void av_init(struct av_ctx *c, const char *dir, const unsigned char pk[32],
     const char *keyname);
+/*
+ * For a scan that starts in the middle of the log (audit_open's tail
+ * check): the key in force there is one of cand[0..n) (the vault's own
+ * audit keys, oldest first), found by the first checkpoint or key
+ * announcement; from there on the chain is followed as usual.  cand is
+ * borrowed for the scan.
+ */
+void av_set_candidates(struct av_ctx *c, const unsigned char (*cand)[32],
+    size_t n);
+/*
+ * Check a signed checkpoint against every key the scan has seen in force
+ * (after a rotation, a saved checkpoint may be signed by any of them).
+ * COFFER_OK, COFFER_ERR_CRYPTO, or COFFER_ERR_PROTO if malformed.
+ */
+int av_chain_open(const struct av_ctx *c, const char *text, size_t len,
+    struct ckpt *ck);
 /*
  * Check one segment file.  trust_header: take the starting state from its
  * header (audit_open's tail check) instead of checking the header against

@@ -280,3 +280,27 @@ audit_vkey_parse(const char *text, char *name, size_t namesz,
 	ckpt_keyid(name, pk, want);
 	return memcmp(id, want, 4) == 0 ? COFFER_OK : COFFER_ERR_INVALID;
 }
+
+/* ---- key rotation statement -------------------------------------------- */
+
+#define ROTATE_CONTEXT "coffer-audit-key-rotate-v1"
+
+size_t
+audit_rotate_msg(const char *origin, uint64_t seq,
+    const unsigned char prev[32], const unsigned char new_pk[32],
+    unsigned char *out)
+{
+	size_t n = sizeof(ROTATE_CONTEXT), olen = strnlen(origin,
+	    CKPT_NAME_MAX);
+	int i;
+
+	memcpy(out, ROTATE_CONTEXT, n);	/* with its NUL */
+	memcpy(out + n, origin, olen);
+	n += olen;
+	out[n++] = 0;
+	for (i = 7; i >= 0; i--)
+		out[n++] = (unsigned char)(seq >> (8 * i));
+	memcpy(out + n, prev, 32);
+	memcpy(out + n + 32, new_pk, 32);
+	return n + 64;
+}

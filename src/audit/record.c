@@ -22,8 +22,8 @@
 
 const char *const arec_key_names[AK_COUNT_] = {
 	"n", "v", "op", "st", "ts", "aid", "chg", "dec", "pol", "ret", "seq",
-	"tid", "why", "afpr", "down", "kind", "mask", "peer", "prev", "role",
-	"sess", "tids", "actor"
+	"tid", "why", "afpr", "down", "kind", "mask", "nkey", "nsig", "peer",
+	"prev", "role", "sess", "tids", "actor"
 };
 
 static const char *const arec_decisions[] = {
@@ -279,7 +279,8 @@ prep_first(const struct audit_event *e, const unsigned char hkey[32],
 	return COFFER_OK;
 }
 
-/* Keys after "seq": tid why afpr down kind mask peer | role sess tids actor */
+/* Keys after "seq": tid why afpr down kind mask nkey nsig peer | role sess
+ * tids actor */
 static int
 prep_rest(const struct audit_event *e, const uint64_t down[2],
     struct arec_pre *p)
@@ -306,6 +307,13 @@ prep_rest(const struct audit_event *e, const uint64_t down[2],
 		return rc;
 	if (e->nmasked > 0 && ((rc = put_key(p, AK_MASK)) ||
 	    (rc = put_text_list(p, e->fields_masked, e->nmasked))))
+		return rc;
+	/* a key rotation: the new public key and its certification */
+	if (e->new_key != NULL && ((rc = put_key(p, AK_NKEY)) ||
+	    (rc = put_bytes(p, e->new_key, 32))))
+		return rc;
+	if (e->new_key_sig != NULL && ((rc = put_key(p, AK_NSIG)) ||
+	    (rc = put_bytes(p, e->new_key_sig, 64))))
 		return rc;
 	if (has(e->peer) && ((rc = put_key(p, AK_PEER)) ||
 	    (rc = put_text(p, e->peer))))
@@ -622,8 +630,10 @@ rd_value(struct rd *r, enum arec_key k, struct arec_view *v)
 		return rd_changes(r);
 	case AK_DEC:
 		return rd_decision(r);
-	case AK_POL:
+	case AK_POL: case AK_NKEY:
 		return rd_fixed_bytes(r, 32);
+	case AK_NSIG:
+		return rd_fixed_bytes(r, 64);
 	case AK_PREV:
 		if (rd_fixed_bytes(r, 32) != COFFER_OK)
 			return COFFER_ERR_PROTO;
@@ -801,8 +811,8 @@ arec_has_target(const struct arec_view *v, int64_t id)
 static const char *const arec_json_names[AK_COUNT_] = {
 	"count", "v", "op", "status", "time", "actor_id", "changes",
 	"decision", "policy", "returned", "seq", "target_id", "reason",
-	"actor_fpr", "unavailable", "kind", "masked", "peer", "prev", "role",
-	"session", "target_ids", "actor"
+	"actor_fpr", "unavailable", "kind", "masked", "new_key",
+	"new_key_sig", "peer", "prev", "role", "session", "target_ids", "actor"
 };
 
 struct jbuf {

@@ -23,6 +23,9 @@
 /* Frames searched past a sequence gap to tell "reordered" from "missing". */
 #define LOOKAHEAD_FRAMES 100000
 
+static int fault(struct av_ctx *c, int kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 const char *
 av_kind_name(int kind)
 {
@@ -46,7 +49,131 @@ av_init(struct av_ctx *c, const char *dir, const unsigned char pk[32],
 	c->dir = dir;
 	c->pk = pk;
 	c->keyname = keyname;
+	if (pk != NULL) {
+		memcpy(c->cur, pk, 32);
+		memcpy(c->chain[0], pk, 32);
+		c->cur_known = 1;
+		c->nchain = 1;
+	}
 	merkle_cr_init(&c->st.cr);
+}
+
+void
+av_set_candidates(struct av_ctx *c, const unsigned char (*cand)[32],
+    size_t n)
+{
+	c->cand = cand;
+	c->ncand = n;
+	c->cur_known = 0;
+	c->nchain = 0;
+}
+
+static void
+chain_push(struct av_ctx *c, const unsigned char pk[32])
+{
+	memcpy(c->cur, pk, 32);
+	c->cur_known = 1;
+	if (c->nchain < AV_CHAIN_MAX)
+		memcpy(c->chain[c->nchain++], pk, 32);
+}
+
+int
+av_chain_open(const struct av_ctx *c, const char *text, size_t len,
+    struct ckpt *ck)
+{
+	size_t i;
+	int rc = COFFER_ERR_CRYPTO;
+
+	for (i = 0; i < c->nchain && rc == COFFER_ERR_CRYPTO; i++)
+		rc = ckpt_open(text, len, c->keyname, c->chain[i], ck);
+	return rc;
+}
+
+/*
+ * A checkpoint by the key in force; before that key is known (tail check)
+ * the first candidate that signed it becomes the key in force.
+ */
+static int
+ckpt_by_current(struct av_ctx *c, const char *text, size_t len,
+    struct ckpt *ck)
+{
+	size_t i;
+	int rc = COFFER_ERR_CRYPTO;
+
+	if (c->cur_known)
+		return ckpt_open(text, len, c->keyname, c->cur, ck);
+	for (i = 0; i < c->ncand && rc == COFFER_ERR_CRYPTO; i++)
+		if ((rc = ckpt_open(text, len, c->keyname, c->cand[i], ck)) ==
+		    COFFER_OK)
+			chain_push(c, c->cand[i]);
+	return rc;
+}
+
+static int
+text_is(const struct arec_view *v, enum arec_key k, const char *want)
+{
+	const unsigned char *s;
+	size_t n;
+
+	return arec_text(v, k, &s, &n) == COFFER_OK && n == strlen(want) &&
+	    memcmp(s, want, n) == 0;
+}
+
+/* Did this statement come from the key in force (or, unknown yet, from
+ * one of the candidates)? */
+static int
+announcement_certified(struct av_ctx *c, const unsigned char *msg,
+    size_t mlen, const unsigned char *sig)
+{
+	size_t i;
+
+	if (c->cur_known)
+		return crypto_sign_verify_detached(sig, msg, mlen, c->cur) == 0;
+	for (i = 0; i < c->ncand; i++)
+		if (crypto_sign_verify_detached(sig, msg, mlen, c->cand[i]) ==
+		    0)
+			return 1;
+	return 0;
+}
+
+/*
+ * An accepted record that announces a new audit key: its signature by the
+ * key in force over (origin, seq, prev, new key) hands over to the new
+ * key; every later checkpoint must be signed by it.
+ */
+static int
+on_rotation(struct av_ctx *c, const struct av_rec *r, const char *name)
+{
+	unsigned char msg[AUDIT_ROTATE_MSG_MAX];
+	const unsigned char *nk = r->v.val[AK_NKEY];
+	const unsigned char *ns = r->v.val[AK_NSIG];
+	size_t mlen;
+
+	if (!text_is(&r->v, AK_OP, "key.rotate") ||
+	    !text_is(&r->v, AK_KIND, "audit-key"))
+		return AV_OK;
+	if (nk == NULL || ns == NULL)
+		return fault(c, AV_BADSIG, "record %" PRIu64 " (%s, byte %zu) "
+		    "announces a new audit key without the key or the old "
+		    "key's certification", r->v.seq, name, r->at);
+	if (c->origin[0] == '\0')
+		return fault(c, AV_BADSIG, "record %" PRIu64 " (%s, byte %zu) "
+		    "announces a new audit key before any checkpoint named the "
+		    "log", r->v.seq, name, r->at);
+	/* bstr heads: 0x58 0x20 and 0x58 0x40 */
+	mlen = audit_rotate_msg(c->origin, r->v.seq, r->v.prev, nk + 2, msg);
+	if (!announcement_certified(c, msg, mlen, ns + 2))
+		return fault(c, AV_BADSIG, "record %" PRIu64 " (%s, byte %zu) "
+		    "announces a new audit key that is not certified by the "
+		    "audit key in force: a forged key announcement", r->v.seq,
+		    name, r->at);
+	if (c->nchain >= AV_CHAIN_MAX)
+		return fault(c, AV_USAGE, "more than %d audit key rotations: "
+		    "beyond this verifier's limit", AV_CHAIN_MAX - 1);
+	chain_push(c, nk + 2);
+	c->rotations++;
+	c->key_since = r->v.seq;
+	return AV_OK;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -214,6 +341,8 @@ on_record(struct av_ctx *c, const struct av_rec *r, const char *name,
 	if (c->records++ == 0)
 		c->first_ts = r->v.ts;
 	c->valid_end = r->next;
+	if (on_rotation(c, r, name) != AV_OK)
+		return c->fault;
 	return c->nrefs ? check_refs(c) : AV_OK;
 }
 
@@ -244,7 +373,13 @@ on_checkpoint(struct av_ctx *c, const unsigned char *pl, size_t plen,
 	struct ckpt ck;
 	int rc;
 
-	rc = ckpt_open((const char *)pl, plen, c->keyname, c->pk, &ck);
+	rc = ckpt_by_current(c, (const char *)pl, plen, &ck);
+	if (rc == COFFER_ERR_CRYPTO && c->rotations > 0)
+		return fault(c, AV_BADSIG, "checkpoint (%s, byte %zu, tree size "
+		    "%" PRIu64 ") has no valid signature by the audit key in "
+		    "force (announced by record %" PRIu64 "): signed by a key "
+		    "not properly announced in the log", name, at, ck.size,
+		    c->key_since);
 	if (rc == COFFER_ERR_CRYPTO)
 		return fault(c, AV_BADSIG, "checkpoint (%s, byte %zu, tree size "
 		    "%" PRIu64 ") has no valid signature by the audit key",

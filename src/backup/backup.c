@@ -399,6 +399,9 @@ backup_create(const struct vault *v, const char *out, char id[65],
 	    (rc = copy_audit(srcaudit, outaudit, &l, d)) != COFFER_OK ||
 	    (rc = copy_top(v, out, BACKUP_SEALED, &l, 0, d)) != COFFER_OK ||
 	    (rc = copy_top(v, out, BACKUP_POLICY, &l, 1, d)) != COFFER_OK ||
+	    (rc = copy_top(v, out, BACKUP_KEYS_GEN, &l, 1, d)) != COFFER_OK ||
+	    (rc = copy_top(v, out, BACKUP_AUDIT_PUB, &l, 1, d)) != COFFER_OK ||
+	    (rc = copy_top(v, out, BACKUP_IDROT, &l, 1, d)) != COFFER_OK ||
 	    (rc = export_vault_db(v, out, &l, d)) != COFFER_OK ||
 	    (rc = write_manifest(v, out, &l, &cp, id, d)) != COFFER_OK ||
 	    (rc = bk_sync_dir(out)) != COFFER_OK)
@@ -440,6 +443,9 @@ restored_mode(const char *path)
 {
 	if (strcmp(path, BACKUP_POLICY) == 0)
 		return 0640; /* as init writes it */
+	if (strcmp(path, BACKUP_AUDIT_PUB) == 0 ||
+	    strcmp(path, BACKUP_IDROT) == 0)
+		return 0644;
 	if (strcmp(path, BACKUP_AUDIT "/" AUDIT_VKEY_FILE) == 0 ||
 	    strcmp(path, BACKUP_AUDIT "/" AUDIT_CHECKPOINT_FILE) == 0)
 		return 0644; /* public, as the log writes them */
@@ -547,7 +553,7 @@ backup_restore(const char *dir, const unsigned char *pin,
 	if ((rc = restore_files(dir, newdir, &bi->m, d)) != COFFER_OK ||
 	    (rc = write_pub(newdir, VAULT_DAEMON_PUB, vault_identity_pk(keys),
 	    "cofferd")) != COFFER_OK ||
-	    (rc = write_pub(newdir, VAULT_AUDIT_PUB, vault_audit_sign_pk(keys),
+	    (rc = write_pub(newdir, VAULT_AUDIT_PUB, vault_audit_first_pk(keys),
 	    "coffer-audit")) != COFFER_OK ||
 	    (rc = restore_db(dir, newdir, keys, d)) != COFFER_OK ||
 	    (rc = bk_sync_dir(newdir)) != COFFER_OK)

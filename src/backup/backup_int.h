@@ -14,6 +14,10 @@
 #define BACKUP_SEALED "master.sealed"
 #define BACKUP_POLICY "policy.yaml"
 #define BACKUP_AUDIT "audit"
+/* key rotation: generations, the first audit key, identity statements */
+#define BACKUP_KEYS_GEN "keys.gen"
+#define BACKUP_AUDIT_PUB "audit.pub"
+#define BACKUP_IDROT "identity.rot"
 
 /* "dir/name" into buf; COFFER_ERR_INVALID if it does not fit. */
 int bk_join(char *buf, size_t bufsz, const char *dir, const char *name);

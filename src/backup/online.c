@@ -302,6 +302,13 @@ between(const struct backup_online *o, const char *out, struct filelist *l,
 	    (rc = copy_vault_file(o->vault_dir, out, BACKUP_SEALED, 0, l,
 	    d)) != COFFER_OK)
 		return rc;
+	if ((rc = copy_vault_file(o->vault_dir, out, BACKUP_KEYS_GEN, 1, l,
+	    d)) != COFFER_OK ||
+	    (rc = copy_vault_file(o->vault_dir, out, BACKUP_AUDIT_PUB, 1, l,
+	    d)) != COFFER_OK ||
+	    (rc = copy_vault_file(o->vault_dir, out, BACKUP_IDROT, 1, l, d)) !=
+	    COFFER_OK)
+		return rc;
 	return copy_vault_file(o->vault_dir, out, BACKUP_POLICY, 1, l, d);
 }
 

@@ -16,6 +16,7 @@
 #include "coffer/audit.h"
 #include "coffer/backup.h"
 #include "coffer/err.h"
+#include "coffer/keys.h"
 #include "coffer/secfile.h"
 #include "coffer/vault.h"
 #include "backup_int.h"
@@ -136,17 +137,39 @@ check_files(const char *dir, const struct backup_manifest *m,
 	return no_strangers(path, BACKUP_AUDIT, m, d);
 }
 
-/* The coffer-verify algorithm over dir/audit; c is the caller's. */
+/*
+ * The key the log started with: the backup's audit.pub when it has one
+ * (after an audit key rotation the manifest names the current key, which
+ * signed only the newest checkpoints), else the manifest's key.
+ */
+static int
+first_audit_key(const char *dir, const struct backup_manifest *m,
+    unsigned char pk[32], struct coffer_errdetail *d)
+{
+	char path[PATH_MAX];
+
+	memcpy(pk, m->audit_pk, 32);
+	if (listed(m, BACKUP_AUDIT_PUB) == NULL)
+		return COFFER_OK;
+	if (bk_join(path, sizeof(path), dir, BACKUP_AUDIT_PUB) != COFFER_OK ||
+	    userkey_load_public(path, pk) != COFFER_OK)
+		return coffer_detail(d, COFFER_ERR_PROTO, BACKUP_AUDIT_PUB,
+		    "is not a public key line");
+	return COFFER_OK;
+}
+
+/* The coffer-verify algorithm over dir/audit; c is the caller's.  The log
+ * starts with first and must end signed by the manifest's key, pk. */
 static int
 scan_log(struct av_ctx *c, const char *adir, const unsigned char pk[32],
-    struct coffer_errdetail *d)
+    const unsigned char first[32], struct coffer_errdetail *d)
 {
 	char path[PATH_MAX], *text = NULL;
 	uint64_t *firsts = NULL;
 	size_t i, n = 0, len = 0;
 	int rc;
 
-	av_init(c, adir, pk, NULL);
+	av_init(c, adir, first, NULL);
 	/* The included checkpoint file is a reference the log must reach. */
 	if ((rc = bk_join(path, sizeof(path), adir, AUDIT_CHECKPOINT_FILE)) !=
 	    COFFER_OK ||
@@ -173,6 +196,10 @@ scan_log(struct av_ctx *c, const char *adir, const unsigned char pk[32],
 	if (c->fault != AV_OK)
 		return coffer_detail(d, COFFER_ERR_AUDIT, BACKUP_AUDIT,
 		    "audit log fault (%s): %s", av_kind_name(c->fault), c->msg);
+	if (memcmp(c->cur, pk, 32) != 0)
+		return coffer_detail(d, COFFER_ERR_AUDIT, BACKUP_AUDIT, "the "
+		    "log's chain of audit keys does not end at the key the "
+		    "manifest names");
 	return COFFER_OK;
 }
 
@@ -182,14 +209,16 @@ check_log(const char *dir, const struct backup_manifest *m,
     struct backup_info *bi, struct coffer_errdetail *d)
 {
 	char adir[PATH_MAX];
+	unsigned char first[32];
 	struct av_ctx *c = NULL;
 	int rc;
 
-	if ((rc = bk_join(adir, sizeof(adir), dir, BACKUP_AUDIT)) != COFFER_OK)
+	if ((rc = bk_join(adir, sizeof(adir), dir, BACKUP_AUDIT)) != COFFER_OK ||
+	    (rc = first_audit_key(dir, m, first, d)) != COFFER_OK)
 		return rc;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return COFFER_ERR_NOMEM;
-	if ((rc = scan_log(c, adir, m->audit_pk, d)) != COFFER_OK)
+	if ((rc = scan_log(c, adir, m->audit_pk, first, d)) != COFFER_OK)
 		goto out;
 	if (!c->have_ckpt || c->last_ckpt.size != m->audit_size ||
 	    memcmp(c->last_ckpt.root, m->audit_root, 32) != 0 ||

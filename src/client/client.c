@@ -238,9 +238,12 @@ make_config_dir(const struct ctx *c)
 static void
 pin_warnings(const struct ctx *c, const struct rpc_pin *pin)
 {
-	char fpr[USERKEY_FPR_TEXT];
+	char fpr[USERKEY_FPR_TEXT], note[256];
 
 	userkey_fingerprint(pin->key, fpr, sizeof(fpr));
+	/* RPC_PIN_ROTATED: a rotation certified by the pinned key */
+	if (rpc_pin_notice(pin, note, sizeof(note)))
+		fprintf(stderr, "%s\n", note);
 	if (pin->state == RPC_PIN_NEW || pin->state == RPC_PIN_NEW_UNSAVED) {
 		fprintf(stderr,
 		    "coffer: warning: first connection to %s\n"

@@ -358,6 +358,11 @@ print_changes(const struct kind_def *k, const cbor_item_t *changes)
 
 	if (changes == NULL || !cbor_isa_array(changes))
 		return COFFER_OK;
+	if (cbor_array_size(changes) == 0) {
+		/* the purge marker: a purge or the end of retention erased it */
+		printf("  (values erased)\n");
+		return COFFER_OK;
+	}
 	if ((t = out_table_new(3, heads)) == NULL)
 		return COFFER_ERR_NOMEM;
 	for (i = 0; i < cbor_array_size(changes) && rc == COFFER_OK; i++) {

@@ -111,6 +111,13 @@ static const struct command commands[] = {
 	{ "history", cmd_history },
 	{ "pin-reset", cmd_pin_reset },
 	{ "backup", cmd_backup },
+	{ "backup verify", cmd_backup_verify },
+	{ "today", cmd_today },
+	{ "screen", cmd_screen },
+	{ "assign", cmd_assign },
+	{ "call", cmd_call },
+	{ "import", cmd_import },
+	{ "report", cmd_report },
 	{ "help", cmd_help },
 };
 
@@ -119,7 +126,8 @@ static int
 is_local(const char *name)
 {
 	return strcmp(name, "keygen") == 0 || strcmp(name, "fields") == 0 ||
-	    strcmp(name, "pin-reset") == 0 || strcmp(name, "help") == 0;
+	    strcmp(name, "pin-reset") == 0 || strcmp(name, "help") == 0 ||
+	    strcmp(name, "backup verify") == 0;
 }
 
 /* Find the command in argv; *used gets the number of words it took. */

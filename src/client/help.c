@@ -437,7 +437,37 @@ static const struct help_entry entries[] = {
 "Example:\n"
 "  coffer -H vault.example.cn:7443 pin-reset && coffer -H vault.example.cn:7443 status\n" },
 
-{ "backup", "backup DIR",
+{ "import", "import customers FILE.csv [--list NAME] [--encoding ENC] [--skip-invalid [--rejects OUT]] [--check]",
+  "import a lead list from a CSV file (managers)",
+"Reads a lead list - a CSV file (RFC 4180) in UTF-8 (with or without a\n"
+"BOM) or GB18030/GBK as Excel writes it on Chinese Windows - and creates\n"
+"one customer per row, stage new, owned by you, in one transaction: all\n"
+"rows or none.  Column headers in Chinese or English are mapped by the\n"
+"table in docs/import.md (姓名/name, 电话/手机/phone, 公司/company, ...);\n"
+"unknown columns are reported and not imported.  Phone numbers are\n"
+"normalised (+86, spaces, dashes) and a number that is twice in the file\n"
+"or already in the vault is rejected.  The file is parsed here, in the\n"
+"client; the daemon checks every row again.\n"
+"\n"
+"Every rejected row is printed with its line number and reason, and by\n"
+"default nothing is imported (exit 7).  Needs create on customers for a\n"
+"team or for all (managers in the default policy).\n"
+"\n"
+"Options:\n"
+"  --list NAME       the lead list's name, stored as each customer's\n"
+"                    source_list\n"
+"  --encoding ENC    auto (default: UTF-8 if the bytes are valid UTF-8,\n"
+"                    else GB18030), utf-8, gb18030 or gbk\n"
+"  --skip-invalid    import the good rows; the rejected ones are written\n"
+"                    to FILE.csv.rejects.csv (line,status,reason)\n"
+"  --rejects OUT     with --skip-invalid: write them to OUT instead\n"
+"  --check           check every row (also against the vault) and print\n"
+"                    the rejected ones; import nothing\n"
+"\n"
+"Example:\n"
+"  coffer import customers leads-2026-11.csv --list autumn-expo\n" },
+
+{ "backup", "backup DIR | backup verify DIR [--key DAEMON.pub]",
   "take an online backup on the daemon's machine (administrator)",
 "Asks the daemon to write a backup of the vault into DIR, a new directory\n"
 "given as an absolute path on the daemon's machine (its parent must exist\n"
@@ -447,10 +477,149 @@ static const struct help_entry entries[] = {
 "backup and a manifest signed by the daemon's key.  Prints the directory,\n"
 "the manifest id (sha256) and the time taken.  Needs the key_admin\n"
 "privilege (the administrator in the default policy).  Check and restore\n"
-"the backup with coffer-admin (backup verify, restore).\n"
+"the backup with 'coffer backup verify' (below) or coffer-admin (backup\n"
+"verify with the database check, restore).\n"
+"\n"
+"'coffer backup verify DIR' checks a backup here, without a daemon: see\n"
+"'coffer help backup verify'.\n"
 "\n"
 "Example:\n"
 "  coffer -u admin backup /var/backups/coffer/2026-05-01\n" },
+
+{ "backup verify", "backup verify DIR [--key DAEMON.pub]",
+  "check a backup locally, without a daemon",
+"Checks the backup in DIR on this machine: the manifest's form and its\n"
+"signature by the daemon's key, every file's size and SHA-256, that no\n"
+"file is missing or extra, and the audit log inside up to its signed\n"
+"checkpoint.  The key is DAEMON.pub (a copy of the vault's daemon.pub)\n"
+"or, without --key, the key this client pinned in known_hosts for the\n"
+"daemon chosen by -S/-H; with neither it refuses (exit 2).  The database\n"
+"copy is not opened: that needs the vault's passphrase or key file\n"
+"('coffer-admin backup verify').  Exit status 0 good, 7 damaged or\n"
+"incomplete (the file at fault is named), 9 signed by another key.\n"
+"\n"
+"Example:\n"
+"  coffer backup verify /mnt/backups/coffer-AbC-20261128T060000.000Z\n" },
+
+{ "today", "today [--agent NAME] [--limit N] [--until TIME]",
+  "what to do now: follow-ups due, then fresh leads to call",
+"Lists, in order, the open follow-ups of your customers due by the end of\n"
+"today (overdue ones first, oldest first: callbacks, revisits, after-sales\n"
+"revisits), then your fresh leads - customers in stage screened, then new,\n"
+"never called.  Excluded and do-not-call customers never appear.  Each\n"
+"line gives the customer id, the name and phone masked as in 'list', what\n"
+"to do and why (the due time, or \"fresh lead\").  A footer gives the\n"
+"totals and the commands that dial (reveal), log the call (call), record a\n"
+"sale (create deal) and screen a lead (screen).  A manager may look at the\n"
+"day of one of their team with --agent.\n"
+"\n"
+"Options:\n"
+"  -a, --agent NAME   another agent's day (managers, their team only)\n"
+"  -n, --limit N      at most N lines (default 50, at most 500)\n"
+"  -u, --until TIME   follow-ups due up to TIME (default: the end of today,\n"
+"                     local time)\n"
+"\n"
+"Examples:\n"
+"  coffer today\n"
+"  coffer -u mgr-north today --agent agent03 --limit 20\n"
+"  coffer --json today | jq '.records[].id'\n" },
+
+{ "report", "report [--period day|week|month [--date DAY] | --from DAY "
+  "--to DAY] [--tz ZONE] [--team | --company | --agent NAME] [--csv | "
+  "--json] [--html FILE]",
+  "KPI figures of a period: per agent, per team, company-wide",
+"Prints the figures by which agents are appraised (docs/reports.md): calls\n"
+"made and connected, talk time, leads first contacted and leads that\n"
+"reached intent, customers converted and the conversion rate, deals, sales\n"
+"and average satisfaction, follow-ups done on time, late or overdue, and\n"
+"data accuracy (records corrected by approved requests, rejected\n"
+"requests).  An agent sees their own figures, a manager those of every\n"
+"agent of their team subtree with team totals; company-wide figures need\n"
+"the report grant with scope all (else exit status 5).  Sales amounts are\n"
+"confidential: they are left out for a user cleared below their label.\n"
+"\n"
+"The period is a whole local day, week (Monday to Sunday) or month (the\n"
+"default: this month), or --from/--to (both days included), in the time\n"
+"zone --tz (default Asia/Shanghai).\n"
+"\n"
+"Options:\n"
+"  -p, --period P     day, week or month (default month)\n"
+"  -d, --date DAY     the day the period holds (YYYY-MM-DD; default today)\n"
+"  -f, --from DAY     first day of a custom period\n"
+"  -t, --to DAY       last day of a custom period (included)\n"
+"  -z, --tz ZONE      time zone of the days (default Asia/Shanghai)\n"
+"  -l, --level L      agent, team or company (default: the widest you may)\n"
+"  -T, --team         the same as --level team\n"
+"  -C, --company      the same as --level company\n"
+"  -a, --agent NAME   one agent of your scope\n"
+"  -c, --csv          CSV (RFC 4180) with the derived figures\n"
+"  -j, --json         the daemon's answer as JSON\n"
+"  -H, --html FILE    also write a self-contained HTML page with charts\n"
+"                     (a new file, mode 0600)\n"
+"\n"
+"Examples:\n"
+"  coffer report\n"
+"  coffer -u mgr-north report --period week --csv > week.csv\n"
+"  coffer report --from 2026-01-01 --to 2026-03-31 --tz UTC --json\n"
+"  coffer -u mgr-north report --html q1.html --from 2026-01-01 --to 2026-03-31\n" },
+
+{ "screen", "screen customer ID --stage STAGE [--reason TEXT]",
+  "screen a fresh lead: screened, or excluded with a reason",
+"Records the screening of a customer (rules 3.1): --stage screened keeps\n"
+"them on the call list, --stage excluded (with --reason, required) takes\n"
+"them off every call list for good.  The owner agent screens their own\n"
+"new (or screened) leads.  Taking an excluded customer back (--stage\n"
+"screened or new) is a manager's act, for the owner's team only; an agent\n"
+"gets exit status 5.  Customers past screening (contacted, following, won,\n"
+"lost) cannot be screened (exit status 8).  Every screening is audited.\n"
+"\n"
+"Options:\n"
+"  -s, --stage STAGE   screened, excluded or new\n"
+"  -r, --reason TEXT   why the customer is excluded (up to 500 bytes)\n"
+"\n"
+"Examples:\n"
+"  coffer screen customer 42 --stage screened\n"
+"  coffer screen customer 43 --stage excluded --reason '不在服务范围'\n"
+"  coffer -u mgr-north screen customer 43 --stage screened\n" },
+
+{ "assign", "assign customer ID... --to AGENT | --from-pool [--list NAME] "
+  "--count N --round-robin A,B,... | --transfer FROM --to AGENT",
+  "give customers to agents of your team (managers)",
+"Managers (the update grant on customers) give customers of their team to\n"
+"an agent of their team subtree; a customer or an agent outside it is\n"
+"refused by name (exit status 5).  Open follow-ups the previous owner was\n"
+"responsible for move with each customer.  Each form is one audited\n"
+"operation in one transaction; the audit record lists the ids moved.\n"
+"\n"
+"  assign customer ID... --to AGENT\n"
+"      the named customers (up to 500) to AGENT\n"
+"  assign --from-pool [--list NAME] --count N --round-robin A,B,...\n"
+"      up to N unassigned leads - yours, in stage new or screened, not\n"
+"      excluded, not do-not-call; of source list NAME if given - oldest\n"
+"      first, dealt to the agents in turn (--to AGENT for one agent)\n"
+"  assign --transfer FROM --to AGENT\n"
+"      every customer of FROM (an agent who leaves) to AGENT\n"
+"\n"
+"Examples:\n"
+"  coffer -u mgr-north assign customer 12 13 14 --to agent02\n"
+"  coffer -u mgr-north assign --from-pool --list 2026-spring --count 300 \\\n"
+"      --round-robin agent01,agent02,agent03\n"
+"  coffer -u mgr-north assign --transfer agent04 --to agent05\n" },
+
+{ "call", "call CUSTOMER-ID --outcome OUTCOME [--intent I] [--duration S] "
+  "[--notes TEXT] [--next TIME [--next-kind KIND]]",
+  "log a call just made, and schedule the next follow-up",
+"Logs a call to the customer started now (a call record: outcome answered,\n"
+"no_answer, busy, voicemail, wrong_number or refused; intent none, low,\n"
+"medium or high; duration in seconds, default 0; notes) and with --next an\n"
+"open follow-up due at TIME (kind callback unless --next-kind revisit or\n"
+"after_sales).  Two requests: if the follow-up is refused, the call stays\n"
+"logged and coffer says so.  Prints the new ids.  A sale is recorded with\n"
+"'coffer create deal'.\n"
+"\n"
+"Examples:\n"
+"  coffer call 42 --outcome answered --intent high --duration 180 --next +3d\n"
+"  coffer call 43 --outcome no_answer --next 2026-12-01T10:00\n" },
 
 { "help", "help [COMMAND]",
   "this help, or a command's help",

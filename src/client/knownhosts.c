@@ -269,8 +269,13 @@ copy_other_lines(FILE *in, int fd, const char *endpoint, size_t *removed)
 	return rc;
 }
 
-int
-kh_remove(const char *path, const char *endpoint, size_t *removed)
+/*
+ * Rewrite path without endpoint's lines, then with add (a whole line with
+ * its newline) at the end when not NULL; temporary file, fsync, rename.
+ */
+static int
+rewrite(const char *path, const char *endpoint, const char *add,
+    size_t *removed)
 {
 	char *tmp = NULL;
 	FILE *in = NULL;
@@ -291,7 +296,9 @@ kh_remove(const char *path, const char *endpoint, size_t *removed)
 		rc = COFFER_ERR_IO;
 		goto out;
 	}
-	if ((rc = copy_other_lines(in, fd, endpoint, removed)) != COFFER_OK)
+	if ((rc = copy_other_lines(in, fd, endpoint, removed)) != COFFER_OK ||
+	    (add != NULL && (rc = write_all(fd, add, strlen(add))) !=
+	    COFFER_OK))
 		goto out;
 	if (fsync(fd) != 0 || close(fd) != 0) {
 		fd = -1;
@@ -313,5 +320,73 @@ out:
 		free(tmp);
 	}
 	fclose(in);
+	return rc;
+}
+
+int
+kh_remove(const char *path, const char *endpoint, size_t *removed)
+{
+	return rewrite(path, endpoint, NULL, removed);
+}
+
+int
+kh_replace(const char *path, const char *endpoint,
+    const unsigned char pk[KH_PUBKEY_BYTES])
+{
+	char line[KH_LINE_MAX + 2];
+	size_t len, removed = 0;
+	int rc;
+
+	if ((rc = kh_format(endpoint, pk, line, sizeof(line) - 1)) != COFFER_OK)
+		return rc;
+	len = strlen(line);
+	line[len++] = '\n';
+	line[len] = '\0';
+	if ((rc = rewrite(path, endpoint, line, &removed)) != COFFER_OK)
+		return rc;
+	/* rewrite() found no file: nothing was pinned, so pin afresh */
+	return removed == 0 && access(path, F_OK) != 0 ?
+	    kh_add(path, endpoint, pk) : COFFER_OK;
+}
+
+int
+kh_lookup(const char *path, const char *endpoint,
+    unsigned char pk[KH_PUBKEY_BYTES])
+{
+	FILE *f = NULL;
+	char *buf = NULL;
+	const char *b64, *end = NULL;
+	size_t cap = 0, elen = strlen(endpoint), bin = 0;
+	ssize_t n;
+	int fd, rc = COFFER_ERR_NOT_FOUND;
+
+	memset(pk, 0, KH_PUBKEY_BYTES);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? COFFER_ERR_NOT_FOUND : COFFER_ERR_IO;
+	if ((rc = check_mode(fd)) != COFFER_OK || (f = fdopen(fd, "r")) ==
+	    NULL) {
+		close(fd);
+		return rc != COFFER_OK ? rc : COFFER_ERR_IO;
+	}
+	rc = COFFER_ERR_NOT_FOUND;
+	while (rc == COFFER_ERR_NOT_FOUND && (n = getline(&buf, &cap, f)) >= 0) {
+		chomp(buf, &n);
+		if (n == 0 || n > KH_LINE_MAX || buf[0] == '#' ||
+		    classify(buf, endpoint, pk) == LINE_OTHER)
+			continue;
+		rc = COFFER_ERR_HOSTKEY; /* ours; the key must parse */
+		if (strncmp(buf + elen, " " KH_TYPE " ", sizeof(KH_TYPE) + 1) !=
+		    0)
+			break;
+		b64 = buf + elen + sizeof(KH_TYPE) + 1;
+		if (sodium_base642bin(pk, KH_PUBKEY_BYTES, b64, strlen(b64),
+		    NULL, &bin, &end, sodium_base64_VARIANT_ORIGINAL) == 0 &&
+		    bin == KH_PUBKEY_BYTES && end == b64 + strlen(b64))
+			rc = COFFER_OK;
+		else
+			memset(pk, 0, KH_PUBKEY_BYTES);
+	}
+	free(buf);
+	fclose(f);
 	return rc;
 }

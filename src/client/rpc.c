@@ -9,10 +9,13 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "coffer/err.h"
 #include "coffer/hostport.h"
+#include "coffer/idrot.h"
 #include "coffer/msg.h"
 #include "coffer/rpc.h"
 
@@ -108,9 +111,54 @@ connect_tcp(const char *hostport, int *out)
 	return COFFER_OK;
 }
 
+/*
+ * The pinned key is not the one shown: acceptable only if the daemon's
+ * rotation statements, each signed by the key before, lead from the pin
+ * to it.  A pin to an unrelated key stays a mismatch.
+ */
+static int
+pin_rotated(struct pin_ctx *c, const unsigned char pk[SESSION_PUBKEY_BYTES],
+    const struct idrot *rot, size_t nrot)
+{
+	unsigned char pinned[KH_PUBKEY_BYTES];
+	struct rpc_pin *pin = c->pin;
+
+	if (rot == NULL || nrot == 0 ||
+	    kh_lookup(c->known_hosts, pin->endpoint, pinned) != COFFER_OK ||
+	    idrot_follow(rot, nrot, pinned, pk, &pin->rotated_at,
+	    &pin->rotations) != COFFER_OK)
+		return 0;
+	pin->state = RPC_PIN_ROTATED;
+	return 1;
+}
+
+int
+rpc_pin_notice(const struct rpc_pin *pin, char *buf, size_t bufsz)
+{
+	char when[32] = "?";
+	time_t t;
+	struct tm tm;
+
+	if (bufsz == 0)
+		return 0;
+	buf[0] = '\0';
+	if (pin->state != RPC_PIN_ROTATED)
+		return 0;
+	t = (time_t)pin->rotated_at;
+	if (gmtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	snprintf(buf, bufsz, "coffer: the daemon's key was rotated on %s "
+	    "(certified by the key you pinned%s); %s", when,
+	    pin->rotations > 1 ? ", over several rotations" : "",
+	    pin->save_rc == COFFER_OK ? "pin updated" :
+	    "could not update the pin");
+	return 1;
+}
+
 /* Session callback: the daemon presented key pk. */
 static int
-pin_check(void *arg, const unsigned char pk[SESSION_PUBKEY_BYTES])
+pin_check(void *arg, const unsigned char pk[SESSION_PUBKEY_BYTES],
+    const struct idrot *rot, size_t nrot)
 {
 	struct pin_ctx *c = arg;
 	struct rpc_pin *pin = c->pin;
@@ -127,6 +175,8 @@ pin_check(void *arg, const unsigned char pk[SESSION_PUBKEY_BYTES])
 		pin->state = RPC_PIN_NEW;
 		return COFFER_OK;
 	case COFFER_ERR_HOSTKEY:
+		if (pin_rotated(c, pk, rot, nrot))
+			return COFFER_OK; /* pin replaced after the handshake */
 		pin->state = RPC_PIN_MISMATCH;
 		return COFFER_ERR_HOSTKEY;
 	default:
@@ -160,7 +210,7 @@ rpc_open(const struct rpc_target *t, const char *user,
 		goto out;
 	set_timeouts(fd, t->timeout_sec);
 	r->fd = fd;
-	rc = session_client(fd, user, user_sk, pin_check, &ctx, &r->s);
+	rc = session_client_rot(fd, user, user_sk, pin_check, &ctx, &r->s);
 	if (rc == COFFER_ERR_HOSTKEY && pin->state == RPC_PIN_BADFILE)
 		rc = pin->save_rc == COFFER_ERR_PERM ? COFFER_ERR_PERM :
 		    COFFER_ERR_IO;
@@ -170,6 +220,9 @@ rpc_open(const struct rpc_target *t, const char *user,
 	    (pin->save_rc = kh_add(t->known_hosts, pin->endpoint,
 	    pin->key)) != COFFER_OK)
 		pin->state = RPC_PIN_NEW_UNSAVED;
+	if (pin->state == RPC_PIN_ROTATED)
+		pin->save_rc = kh_replace(t->known_hosts, pin->endpoint,
+		    pin->key);
 	*out = r;
 	r = NULL; /* transferred */
 out:

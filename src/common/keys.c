@@ -4,6 +4,9 @@
  * Every byte layout here is specified in docs/keys.md.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +56,9 @@
 #define PUB_LINE_MAX 1024
 
 #define KDF_CONTEXT "coffer01"
+
+#define KEYS_GEN_MAGIC "coffer-keys-gen-v1\n"
+#define KEYS_GEN_TEXT_MAX 256
 
 /*
  * Argon2id cost accepted from a file.  The header is authenticated only
@@ -405,18 +411,113 @@ out:
 }
 
 int
-keys_derive(const unsigned char master[KEYS_MASTER_BYTES],
-    enum keys_subkey id, unsigned char *out, size_t len)
+keys_derive_gen(const unsigned char master[KEYS_MASTER_BYTES],
+    enum keys_subkey id, unsigned gen, unsigned char *out, size_t len)
 {
 	if (id < KEYS_SUB_DATABASE || id > KEYS_SUB_BACKUP ||
+	    gen > KEYS_GEN_MAX ||
 	    len < crypto_kdf_BYTES_MIN || len > crypto_kdf_BYTES_MAX)
 		return COFFER_ERR_INVALID;
 	if (sodium_ready() != COFFER_OK)
 		return COFFER_ERR_INTERNAL;
-	if (crypto_kdf_derive_from_key(out, len, (uint64_t)id, KDF_CONTEXT,
-	    master) != 0)
+	/* ids of one purpose never collide with another's: id < 2^16 */
+	if (crypto_kdf_derive_from_key(out, len, (uint64_t)id +
+	    ((uint64_t)gen << 16), KDF_CONTEXT, master) != 0)
 		return COFFER_ERR_INTERNAL;
 	return COFFER_OK;
+}
+
+int
+keys_derive(const unsigned char master[KEYS_MASTER_BYTES],
+    enum keys_subkey id, unsigned char *out, size_t len)
+{
+	return keys_derive_gen(master, id, 0, out, len);
+}
+
+/* Generations file ------------------------------------------------------ */
+
+/* "ID GEN\n": two decimals without leading zeros; advances *p. */
+static int
+gen_line(const char **p, const char *end, unsigned *id, unsigned *gen)
+{
+	unsigned long v[2];
+	const char *s = *p;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		const char *d = s;
+
+		v[i] = 0;
+		while (s < end && *s >= '0' && *s <= '9' && s - d < 6)
+			v[i] = v[i] * 10 + (unsigned long)(*s++ - '0');
+		if (s == d || (s - d > 1 && *d == '0') || s >= end ||
+		    *s != (i == 0 ? ' ' : '\n'))
+			return COFFER_ERR_PROTO;
+		s++;
+	}
+	if (v[0] < KEYS_SUB_DATABASE || v[0] >= KEYS_SUB_COUNT ||
+	    v[1] == 0 || v[1] > KEYS_GEN_MAX)
+		return COFFER_ERR_PROTO;
+	*id = (unsigned)v[0];
+	*gen = (unsigned)v[1];
+	*p = s;
+	return COFFER_OK;
+}
+
+int
+keys_gen_load(const char *path, struct keys_gen *out)
+{
+	char *text = NULL;
+	const char *p, *end;
+	size_t len = 0, hl = sizeof(KEYS_GEN_MAGIC) - 1;
+	unsigned id, gen, last = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = file_read_all(path, KEYS_GEN_TEXT_MAX, &text, &len);
+	if (rc != COFFER_OK)
+		return access(path, F_OK) != 0 && errno == ENOENT ? COFFER_OK :
+		    rc == COFFER_ERR_TOO_BIG ? COFFER_ERR_PROTO : rc;
+	rc = COFFER_ERR_PROTO;
+	if (len < hl || memcmp(text, KEYS_GEN_MAGIC, hl) != 0)
+		goto out;
+	end = text + len;
+	for (p = text + hl; p < end; last = id) {
+		/* ascending ids: one line per purpose, one encoding per file */
+		if (gen_line(&p, end, &id, &gen) != COFFER_OK || id <= last)
+			goto out;
+		out->g[id] = gen;
+	}
+	rc = COFFER_OK;
+out:
+	if (rc != COFFER_OK)
+		memset(out, 0, sizeof(*out));
+	free(text);
+	return rc;
+}
+
+int
+keys_gen_save(const char *path, const struct keys_gen *g)
+{
+	char text[KEYS_GEN_TEXT_MAX];
+	size_t len = sizeof(KEYS_GEN_MAGIC) - 1;
+	unsigned id;
+	int n;
+
+	memcpy(text, KEYS_GEN_MAGIC, len);
+	for (id = KEYS_SUB_DATABASE; id < KEYS_SUB_COUNT; id++) {
+		if (g->g[id] > KEYS_GEN_MAX)
+			return COFFER_ERR_INVALID;
+		if (g->g[id] == 0)
+			continue;
+		n = snprintf(text + len, sizeof(text) - len, "%u %u\n", id,
+		    g->g[id]);
+		if (n < 0 || (size_t)n >= sizeof(text) - len)
+			return COFFER_ERR_INTERNAL;
+		len += (size_t)n;
+	}
+	/* written, renamed and its directory synced: durable */
+	return file_write_atomic(path, text, len, 0600);
 }
 
 /* User keys ------------------------------------------------------------ */

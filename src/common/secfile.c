@@ -78,7 +78,7 @@ read_bounded(int fd, unsigned char *buf, size_t max, size_t *len)
  * own fsync.  Failure here is reported because a key that vanishes after a
  * crash is as bad as one never written.
  */
-static int
+int
 fsync_parent(const char *path)
 {
 	char copy[PATH_MAX];

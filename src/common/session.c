@@ -13,6 +13,7 @@
 #include "coffer/cborcheck.h"
 #include "coffer/err.h"
 #include "coffer/frame.h"
+#include "coffer/idrot.h"
 #include "coffer/msg.h"
 #include "coffer/session.h"
 #include "session_kdf.h"
@@ -504,14 +505,36 @@ cli_send_hs1(struct hs_ctx *c)
 	    msg_new_bytes(c->e_pk, SKDF_KX_BYTES)));
 }
 
+/* HS2's optional third element: [1*16 bstr .size 140], statements. */
+static int
+hs_rotations(const cbor_item_t *a, struct idrot *rot, size_t *n)
+{
+	const unsigned char *b;
+	size_t i, k;
+
+	*n = 0;
+	if (a == NULL || !cbor_isa_array(a) || !cbor_array_is_definite(a) ||
+	    (k = cbor_array_size(a)) == 0 || k > IDROT_MAX)
+		return COFFER_ERR_PROTO;
+	for (i = 0; i < k; i++) {
+		if ((b = bstr_of(cbor_array_handle(a)[i], IDROT_BYTES, NULL)) ==
+		    NULL)
+			return COFFER_ERR_PROTO;
+		idrot_decode(b, &rot[i]);
+	}
+	*n = k;
+	return COFFER_OK;
+}
+
 /* HS2: [e_s, enc_s]; checks the daemon's proof and asks the pin. */
 static int
 cli_recv_hs2(struct hs_ctx *c, unsigned char server_pk[SESSION_PUBKEY_BYTES],
-    session_pin_fn pin, void *pin_arg)
+    session_pin_rot_fn pin, void *pin_arg)
 {
 	unsigned char proof[HS_PROOF_MAX];
 	const unsigned char *e_s, *pk, *sig;
-	size_t plen;
+	struct idrot rot[IDROT_MAX];
+	size_t plen, n = 2, nrot = 0;
 	int r;
 
 	if ((r = hs_recv(c, 1)) != COFFER_OK)
@@ -525,16 +548,21 @@ cli_recv_hs2(struct hs_ctx *c, unsigned char server_pk[SESSION_PUBKEY_BYTES],
 	r = hs_open_bstr(c, arr_at(c->outer, 2, 1), c->sec->hs_s2c, 0);
 	if (r != COFFER_OK)
 		return r;
-	pk = bstr_of(arr_at(c->inner, 2, 0), SESSION_PUBKEY_BYTES, NULL);
-	sig = bstr_of(arr_at(c->inner, 2, 1), SESSION_SIG_BYTES, NULL);
-	if (pk == NULL || sig == NULL)
+	/* [server_pk, sig_s] or, after identity rotations, [.., rotations] */
+	if (c->inner != NULL && cbor_isa_array(c->inner) &&
+	    cbor_array_size(c->inner) == 3)
+		n = 3;
+	pk = bstr_of(arr_at(c->inner, n, 0), SESSION_PUBKEY_BYTES, NULL);
+	sig = bstr_of(arr_at(c->inner, n, 1), SESSION_SIG_BYTES, NULL);
+	if (pk == NULL || sig == NULL || (n == 3 &&
+	    hs_rotations(arr_at(c->inner, n, 2), rot, &nrot) != COFFER_OK))
 		return COFFER_ERR_PROTO;
 	plen = hs_proof(proof, HS_SERVER_PROOF, c->th2, pk);
 	if (crypto_sign_verify_detached(sig, proof, plen, pk) != 0)
 		return COFFER_ERR_CRYPTO;
 	memcpy(server_pk, pk, SESSION_PUBKEY_BYTES);
 	/* Only a daemon that proved it holds the key is shown to the pin. */
-	return pin(pin_arg, server_pk);
+	return pin(pin_arg, server_pk, nrot ? rot : NULL, nrot);
 }
 
 /* HS3: [enc_c], enc_c sealing [user, sig_c]. */
@@ -584,10 +612,41 @@ cli_recv_hs4(struct hs_ctx *c, unsigned char id[SESSION_ID_BYTES])
 	return COFFER_OK;
 }
 
+struct pin_plain {
+	session_pin_fn pin;
+	void *arg;
+};
+
+/* A caller that does not follow rotations sees only the key. */
+static int
+pin_plain(void *arg, const unsigned char server_pk[SESSION_PUBKEY_BYTES],
+    const struct idrot *rot, size_t nrot)
+{
+	const struct pin_plain *p = arg;
+
+	(void)rot;
+	(void)nrot;
+	return p->pin(p->arg, server_pk);
+}
+
 int
 session_client(int fd, const char *user,
     const unsigned char user_sk[SESSION_SECKEY_BYTES],
     session_pin_fn pin, void *pin_arg, struct session **out)
+{
+	struct pin_plain p = { pin, pin_arg };
+
+	if (pin == NULL) {
+		*out = NULL;
+		return COFFER_ERR_USAGE;
+	}
+	return session_client_rot(fd, user, user_sk, pin_plain, &p, out);
+}
+
+int
+session_client_rot(int fd, const char *user,
+    const unsigned char user_sk[SESSION_SECKEY_BYTES],
+    session_pin_rot_fn pin, void *pin_arg, struct session **out)
 {
 	struct hs_ctx c;
 	struct session *s = NULL;
@@ -639,21 +698,44 @@ srv_recv_hs1(struct hs_ctx *c)
 	return hs_handshake_keys(c);
 }
 
-/* HS2: [e_s, enc_s], enc_s sealing [server_pk, sig_s]. */
+/* [1*16 bstr .size 140]: the statements, oldest first; NULL on failure. */
+static cbor_item_t *
+rotations_item(const struct idrot *rot, size_t nrot)
+{
+	unsigned char b[IDROT_BYTES];
+	cbor_item_t *a = msg_new_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < nrot; i++) {
+		idrot_encode(&rot[i], b);
+		if (msg_push(a, msg_new_bytes(b, sizeof(b))) != COFFER_OK)
+			cbor_decref(&a);
+	}
+	return a;
+}
+
+/* HS2: [e_s, enc_s], enc_s sealing [server_pk, sig_s] or, after identity
+ * rotations, [server_pk, sig_s, rotations]. */
 static int
 srv_send_hs2(struct hs_ctx *c, const unsigned char *server_pk,
-    session_sign_fn sign, void *sign_arg)
+    session_sign_fn sign, void *sign_arg, const struct idrot *rot,
+    size_t nrot)
 {
 	unsigned char proof[HS_PROOF_MAX], sig[SESSION_SIG_BYTES];
+	cbor_item_t *inner;
 	size_t plen;
 	int r;
 
 	plen = hs_proof(proof, HS_SERVER_PROOF, c->th2, server_pk);
 	if ((r = sign(sign_arg, sig, proof, plen)) != COFFER_OK)
 		return r;
+	inner = arr2(msg_new_bytes(server_pk, SESSION_PUBKEY_BYTES),
+	    msg_new_bytes(sig, sizeof(sig)));
+	if (inner != NULL && nrot > 0 &&
+	    msg_push(inner, rotations_item(rot, nrot)) != COFFER_OK)
+		cbor_decref(&inner);
 	return hs_send(c, 1, arr2(msg_new_bytes(c->e_pk, SKDF_KX_BYTES),
-	    hs_sealed_bstr(arr2(msg_new_bytes(server_pk, SESSION_PUBKEY_BYTES),
-	    msg_new_bytes(sig, sizeof(sig))), c->sec->hs_s2c, 0)));
+	    hs_sealed_bstr(inner, c->sec->hs_s2c, 0)));
 }
 
 /*
@@ -718,20 +800,33 @@ session_server(int fd, const unsigned char server_pk[SESSION_PUBKEY_BYTES],
     session_sign_fn sign, void *sign_arg, session_lookup_fn lookup,
     void *lookup_arg, struct session **out)
 {
+	return session_server_rot(fd, server_pk, sign, sign_arg, lookup,
+	    lookup_arg, NULL, 0, out);
+}
+
+int
+session_server_rot(int fd,
+    const unsigned char server_pk[SESSION_PUBKEY_BYTES],
+    session_sign_fn sign, void *sign_arg, session_lookup_fn lookup,
+    void *lookup_arg, const struct idrot *rot, size_t nrot,
+    struct session **out)
+{
 	struct hs_ctx c;
 	struct session *s = NULL;
 	int r, ok = 0;
 
 	*out = NULL;
 	memset(&c, 0, sizeof(c));
-	if (server_pk == NULL || sign == NULL || lookup == NULL)
+	if (server_pk == NULL || sign == NULL || lookup == NULL ||
+	    nrot > IDROT_MAX || (nrot > 0 && rot == NULL))
 		return COFFER_ERR_USAGE;
 	if ((r = hs_ctx_init(&c, fd, 0)) != COFFER_OK)
 		goto out;
 	if ((r = session_new(fd, &s)) != COFFER_OK)
 		goto out;
 	if ((r = srv_recv_hs1(&c)) != COFFER_OK ||
-	    (r = srv_send_hs2(&c, server_pk, sign, sign_arg)) != COFFER_OK ||
+	    (r = srv_send_hs2(&c, server_pk, sign, sign_arg, rot, nrot)) !=
+	    COFFER_OK ||
 	    (r = srv_recv_hs3(&c, lookup, lookup_arg, s, &ok)) != COFFER_OK ||
 	    (r = srv_send_hs4(&c, ok, s)) != COFFER_OK)
 		goto out;

@@ -19,7 +19,8 @@ static const enum policy_action to_policy[] = {
 	[ACT_EXPORT] = POLICY_EXPORT, [ACT_USER_READ] = POLICY_USER_READ,
 	[ACT_USER_ADMIN] = POLICY_USER_ADMIN,
 	[ACT_AUDIT_READ] = POLICY_AUDIT_READ, [ACT_REQUEST] = POLICY_REQUEST,
-	[ACT_BACKUP] = POLICY_KEY_ADMIN,
+	[ACT_BACKUP] = POLICY_KEY_ADMIN, [ACT_SCREEN] = POLICY_SCREEN,
+	[ACT_REPORT] = POLICY_REPORT,
 };
 
 static const char *const action_names[] = {
@@ -28,7 +29,8 @@ static const char *const action_names[] = {
 	[ACT_REVEAL] = "reveal", [ACT_EXPORT] = "export",
 	[ACT_USER_READ] = "user-read", [ACT_USER_ADMIN] = "user-admin",
 	[ACT_AUDIT_READ] = "audit-read", [ACT_REQUEST] = "request",
-	[ACT_BACKUP] = "backup",
+	[ACT_BACKUP] = "backup", [ACT_SCREEN] = "screen",
+	[ACT_REPORT] = "report",
 };
 
 #define NACTIONS (sizeof(action_names) / sizeof(action_names[0]))

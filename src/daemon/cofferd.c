@@ -24,10 +24,13 @@
 #include "coffer/audit.h"
 #include "coffer/daemon.h"
 #include "coffer/hostport.h"
+#include "coffer/idrot.h"
 #include "coffer/keys.h"
 #include "coffer/log.h"
 #include "coffer/passphrase.h"
 #include "coffer/policy.h"
+#include "coffer/retention.h"
+#include "coffer/schedule.h"
 #include "coffer/server.h"
 #include "coffer/vault.h"
 
@@ -51,8 +54,12 @@ struct options {
 	const char *listen;
 	const char *run_as;
 	const char *policy;     /* --policy FILE, or NULL */
+	const char *backup_dir; /* --backup-dir DIR: scheduled backups */
+	uint64_t backup_every_ms;
+	unsigned backup_keep;
 	unsigned max_clients;
 	unsigned idle_timeout;
+	unsigned retention_every;   /* seconds between retention sweeps */
 	unsigned audit_segment_kib;
 	int syslog;
 	int verbose;
@@ -63,6 +70,7 @@ static const char usage_text[] =
 "usage: cofferd [-d DIR] [-k KEYFILE | -p PASSFILE] [-s SOCKET] [-l HOST:PORT]\n"
 "               [--max-clients N] [--idle-timeout SEC] [--syslog] [-v]\n"
 "               [--policy FILE]\n"
+"               [--backup-dir DIR --backup-every INTERVAL [--backup-keep K]]\n"
 "       cofferd --check [-d DIR] [-k KEYFILE | -p PASSFILE]\n"
 "       cofferd --check --policy FILE\n"
 "\n"
@@ -90,9 +98,25 @@ static const char usage_text[] =
 "                         must not be writable by group or others\n"
 "      --max-clients N    sessions at once (default 256)\n"
 "      --idle-timeout SEC close sessions idle this long (default 900, 0 = never)\n"
+"      --retention-every SEC\n"
+"                         how often deleted records whose retention period\n"
+"                         (the policy's `retention`) has ended are erased\n"
+"                         (default 3600; also once at start)\n"
 "      --audit-segment-size KIB\n"
 "                         start a new audit segment file past this size\n"
 "                         (default 65536 KiB); sealed segments are read-only\n"
+"      --backup-dir DIR   take scheduled online backups into new directories\n"
+"                         DIR/coffer-VAULTID-YYYYMMDDTHHMMSS.mmmZ (DIR: an\n"
+"                         existing absolute path outside the vault)\n"
+"      --backup-every INTERVAL\n"
+"                         how often: a number, fractions allowed, with unit\n"
+"                         s, m, h or d (none: hours), e.g. 6, 0.5, 30s, 15m;\n"
+"                         at least 1 s; the first one is due one interval\n"
+"                         after start; a failure is logged, audited, shown by\n"
+"                         `coffer status` and retried at the next interval\n"
+"      --backup-keep K    keep the newest K scheduled backups (default 7),\n"
+"                         removing older ones this vault's daemon made; nothing\n"
+"                         else in DIR is ever removed\n"
 "      --syslog           log to syslog instead of stderr\n"
 "      --check            open the vault, check keys, database and the audit\n"
 "                         log's tail as a start would, print \"vault OK\" and\n"
@@ -100,7 +124,10 @@ static const char usage_text[] =
 "                         validate FILE, print \"policy OK\" or each error\n"
 "                         as FILE:LINE:COL: message, no vault needed\n"
 "  -v, --verbose          log each failed request too\n"
-"  -h, --help             this text;  -V, --version  the version\n"
+"  -h, --help             this text;  -V, --version  the version\n";
+
+/* Split: C11 promises string literals of 4095 bytes only. */
+static const char usage_tail[] =
 "\n"
 "signals: SIGTERM, SIGINT stop after open requests are answered; SIGHUP\n"
 "reloads the policy: a valid new one replaces the old, a broken one is\n"
@@ -146,6 +173,34 @@ parse_uint(const char *s, unsigned max, unsigned *out)
 	return 0;
 }
 
+/* The schedule options come together: a directory and an interval. */
+static int
+check_schedule_options(struct options *o)
+{
+	if (o->backup_dir == NULL && (o->backup_every_ms != 0 ||
+	    o->backup_keep != 0)) {
+		fputs("cofferd: --backup-every and --backup-keep need "
+		    "--backup-dir\n", stderr);
+		return EXIT_USAGE;
+	}
+	if (o->backup_dir == NULL)
+		return EXIT_OK;
+	if (o->backup_every_ms == 0) {
+		fputs("cofferd: --backup-dir needs --backup-every\n", stderr);
+		return EXIT_USAGE;
+	}
+	if (o->backup_dir[0] != '/' ||
+	    strlen(o->backup_dir) > SCHEDULE_DIR_MAX) {
+		fprintf(stderr, "cofferd: --backup-dir %s: must be an absolute "
+		    "path of at most %d bytes\n", o->backup_dir,
+		    SCHEDULE_DIR_MAX);
+		return EXIT_USAGE;
+	}
+	if (o->backup_keep == 0)
+		o->backup_keep = 7;
+	return EXIT_OK;
+}
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -159,7 +214,11 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "policy", required_argument, NULL, 'P' },
 		{ "max-clients", required_argument, NULL, 'M' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "retention-every", required_argument, NULL, 'R' },
 		{ "audit-segment-size", required_argument, NULL, 'A' },
+		{ "backup-dir", required_argument, NULL, 'B' },
+		{ "backup-every", required_argument, NULL, 'E' },
+		{ "backup-keep", required_argument, NULL, 'K' },
 		{ "syslog", no_argument, NULL, 'S' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -175,6 +234,7 @@ parse_options(int argc, char **argv, struct options *o)
 		o->vault = "/var/lib/coffer";
 	o->max_clients = 256;
 	o->idle_timeout = 900;
+	o->retention_every = RETENTION_EVERY_DEFAULT;
 	while ((c = getopt_long(argc, argv, "d:k:p:s:l:u:vhV", longopts, NULL))
 	    != -1) {
 		switch (c) {
@@ -185,6 +245,25 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'l': o->listen = optarg; break;
 		case 'u': o->run_as = optarg; break;
 		case 'P': o->policy = optarg; break;
+		case 'B': o->backup_dir = optarg; break;
+		case 'E':
+			if (schedule_parse_interval(optarg, &o->backup_every_ms)
+			    != COFFER_OK) {
+				fprintf(stderr, "cofferd: --backup-every %s: not an "
+				    "interval from 1s to 366d (e.g. 6, 0.5h, 30s, "
+				    "15m, 1d; no unit: hours)\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'K':
+			if (parse_uint(optarg, SCHEDULE_KEEP_MAX,
+			    &o->backup_keep) < 0 || o->backup_keep == 0) {
+				fprintf(stderr, "cofferd: --backup-keep %s: not a "
+				    "number from 1 to %d\n", optarg,
+				    SCHEDULE_KEEP_MAX);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'S': o->syslog = 1; break;
 		case 'C': o->check = 1; break;
 		case 'v': o->verbose = 1; break;
@@ -213,7 +292,19 @@ parse_options(int argc, char **argv, struct options *o)
 				return EXIT_USAGE;
 			}
 			break;
-		case 'h': fputs(usage_text, stdout); return -1;
+		case 'R':
+			if (parse_uint(optarg, RETENTION_EVERY_MAX,
+			    &o->retention_every) < 0 || o->retention_every == 0) {
+				fprintf(stderr, "cofferd: --retention-every %s: "
+				    "not a number of seconds from 1 to %u\n",
+				    optarg, RETENTION_EVERY_MAX);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			fputs(usage_tail, stdout);
+			return -1;
 		case 'V': printf("cofferd %s\n", COFFER_VERSION); return -1;
 		default:
 			fputs("Try 'cofferd --help'.\n", stderr);
@@ -225,6 +316,8 @@ parse_options(int argc, char **argv, struct options *o)
 		    argv[optind]);
 		return EXIT_USAGE;
 	}
+	if (check_schedule_options(o) != EXIT_OK)
+		return EXIT_USAGE;
 	if (o->listen != NULL) {
 		char host[HOSTPORT_HOST_MAX], port[HOSTPORT_PORT_MAX];
 
@@ -306,6 +399,7 @@ open_vault(const struct options *o, struct vault **v)
 {
 	char *pass = NULL;
 	size_t passlen = 0;
+	unsigned from = 0, to = 0;
 	int rc, needs;
 
 	errno = 0;
@@ -335,6 +429,10 @@ open_vault(const struct options *o, struct vault **v)
 		log_err("vault %s: cannot open: %s%s%s", o->vault,
 		    coffer_strerror(rc), rc == COFFER_ERR_IO && errno ? ": " : "",
 		    rc == COFFER_ERR_IO && errno ? strerror(errno) : "");
+	else if (vault_rekey_recovered(*v, &from, &to) != VAULT_REKEY_NONE)
+		log_warn("vault %s: interrupted database key rotation %u -> %u "
+		    "settled: generation %u in force", o->vault, from, to,
+		    vault_key_generation(*v, KEYS_SUB_DATABASE));
 out:
 	if (pass != NULL)
 		sodium_free(pass);
@@ -404,6 +502,7 @@ open_audit(struct vault *v, unsigned segment_kib, struct audit_log **out)
 	ao.origin = origin;
 	ao.create = 0; /* made with the vault; a missing log is an error */
 	ao.segment_max_bytes = (size_t)segment_kib * 1024;
+	vault_audit_prev_pks(v, &ao.prev_pks, &ao.nprev_pks); /* rotations */
 	rc = audit_open(&ao, vault_audit_sign_sk(v), vault_audit_hash_key(v),
 	    &det, out);
 	if (rc != COFFER_OK)
@@ -606,6 +705,35 @@ ctx_free(struct daemon_ctx *d)
 	limits_free(d->limits);
 	pthread_rwlock_destroy(&d->policy_lock);
 	pthread_mutex_destroy(&d->write_lock);
+	pthread_mutex_destroy(&d->backup_lock);
+}
+
+/*
+ * --backup-dir must be usable now: a backup made in it would pass
+ * backup_check_path (absolute, clean, an existing directory the daemon
+ * can write, outside the vault).  Later failures are the schedule's to
+ * report; a wrong directory at start is a configuration error.
+ */
+static int
+check_backup_dir(const struct options *o, struct vault *v)
+{
+	struct coffer_errdetail det = { "", "" };
+	char id[SCHEDULE_ID_LEN + 1], name[SCHEDULE_NAME_LEN + 1];
+	char path[SCHEDULE_PATH_MAX];
+	int rc;
+
+	if (o->backup_dir == NULL)
+		return EXIT_OK;
+	schedule_vault_id(vault_identity_pk(v), id);
+	schedule_backup_name(id, time(NULL), 0, name);
+	snprintf(path, sizeof(path), "%s/%s", o->backup_dir, name);
+	rc = backup_check_path(path, vault_dir(v), &det);
+	/* conflict: a backup of this very second exists; the dir is fine */
+	if (rc != COFFER_OK && rc != COFFER_ERR_CONFLICT) {
+		log_err("--backup-dir %s: %s", o->backup_dir, det.message);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
 }
 
 /* --check: the audit log must open and pass its start-up verification. */
@@ -620,17 +748,43 @@ check_audit(struct vault *v, const struct options *o)
 	return EXIT_OK;
 }
 
+/* The backup schedule, when --backup-dir is given. */
+static int
+start_schedule(const struct options *o, struct daemon_ctx *d)
+{
+	struct schedule_config c;
+	int rc;
+
+	if (o->backup_dir == NULL)
+		return COFFER_OK;
+	c.dir = o->backup_dir;
+	c.every_ms = o->backup_every_ms;
+	c.keep = o->backup_keep;
+	if ((rc = schedule_start(d, &c, &d->schedule)) != COFFER_OK) {
+		log_err("cannot start the backup schedule: %s",
+		    coffer_strerror(rc));
+		return rc;
+	}
+	log_info("scheduled backups into %s every %llu.%03llu s, keeping %u",
+	    o->backup_dir, (unsigned long long)(o->backup_every_ms / 1000),
+	    (unsigned long long)(o->backup_every_ms % 1000), o->backup_keep);
+	return COFFER_OK;
+}
+
 static int
 serve(const struct options *o, struct vault *v)
 {
 	struct daemon_ctx d;
 	struct server_config sc;
+	struct retention *ret = NULL;
+	struct idrot idrot[IDROT_MAX];
 	char sock[PATH_MAX], fpr[USERKEY_FPR_TEXT];
 	int rc, ex;
 
 	memset(&d, 0, sizeof(d));
 	d.started = time(NULL);
 	pthread_mutex_init(&d.write_lock, NULL);
+	pthread_mutex_init(&d.backup_lock, NULL);
 	init_policy_lock(&d.policy_lock);
 	d.keys.db_path = vault_store_path(v);
 	d.keys.db_key = vault_db_key(v);
@@ -639,6 +793,11 @@ serve(const struct options *o, struct vault *v)
 	d.keys.sign_arg = v;
 	d.keys.vault_dir = vault_dir(v);
 	d.keys.backup_key = vault_backup_key(v);
+	if (vault_identity_rotations(v, idrot, IDROT_MAX, &d.keys.nidrot) !=
+	    COFFER_OK)
+		log_warn("%s/" IDROT_FILE ": damaged; clients that pinned an "
+		    "earlier daemon key will see a key mismatch", o->vault);
+	d.keys.idrot = idrot;
 	if (open_audit(v, o->audit_segment_kib, &d.audit) != COFFER_OK) {
 		ctx_free(&d);
 		return EXIT_VAULT;
@@ -680,11 +839,25 @@ serve(const struct options *o, struct vault *v)
 		return EXIT_VAULT;
 	}
 	install_signals();
+	if (start_schedule(o, &d) != COFFER_OK) {
+		server_close(g_server);
+		g_server = NULL;
+		dispatch_audit_event(&d, "daemon.stop", NULL, COFFER_OK, NULL);
+		ctx_free(&d);
+		return EXIT_FAILURE_;
+	}
+	if ((rc = retention_start(&d, o->retention_every, &ret)) != COFFER_OK)
+		log_err("cannot start the retention sweep: %s; deleted records "
+		    "are kept until restart", coffer_strerror(rc));
 	userkey_fingerprint(vault_identity_pk(v), fpr, sizeof(fpr));
 	log_info("serving vault %s on unix:%s%s%s (daemon key %s)",
 	    vault_dir(v), sock, o->listen ? " and tcp:" : "",
 	    o->listen ? o->listen : "", fpr);
 	server_run(g_server);
+	retention_stop(ret);
+	/* a backup in progress finishes first; its records precede the stop */
+	schedule_stop(d.schedule);
+	d.schedule = NULL;
 	server_close(g_server);
 	g_server = NULL;
 	dispatch_audit_event(&d, "daemon.stop", NULL, COFFER_OK, NULL);
@@ -731,6 +904,11 @@ main(int argc, char **argv)
 	if (check_database(v, &st) != COFFER_OK) {
 		vault_close(v);
 		return EXIT_VAULT;
+	}
+	if ((ex = check_backup_dir(&o, v)) != EXIT_OK) {
+		store_close(st);
+		vault_close(v);
+		return ex;
 	}
 	if (o.check) {
 		ex = check_audit(v, &o);

@@ -54,6 +54,15 @@ static const struct op ops[] = {
 	{ "request.withdraw", handle_request_withdraw, 1, 0 },
 	{ "record.history", handle_record_history, 0, 0 },
 	{ "backup.create", handle_backup_create, 0, 0 }, /* h_backup.c */
+	{ "import.begin", handle_import_begin, 0, 0 },   /* h_import.c */
+	{ "import.rows", handle_import_rows, 0, 0 },
+	{ "import.commit", handle_import_commit, 1, 0 },
+	{ "customer.screen", handle_customer_screen, 1, 0 }, /* h_workflow.c */
+	{ "customer.assign", handle_customer_assign, 1, 0 },
+	{ "customer.distribute", handle_customer_distribute, 1, 0 },
+	{ "customer.transfer", handle_customer_transfer, 1, 0 },
+	{ "workflow.today", handle_workflow_today, 0, 0 },
+	{ "report.kpi", handle_report_kpi, 0, 0 },       /* h_report.c */
 };
 
 static const struct op *

@@ -2,6 +2,7 @@
  * h_backup.c - backup.create: an online backup of the vault taken by the
  * running daemon into a new directory on its machine, while it keeps
  * serving (docs/backup.md section 7).  Only the key_admin privilege.
+ * backup_take is also the scheduled backups' path (schedule.c).
  */
 #include <errno.h>
 #include <limits.h>
@@ -18,19 +19,23 @@
 #include "coffer/handlers.h"
 #include "coffer/log.h"
 #include "coffer/msg.h"
+#include "coffer/schedule.h"
 
 #define PATH_ARG_MAX 1024
 
 /* What the record written before the snapshot needs. */
 struct pre_record {
-	struct request *r;
+	struct daemon_ctx *d;
+	const struct request *who;
+	const char *label;
 	const char *path;
 };
 
 /*
  * The backup.create record that lands inside the backup, appended after
  * the database snapshot is fixed and before the log is copied; the
- * request's own record (dispatch.c) follows it with the outcome.
+ * request's own record (dispatch.c), or the schedule's, follows it with
+ * the outcome.
  */
 static int
 record_start(void *arg)
@@ -38,18 +43,14 @@ record_start(void *arg)
 	const struct pre_record *p = arg;
 	char reason[PATH_ARG_MAX + 64];
 
-	snprintf(reason, sizeof(reason), "started: backup to %s", p->path);
-	return dispatch_audit_event(p->r->d, "backup.create", p->r, COFFER_OK,
+	snprintf(reason, sizeof(reason), "%sstarted: backup to %s", p->label,
+	    p->path);
+	return dispatch_audit_event(p->d, "backup.create", p->who, COFFER_OK,
 	    reason);
 }
 
-/*
- * An absolute path of a directory to be made: no "." or ".." component,
- * no trailing '/', its parent an existing directory the daemon may write
- * to, the path itself not there yet and not inside the vault directory.
- */
-static int
-check_path(const char *path, const char *vault_dir,
+int
+backup_check_path(const char *path, const char *vault_dir,
     struct coffer_errdetail *d)
 {
 	char parent[PATH_MAX], realp[PATH_MAX], realv[PATH_MAX];
@@ -72,12 +73,15 @@ check_path(const char *path, const char *vault_dir,
 		return coffer_detail(d, COFFER_ERR_INVALID, "path", "not "
 		    "directly under /");
 	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
-	if (lstat(path, &sb) == 0 || errno != ENOENT)
-		return coffer_detail(d, COFFER_ERR_CONFLICT, "path", "%s "
-		    "already exists (a backup goes into a new directory)", path);
 	if (stat(parent, &sb) != 0 || !S_ISDIR(sb.st_mode))
 		return coffer_detail(d, COFFER_ERR_NOT_FOUND, "path", "%s is "
 		    "not an existing directory", parent);
+	if (lstat(path, &sb) == 0)
+		return coffer_detail(d, COFFER_ERR_CONFLICT, "path", "%s "
+		    "already exists (a backup goes into a new directory)", path);
+	if (errno != ENOENT)
+		return coffer_detail(d, COFFER_ERR_IO, "path", "%s: %s", path,
+		    strerror(errno));
 	if (access(parent, W_OK | X_OK) != 0)
 		return coffer_detail(d, COFFER_ERR_PERM, "path", "the daemon "
 		    "cannot write to %s", parent);
@@ -120,13 +124,71 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/*
+ * Serialised: a request thread holds the policy read lock for its whole
+ * dispatch, and the schedule thread takes that lock (for each audit
+ * record) while it holds backup_lock.  A request waiting here for
+ * backup_lock while a SIGHUP reload waits for the write lock would close
+ * the circle, so only the schedule waits; a request is told to retry.
+ */
+static int
+backup_lock(struct daemon_ctx *d, int wait, struct coffer_errdetail *det)
+{
+	if (wait) {
+		pthread_mutex_lock(&d->backup_lock);
+		return COFFER_OK;
+	}
+	if (pthread_mutex_trylock(&d->backup_lock) == 0)
+		return COFFER_OK;
+	return coffer_detail(det, COFFER_ERR_BUSY, "", "another backup (the "
+	    "daemon's scheduled one) is in progress; try again when it is "
+	    "done");
+}
+
+int
+backup_take(struct daemon_ctx *d, struct store *st,
+    const struct request *who, const char *label, const char *path,
+    int wait, char id[65], struct coffer_errdetail *det)
+{
+	struct backup_online o;
+	struct pre_record pre;
+	int rc;
+
+	if (d->keys.backup_key == NULL || d->keys.vault_dir == NULL)
+		return coffer_detail(det, COFFER_ERR_INTERNAL, "", "this daemon "
+		    "has no backup key");
+	if ((rc = backup_lock(d, wait, det)) != COFFER_OK)
+		return rc;
+	/* checked under the lock: the other backup may have made path */
+	if ((rc = backup_check_path(path, d->keys.vault_dir, det)) !=
+	    COFFER_OK)
+		goto out;
+	pre.d = d;
+	pre.who = who;
+	pre.label = label;
+	pre.path = path;
+	memset(&o, 0, sizeof(o));
+	o.vault_dir = d->keys.vault_dir;
+	o.st = st;
+	o.backup_key = d->keys.backup_key;
+	o.identity_pk = d->keys.identity_pk;
+	o.sign = d->keys.sign;
+	o.sign_arg = d->keys.sign_arg;
+	o.audit = d->audit;
+	o.before_audit = record_start;
+	o.before_arg = &pre;
+	id[0] = '\0';
+	rc = backup_create_online(&o, path, id, det);
+out:
+	pthread_mutex_unlock(&d->backup_lock);
+	return rc;
+}
+
 int
 handle_backup_create(struct request *r, const cbor_item_t *args,
     cbor_item_t **result, struct coffer_errdetail *d)
 {
 	struct access_decision dec;
-	struct backup_online o;
-	struct pre_record pre;
 	char path[PATH_ARG_MAX], id[65];
 	uint64_t t0 = now_ms();
 	int rc;
@@ -138,25 +200,8 @@ handle_backup_create(struct request *r, const cbor_item_t *args,
 	if ((rc = args_text(args, "path", path, sizeof(path), 1, d)) !=
 	    COFFER_OK)
 		return rc;
-	if (r->d->keys.backup_key == NULL || r->d->keys.vault_dir == NULL)
-		return coffer_detail(d, COFFER_ERR_INTERNAL, "", "this daemon "
-		    "has no backup key");
-	if ((rc = check_path(path, r->d->keys.vault_dir, d)) != COFFER_OK)
-		return rc;
-	pre.r = r;
-	pre.path = path;
-	memset(&o, 0, sizeof(o));
-	o.vault_dir = r->d->keys.vault_dir;
-	o.st = r->st;
-	o.backup_key = r->d->keys.backup_key;
-	o.identity_pk = r->d->keys.identity_pk;
-	o.sign = r->d->keys.sign;
-	o.sign_arg = r->d->keys.sign_arg;
-	o.audit = r->d->audit;
-	o.before_audit = record_start;
-	o.before_arg = &pre;
-	id[0] = '\0';
-	if ((rc = backup_create_online(&o, path, id, d)) != COFFER_OK) {
+	if ((rc = backup_take(r->d, r->st, r, "", path, 0, id, d)) !=
+	    COFFER_OK) {
 		log_warn("backup to %s failed: %s", path, d->message[0] ?
 		    d->message : coffer_strerror(rc));
 		return rc;

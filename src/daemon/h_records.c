@@ -554,6 +554,30 @@ correction_window(const struct policy *p, const struct kind_def *k,
 	return min;
 }
 
+int
+handler_create_checked(struct request *r, struct access_decision *dec,
+    const struct kind_def *k, const cbor_item_t *given, int64_t *id,
+    struct coffer_errdetail *d)
+{
+	cbor_item_t *fields = cbor_incref((cbor_item_t *)given);
+	int rc;
+
+	if ((rc = settle_owner(r, dec, k, &fields, d)) != COFFER_OK ||
+	    (rc = schema_validate(k, fields, 1, d)) != COFFER_OK)
+		goto out;
+	if (access_check_write(dec, given) != COFFER_OK) {
+		rc = coffer_detail(d, COFFER_ERR_DENIED, "fields", "%s",
+		    dec->pd.reason);
+		goto out;
+	}
+	if ((rc = check_row(r, dec, fields, NULL, d)) != COFFER_OK)
+		goto out;
+	rc = store_record_create(r->st, k, fields, &dec->pd.scope, id, d);
+out:
+	cbor_decref(&fields);
+	return rc;
+}
+
 /*
  * A direct correction: without an update grant, the owner of a record
  * may change the fields the policy's corrections name for its kind, for

@@ -408,31 +408,6 @@ out:
 }
 
 /*
- * The fields a purge erases (docs/requests.md §7): every customer field
- * that holds or may hold personal data: labelled above internal in the
- * schema (name, phone, e-mail, address, needs, intent), or free text that
- * is not a list filter (company, exclude_reason).  Kept: ids, times, the
- * owner, stage, source list, do-not-call and the label, which describe
- * the company's handling of the record, not the person.
- */
-static size_t
-purge_fields(const struct kind_def *k, const char **names, size_t max)
-{
-	const struct field_def *f;
-	size_t i, n = 0;
-
-	for (i = 0; i < k->nfields && n < max; i++) {
-		f = &k->fields[i];
-		if (f->flags & (FF_SERVER | FF_OWNER | FF_FILTER))
-			continue;
-		if (f->type == FT_TEXT || (strcmp(f->label, "public") != 0 &&
-		    strcmp(f->label, "internal") != 0))
-			names[n++] = f->name;
-	}
-	return n;
-}
-
-/*
  * A purge's change set: {field: [null, null]} for each field it erases.
  * The request names what will go, never a value, so a rejected or
  * withdrawn purge leaves no extra copy of the data behind.
@@ -442,7 +417,7 @@ purge_diff(const struct kind_def *k, unsigned char **out, size_t *len)
 {
 	const char *names[POLICY_MAX_FIELDS];
 	cbor_item_t *m = msg_new_map(), *pair = NULL;
-	size_t i, n = purge_fields(k, names, POLICY_MAX_FIELDS);
+	size_t i, n = schema_erasable_fields(k, names, POLICY_MAX_FIELDS);
 	int rc = COFFER_ERR_NOMEM;
 
 	if (m == NULL)
@@ -1153,11 +1128,11 @@ apply_purge(struct request *r, const struct store_request *q,
 
 	if (k == NULL)
 		return COFFER_ERR_DB;
-	nf = purge_fields(k, names, POLICY_MAX_FIELDS);
+	nf = schema_erasable_fields(k, names, POLICY_MAX_FIELDS);
 	if ((rc = close_others(r, q, now)) != COFFER_OK)
 		return rc;
-	rc = store_customer_purge(r->st, q->record_id, q->base_version, names,
-	    nf);
+	rc = store_record_erase(r->st, k, q->record_id, q->base_version,
+	    names, nf);
 	if (rc == COFFER_ERR_CONFLICT)
 		return conflicted(r, q, now, "the record changed since the "
 		    "request was made");

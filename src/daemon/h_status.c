@@ -1,13 +1,15 @@
 /*
  * h_status.c - the daemon's health report (`coffer status`): version,
- * uptime, open sessions, requests served, failed logins, schema version and
- * record counts.  Any authenticated user may ask; counts reveal no rows.
+ * uptime, open sessions, requests served, failed logins, schema version,
+ * record counts and the scheduled backups' state.  Any authenticated user
+ * may ask; counts reveal no rows.
  */
 #include <time.h>
 
 #include "coffer/audit.h"
 #include "coffer/handlers.h"
 #include "coffer/msg.h"
+#include "coffer/schedule.h"
 
 /* "audit": { ok, fault, records, checkpoint, syncs, refused } */
 static int
@@ -30,6 +32,51 @@ put_audit_health(cbor_item_t *res, struct daemon_ctx *d)
 		return COFFER_ERR_NOMEM;
 	}
 	return msg_put(res, "audit", a);
+}
+
+/* The schedule's times and outcome; only what has happened is put. */
+static int
+put_schedule_times(cbor_item_t *b, const struct schedule_status *st)
+{
+	if (msg_put_uint(b, "next", (uint64_t)st->next) != COFFER_OK ||
+	    msg_put_uint(b, "taken", st->taken) != COFFER_OK ||
+	    msg_put_uint(b, "failed", st->failed) != COFFER_OK)
+		return COFFER_ERR_NOMEM;
+	if (st->last_ok != 0 &&
+	    (msg_put_uint(b, "last_ok", (uint64_t)st->last_ok) != COFFER_OK ||
+	    msg_put_str(b, "last_ok_path", st->last_ok_path) != COFFER_OK ||
+	    msg_put_str(b, "last_ok_manifest", st->last_ok_manifest) !=
+	    COFFER_OK))
+		return COFFER_ERR_NOMEM;
+	if (st->last_fail != 0 &&
+	    (msg_put_uint(b, "last_fail", (uint64_t)st->last_fail) !=
+	    COFFER_OK ||
+	    msg_put_str(b, "last_error", st->last_error) != COFFER_OK))
+		return COFFER_ERR_NOMEM;
+	return COFFER_OK;
+}
+
+/* "backup": { scheduled, dir, every_ms, keep, running, next, ... } */
+static int
+put_backup_schedule(cbor_item_t *res, struct daemon_ctx *d)
+{
+	struct schedule_status st;
+	cbor_item_t *b = msg_new_map();
+
+	if (b == NULL)
+		return COFFER_ERR_NOMEM;
+	schedule_get_status(d->schedule, &st);
+	if (msg_put_bool(b, "scheduled", st.enabled) != COFFER_OK ||
+	    (st.enabled &&
+	    (msg_put_str(b, "dir", st.dir) != COFFER_OK ||
+	    msg_put_uint(b, "every_ms", st.every_ms) != COFFER_OK ||
+	    msg_put_uint(b, "keep", st.keep) != COFFER_OK ||
+	    msg_put_bool(b, "running", st.running) != COFFER_OK ||
+	    put_schedule_times(b, &st) != COFFER_OK))) {
+		cbor_decref(&b);
+		return COFFER_ERR_NOMEM;
+	}
+	return msg_put(res, "backup", b);
 }
 
 int
@@ -58,7 +105,8 @@ handle_status(struct request *r, const cbor_item_t *args,
 	    msg_put_uint(res, "auth_failures",
 	    atomic_load(&r->d->auth_failures)) != COFFER_OK)
 		goto out;
-	if ((rc = put_audit_health(res, r->d)) != COFFER_OK)
+	if ((rc = put_audit_health(res, r->d)) != COFFER_OK ||
+	    (rc = put_backup_schedule(res, r->d)) != COFFER_OK)
 		goto out;
 	rc = msg_put(res, "counts", counts);
 	counts = NULL; /* transferred */

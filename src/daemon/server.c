@@ -400,8 +400,9 @@ conn_main(void *arg)
 		goto out;
 	}
 	r.peer = c->peer;
-	rc = session_server(c->fd, d->keys.identity_pk, d->keys.sign,
-	    d->keys.sign_arg, lookup_user, &r, &sess);
+	rc = session_server_rot(c->fd, d->keys.identity_pk, d->keys.sign,
+	    d->keys.sign_arg, lookup_user, &r, d->keys.idrot, d->keys.nidrot,
+	    &sess);
 	if (rc != COFFER_OK) {
 		atomic_fetch_add(&d->auth_failures, 1);
 		log_warn("%s: login failed: %s", c->peer, coffer_strerror(rc));

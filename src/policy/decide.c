@@ -108,6 +108,8 @@ verb(enum policy_action a)
 		[POLICY_DELETE] = "delete", [POLICY_REVEAL] = "reveal fields of",
 		[POLICY_EXPORT] = "export",
 		[POLICY_REQUEST] = "request changes to",
+		[POLICY_SCREEN] = "screen",
+		[POLICY_REPORT] = "see the figures of",
 		[POLICY_USER_READ] = "list users",
 		[POLICY_USER_ADMIN] = "manage users",
 		[POLICY_AUDIT_READ] = "read the audit trail",
@@ -147,6 +149,7 @@ attach_fields(const struct policy *p, struct policy_decision *d, int ki,
 	case POLICY_CREATE:
 	case POLICY_UPDATE:
 	case POLICY_REQUEST:
+	case POLICY_SCREEN:	/* writes stage and exclude_reason */
 		d->fields = p->write[cl][ki];
 		d->nfields = p->kinds[ki].nfields;
 		break;
@@ -295,7 +298,8 @@ policy_check_write(const struct policy *p, struct policy_decision *d,
 	int fi;
 
 	if (!d->allowed || d->kind_ < 0 || (d->action_ != POLICY_CREATE &&
-	    d->action_ != POLICY_UPDATE && d->action_ != POLICY_REQUEST))
+	    d->action_ != POLICY_UPDATE && d->action_ != POLICY_REQUEST &&
+	    d->action_ != POLICY_SCREEN))
 		return keep_denied(d);
 	k = &p->kinds[d->kind_];
 	if ((f = schema_field(k, field)) == NULL)

@@ -32,6 +32,7 @@ static const char *const action_names[POLICY_ACTION_COUNT_] = {
 	[POLICY_CREATE] = "create", [POLICY_UPDATE] = "update",
 	[POLICY_DELETE] = "delete", [POLICY_REVEAL] = "reveal",
 	[POLICY_EXPORT] = "export", [POLICY_REQUEST] = "request",
+	[POLICY_SCREEN] = "screen", [POLICY_REPORT] = "report",
 	[POLICY_USER_READ] = "user_read",
 	[POLICY_USER_ADMIN] = "user_admin", [POLICY_AUDIT_READ] = "audit_read",
 	[POLICY_KEY_ADMIN] = "key_admin", [POLICY_POLICY_ADMIN] = "policy_admin",
@@ -564,7 +565,7 @@ parse_grant(struct cc *c, struct prole *r, const struct ynode *n)
 		if (a < 0)
 			err_at(c, an->kids[i], "unknown action '%s' (expected "
 			    "read, list, create, update, delete, reveal, "
-			    "export or request)", s);
+			    "export, request, screen or report)", s);
 		else if (!bad)
 			apply_grant(c, r, kinds, an->kids[i], a, scope, sn);
 	}
@@ -1017,6 +1018,60 @@ policy_correction_window(const struct policy *p, const struct kind_def *k,
 	return fi < POLICY_MAX_FIELDS ? p->correct[ki][fi] : 0;
 }
 
+/* Retention of tombstones --------------------------------------------- */
+
+#define RETAIN_MAX (36500LL * 86400)   /* 100 years */
+
+static void
+parse_retention_entry(struct cc *c, const struct ynode *n)
+{
+	static const char *const keys[] = { "kinds", "keep", NULL };
+	unsigned char kinds[POLICY_MAX_KINDS];
+	const struct ynode *v;
+	int64_t keep = 0;
+	size_t i;
+
+	memset(kinds, 0, sizeof(kinds));
+	if (!check_map(c, n, keys, "a retention entry"))
+		return;
+	if ((v = require(c, n, "keep", "a retention entry")) != NULL)
+		keep = duration_ref(c, v, "retention.keep", RETAIN_MAX,
+		    "36500 days");
+	if ((v = require(c, n, "kinds", "a retention entry")) == NULL ||
+	    !is_seq(c, v, "kinds"))
+		return;
+	for (i = 0; i < v->nkids; i++)
+		(void)grant_kinds(c, v->kids[i], kinds);
+	for (i = 0; i < c->p->nkinds; i++) {
+		if (!kinds[i])
+			continue;
+		if (c->p->retain[i] != 0)
+			err_at(c, v, "kind %s is named by two retention entries",
+			    c->p->kinds[i].name);
+		else if (keep > 0)
+			c->p->retain[i] = keep;
+	}
+}
+
+static void
+parse_retention(struct cc *c, const struct ynode *n)
+{
+	size_t i;
+
+	if (!is_seq(c, n, "retention"))
+		return;
+	for (i = 0; i < n->nkids; i++)
+		parse_retention_entry(c, n->kids[i]);
+}
+
+int64_t
+policy_retention(const struct policy *p, const struct kind_def *k)
+{
+	int ki = policy_kind_index(p, k);
+
+	return ki < 0 ? 0 : p->retain[ki];
+}
+
 void
 policy_approval_rule(const struct policy *p, const struct kind_def *k,
     int del, struct policy_approval *out)
@@ -1191,7 +1246,7 @@ compile_root(struct cc *c, const struct ynode *root)
 {
 	static const char *const keys[] = { "version", "levels",
 		"above_clearance", "fields", "roles", "do_not_call", "approvals",
-		"corrections", NULL };
+		"corrections", "retention", NULL };
 	const struct ynode *v;
 	size_t i;
 
@@ -1217,6 +1272,8 @@ compile_root(struct cc *c, const struct ynode *root)
 		parse_approvals(c, v);
 	if ((v = map_get(root, "corrections")) != NULL)
 		parse_corrections(c, v);
+	if ((v = map_get(root, "retention")) != NULL)
+		parse_retention(c, v);
 	check_schema_levels(c);
 	for (i = 0; i < c->p->nroles; i++)
 		check_duties(c, &c->p->roles[i]);

@@ -102,6 +102,9 @@ struct policy {
 	/* corrections (docs/policy.md §2.8): seconds an owner may correct
 	 * field f of kind k directly after creating the record; 0: never */
 	int64_t correct[POLICY_MAX_KINDS][POLICY_MAX_FIELDS];
+	/* retention (docs/policy.md §2.9): seconds a tombstone of kind k is
+	 * kept before its values are erased; 0: kept for ever */
+	int64_t retain[POLICY_MAX_KINDS];
 	size_t nlevels;
 	char levels[POLICY_MAX_LEVELS][POLICY_NAME_MAX + 1];
 	unsigned char above_level[POLICY_MAX_LEVELS]; /* enum policy_treat */

@@ -655,3 +655,26 @@ schema_validate(const struct kind_def *k, const cbor_item_t *fields,
 	}
 	return COFFER_OK;
 }
+
+size_t
+schema_erasable_fields(const struct kind_def *k, const char **names,
+    size_t max)
+{
+	const struct field_def *f;
+	size_t i, n = 0;
+
+	for (i = 0; i < k->nfields && n < max; i++) {
+		f = &k->fields[i];
+		if ((f->flags & (FF_SERVER | FF_OWNER | FF_FILTER)) ||
+		    f->type == FT_REF)
+			continue;
+		/* a required column keeps a value its CHECK accepts */
+		if ((f->flags & FF_REQUIRED) && f->type != FT_TEXT &&
+		    f->type != FT_PHONE)
+			continue;
+		if (f->type == FT_TEXT || (strcmp(f->label, "public") != 0 &&
+		    strcmp(f->label, "internal") != 0))
+			names[n++] = f->name;
+	}
+	return n;
+}

@@ -41,6 +41,13 @@ struct store {
 	sqlite3_stmt *get[KINDS_MAX][SCOPES];
 	sqlite3_stmt *user_by_name;
 	sqlite3_stmt *user_by_id;
+	/*
+	 * The last INSERT, kept while the next one has the same text: a bulk
+	 * create (an import) would otherwise compile the same statement for
+	 * every row, which cost more than the insert itself.
+	 */
+	sqlite3_stmt *insert;
+	char insert_sql[SQL_MAX];
 };
 
 struct store_bulk {
@@ -341,6 +348,69 @@ static const char *const migration_3[] = {
 	NULL
 };
 
+/*
+ * Version 4: retention (docs/requests.md §6).  A tombstone whose retention
+ * period has ended is erased like a purged customer, for any kind, so the
+ * sanctioned exception to the immutability of requests and history now
+ * names records marked `erased` (set only together with `deleted`), not
+ * customers named '[purged]'.  Customers purged before keep their marker
+ * and are marked erased here.
+ */
+#define ERASABLE(t) "ALTER TABLE " t " ADD COLUMN erased INTEGER NOT NULL" \
+	" DEFAULT 0 CHECK (erased = 0 OR (erased = 1 AND deleted = 1));"
+#define ERASED_ONE(kind, t, idcol) "(OLD.kind = '" kind "' AND EXISTS" \
+	" (SELECT 1 FROM " t " x WHERE x.id = OLD." idcol " AND x.erased = 1))"
+#define ERASED(idcol) "(" ERASED_ONE("customer", "customers", idcol) \
+	" OR " ERASED_ONE("call", "calls", idcol) \
+	" OR " ERASED_ONE("followup", "followups", idcol) \
+	" OR " ERASED_ONE("deal", "deals", idcol) \
+	" OR " ERASED_ONE("product", "products", idcol) \
+	" OR " ERASED_ONE("note", "notes", idcol) ")"
+static const char *const migration_4[] = {
+	ERASABLE("customers") ERASABLE("products") ERASABLE("calls")
+	ERASABLE("followups") ERASABLE("deals") ERASABLE("notes")
+	"UPDATE customers SET erased = 1 WHERE deleted = 1"
+	" AND name = '" STORE_PURGED_TEXT "';"
+	"CREATE INDEX customers_erasable ON customers(deleted, erased, updated);"
+	"CREATE INDEX calls_erasable ON calls(deleted, erased, updated);"
+	"CREATE INDEX followups_erasable ON followups(deleted, erased, updated);"
+	"CREATE INDEX deals_erasable ON deals(deleted, erased, updated);"
+	"CREATE INDEX products_erasable ON products(deleted, erased, updated);"
+	"CREATE INDEX notes_erasable ON notes(deleted, erased, updated);",
+
+	"DROP TRIGGER change_requests_purge;"
+	"CREATE TRIGGER change_requests_erase BEFORE UPDATE OF fields"
+	" ON change_requests WHEN NOT (NEW.fields = X'A0'"
+	" AND OLD.state <> 'pending' AND " ERASED("record_id") ")"
+	" BEGIN SELECT RAISE(ABORT, 'a change request is immutable'); END;"
+	"DROP TRIGGER record_history_no_update;"
+	"CREATE TRIGGER record_history_no_update BEFORE UPDATE ON"
+	" record_history WHEN NOT (NEW.fields = X'A0' AND NEW.id IS OLD.id"
+	" AND NEW.kind IS OLD.kind AND NEW.record_id IS OLD.record_id"
+	" AND NEW.version IS OLD.version AND NEW.request_id IS OLD.request_id"
+	" AND NEW.op IS OLD.op AND NEW.requester_id IS OLD.requester_id"
+	" AND NEW.approvers IS OLD.approvers AND NEW.time IS OLD.time"
+	" AND " ERASED("record_id") ")"
+	" BEGIN SELECT RAISE(ABORT, 'record_history rows are immutable'); END;",
+	NULL
+};
+
+/*
+ * Version 5: reports (docs/reports.md).  A KPI report scans an agent's
+ * calls of a period and, for each, asks whether an earlier call of the
+ * same customer exists; both are answered from these two covering
+ * indexes without touching the table (docs/performance.md, "Reports").
+ * calls_agent is a prefix of calls_agent_time and goes.
+ */
+static const char *const migration_5[] = {
+	"CREATE INDEX calls_agent_time ON calls(agent_id, started, deleted,"
+	" outcome, duration, intent, customer_id);"
+	"DROP INDEX calls_agent;"
+	"CREATE INDEX calls_customer_time ON calls(customer_id, deleted,"
+	" started, intent);",
+	NULL
+};
+
 struct migration {
 	int version;
 	const char *description;
@@ -353,6 +423,8 @@ static const struct migration migrations[] = {
 	{ 2, "change requests, approvals, history, tombstones", migration_2,
 	    0 },
 	{ 3, "purge", migration_3, 1 },
+	{ 4, "retention of tombstones", migration_4, 0 },
+	{ 5, "report indexes", migration_5, 0 },
 };
 
 /* Small helpers ------------------------------------------------------ */
@@ -657,6 +729,7 @@ store_close(struct store *st)
 			sqlite3_finalize(st->get[i][j]);
 	sqlite3_finalize(st->user_by_name);
 	sqlite3_finalize(st->user_by_id);
+	sqlite3_finalize(st->insert);
 	if (st->db != NULL) {
 		sqlite3_exec(st->db, "PRAGMA optimize", NULL, NULL, NULL);
 		sqlite3_close_v2(st->db);
@@ -1084,18 +1157,6 @@ customer_ref(const struct kind_def *k)
 	return NULL;
 }
 
-/*
- * The users a manager's TEAM scope covers, given the manager's user id as
- * parameter P: everyone in the team of any user in the manager's subtree
- * (the manager, their reports, their reports' reports, ...), so a head of
- * sales with team leads under them sees every team below.
- */
-#define SQL_TEAM_USERS(P) \
-	"SELECT tu.id FROM users tu WHERE tu.team <> '' AND tu.team IN (" \
-	"WITH RECURSIVE sub(id) AS (SELECT " P " UNION " \
-	"SELECT x.id FROM users x JOIN sub ON x.manager_id = sub.id) " \
-	"SELECT y.team FROM users y JOIN sub ON y.id = sub.id)"
-
 /* Is user within manager's TEAM scope (SQL_TEAM_USERS)? */
 static int
 in_team(struct store *st, int64_t manager, int64_t user)
@@ -1480,8 +1541,10 @@ check_owner(struct store *st, const struct field_def *f, int64_t owner,
 		    "%s: no such user", f->name);
 	if (rc != COFFER_OK)
 		return rc;
+	/* one's own records are in every scope one has (no subtree walk) */
 	if ((sk == SCOPE_OWN && owner != scope->user_id) ||
-	    (sk == SCOPE_TEAM && !in_team(st, scope->user_id, owner)))
+	    (sk == SCOPE_TEAM && owner != scope->user_id &&
+	    !in_team(st, scope->user_id, owner)))
 		return coffer_detail(d, COFFER_ERR_DENIED, f->name,
 		    "%s: user %lld is not in your scope", f->name,
 		    (long long)owner);
@@ -1606,9 +1669,18 @@ do_insert(struct store *st, const struct kind_def *k,
 	int64_t now = (int64_t)time(NULL);
 	int rc, nb = 0, idx = 1;
 
-	if ((rc = insert_sql(&b, k, fields, owner, &nb)) != COFFER_OK ||
-	    (rc = prepare(st, b.s, 0, &s)) != COFFER_OK)
+	if ((rc = insert_sql(&b, k, fields, owner, &nb)) != COFFER_OK)
 		return rc;
+	if (st->insert != NULL && strcmp(st->insert_sql, b.s) == 0) {
+		s = st->insert;
+	} else {
+		sqlite3_finalize(st->insert);
+		st->insert = NULL;
+		if ((rc = prepare(st, b.s, 1, &s)) != COFFER_OK)
+			return rc;
+		st->insert = s;
+		snprintf(st->insert_sql, sizeof(st->insert_sql), "%s", b.s);
+	}
 	if ((rc = bind_fields(s, k, fields, 1, &idx)) != COFFER_OK)
 		goto out;
 	if (owner > 0)
@@ -1618,7 +1690,8 @@ do_insert(struct store *st, const struct kind_def *k,
 	if ((rc = db_status(sqlite3_step(s))) == COFFER_OK)
 		*id = sqlite3_last_insert_rowid(st->db);
 out:
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	return rc;
 }
 
@@ -1775,20 +1848,19 @@ purge_marker(const struct field_def *f)
 }
 
 int
-store_customer_purge(struct store *st, int64_t id, int64_t expected_version,
-    const char *const *names, size_t n)
+store_record_erase(struct store *st, const struct kind_def *k, int64_t id,
+    int64_t expected_version, const char *const *names, size_t n)
 {
-	const struct kind_def *k = schema_kind("customer");
 	const struct field_def *f;
 	struct sqlbuf b = { .n = 0 };
 	sqlite3_stmt *s = NULL;
-	size_t i;
+	size_t i, ki;
 	int rc, col = 3;
 
-	if (k == NULL || n == 0)
-		return COFFER_ERR_INVALID;
-	sb_add(&b, "UPDATE %s SET deleted = 1, version = version + 1, "
-	    "updated = ?3", k->table);
+	if ((rc = kind_index(st, k, &ki)) != COFFER_OK)
+		return rc;
+	sb_add(&b, "UPDATE %s SET deleted = 1, erased = 1, "
+	    "version = version + 1, updated = ?3", k->table);
 	for (i = 0; i < n; i++) {
 		/* names come from the schema; checked again, never quoted */
 		if ((f = schema_field(k, names[i])) == NULL ||
@@ -1813,6 +1885,40 @@ store_customer_purge(struct store *st, int64_t id, int64_t expected_version,
 	rc = db_status(sqlite3_step(s));
 	if (rc == COFFER_OK && sqlite3_changes(st->db) != 1)
 		rc = COFFER_ERR_CONFLICT;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_tombstones_due(struct store *st, const struct kind_def *k,
+    int64_t deleted_before, int64_t *ids, int64_t *versions, size_t max,
+    size_t *n)
+{
+	struct sqlbuf b = { .n = 0 };
+	sqlite3_stmt *s = NULL;
+	size_t ki;
+	int rc;
+
+	*n = 0;
+	if ((rc = kind_index(st, k, &ki)) != COFFER_OK)
+		return rc;
+	/* a tombstone with a request still open waits for it to close */
+	sb_add(&b, "SELECT t.id, t.version FROM %s t WHERE t.deleted = 1 AND "
+	    "t.erased = 0 AND t.updated <= ?1 AND NOT EXISTS (SELECT 1 FROM "
+	    "change_requests q WHERE q.kind = ?2 AND q.record_id = t.id AND "
+	    "q.state IN ('pending', 'approved')) ORDER BY t.updated, t.id "
+	    "LIMIT ?3", k->table);
+	if ((rc = prepare(st, b.s, 0, &s)) != COFFER_OK)
+		return rc;
+	sqlite3_bind_int64(s, 1, deleted_before);
+	sqlite3_bind_text(s, 2, k->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, (int64_t)max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
+		ids[*n] = sqlite3_column_int64(s, 0);
+		versions[*n] = sqlite3_column_int64(s, 1);
+		(*n)++;
+	}
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? COFFER_OK : db_status(rc);
 	sqlite3_finalize(s);
 	return rc;
 }

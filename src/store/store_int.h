@@ -13,4 +13,18 @@ sqlite3 *store_sqlite(struct store *st);
 /* SQLite result code -> Coffer status (as store.c maps them). */
 int store_db_status(int rc);
 
+/*
+ * The users a manager's TEAM scope covers, given the manager's user id as
+ * parameter P: everyone in the team of any user in the manager's subtree
+ * (the manager, their reports, their reports' reports, ...), so a head of
+ * sales with team leads under them sees every team below.  One definition
+ * for the whole store (docs/schema.md §4): scope, workflow and reports
+ * must draw the same line.
+ */
+#define SQL_TEAM_USERS(P) \
+	"SELECT tu.id FROM users tu WHERE tu.team <> '' AND tu.team IN (" \
+	"WITH RECURSIVE sub(id) AS (SELECT " P " UNION " \
+	"SELECT x.id FROM users x JOIN sub ON x.manager_id = sub.id) " \
+	"SELECT y.team FROM users y JOIN sub ON y.id = sub.id)"
+
 #endif

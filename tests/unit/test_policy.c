@@ -49,7 +49,7 @@ static const struct bad bad_policies[] = {
 	{ HEAD "roles: {a: {}}\nextra: 1\n", 4,
 	  "unknown key 'extra' in the policy (expected version, levels, "
 	  "above_clearance, fields, roles, do_not_call, approvals, "
-	  "corrections)" },
+	  "corrections, retention)" },
 	{ HEAD "roles:\n  agent:\n    grant: []\n", 5,
 	  "unknown key 'grant' in role agent (expected clearance, grants, "
 	  "privileges, limits)" },
@@ -122,7 +122,7 @@ static const struct bad bad_policies[] = {
 	{ HEAD "roles:\n  agent:\n    grants:\n      - kinds: [customer]\n"
 	  "        actions: [fly]\n        scope: own\n", 7,
 	  "unknown action 'fly' (expected read, list, create, update, delete, "
-	  "reveal, export or request)" },
+	  "reveal, export, request, screen or report)" },
 	/* approvals (change requests) */
 	{ HEAD "roles: {a: {}}\napprovals:\n  expiry: 0\n", 5,
 	  "approvals.expiry: expected a duration from 1 second to 366 days "
@@ -213,6 +213,25 @@ static const struct bad bad_policies[] = {
 	{ HEAD "roles: {a: {}}\ncorrections:\n  - {kinds: [call], "
 	  "fields: [notes], window: 1m, roles: [a]}\n", 5, "unknown key "
 	  "'roles' in a correction (expected kinds, fields, window)" },
+	/* retention of tombstones */
+	{ HEAD "roles: {a: {}}\nretention: {kinds: [call], keep: 1d}\n", 4,
+	  "retention: expected a list" },
+	{ HEAD "roles: {a: {}}\nretention:\n  - {kinds: [call]}\n", 5,
+	  "a retention entry: missing key 'keep'" },
+	{ HEAD "roles: {a: {}}\nretention:\n  - {kinds: [call], keep: "
+	  "36501d}\n", 5, "retention.keep: expected a duration from 1 second "
+	  "to 36500 days (e.g. 3600, 90s, 30m, 72h, 7d)" },
+	{ HEAD "roles: {a: {}}\nretention:\n  - {kinds: [call], keep: 0}\n",
+	  5, "retention.keep: expected a duration from 1 second to 36500 "
+	  "days (e.g. 3600, 90s, 30m, 72h, 7d)" },
+	{ HEAD "roles: {a: {}}\nretention:\n  - {kinds: [widget], keep: 1d}\n",
+	  5, "unknown record kind 'widget'" },
+	{ HEAD "roles: {a: {}}\nretention:\n  - {kinds: [customer-data], "
+	  "keep: 1d}\n  - {kinds: [call], keep: 2d}\n", 6,
+	  "kind call is named by two retention entries" },
+	{ HEAD "roles: {a: {}}\nretention:\n  - {kinds: [call], keep: 1d, "
+	  "erase: yes}\n", 5, "unknown key 'erase' in a retention entry "
+	  "(expected kinds, keep)" },
 	/* do-not-call */
 	{ HEAD "roles: {agent: {}}\ndo_not_call: {fields: [phone], "
 	  "roles: [nobody]}\n", 4, "undefined role 'nobody'" },
@@ -422,30 +441,30 @@ load_default(void)
 /*
  * The access matrix of the default policy.  One row per role and kind;
  * the columns are read, list, create, update, delete, reveal, export,
- * request:
+ * request, screen, report:
  * O own rows, T team subtree, A all rows, - denied.
  */
 static const struct {
 	const char *role, *kind, *actions;
 } matrix[] = {
-	{ "agent",      "customer", "OOO--O-O" },
-	{ "agent",      "call",     "OOO--O-O" },
-	{ "agent",      "followup", "OOO--O-O" },
-	{ "agent",      "deal",     "OOO--O-O" },
-	{ "agent",      "note",     "OOO--O-O" },
-	{ "agent",      "product",  "AA------" },
-	{ "manager",    "customer", "TTTTTT-T" },
-	{ "manager",    "call",     "TTTTTT-T" },
-	{ "manager",    "followup", "TTTTTT-T" },
-	{ "manager",    "deal",     "TTTTTT-T" },
-	{ "manager",    "note",     "TTTTTT-T" },
-	{ "manager",    "product",  "AAAA----" },
-	{ "compliance", "customer", "--------" },
-	{ "compliance", "deal",     "--------" },
-	{ "compliance", "product",  "--------" },
-	{ "admin",      "customer", "--------" },
-	{ "admin",      "note",     "--------" },
-	{ "admin",      "product",  "--------" },
+	{ "agent",      "customer", "OOO--O-OOO" },
+	{ "agent",      "call",     "OOO--O-O-O" },
+	{ "agent",      "followup", "OOO--O-O-O" },
+	{ "agent",      "deal",     "OOO--O-O-O" },
+	{ "agent",      "note",     "OOO--O-O-O" },
+	{ "agent",      "product",  "AA--------" },
+	{ "manager",    "customer", "TTTTTT-TTT" },
+	{ "manager",    "call",     "TTTTTT-T-T" },
+	{ "manager",    "followup", "TTTTTT-T-T" },
+	{ "manager",    "deal",     "TTTTTT-T-T" },
+	{ "manager",    "note",     "TTTTTT-T-T" },
+	{ "manager",    "product",  "AAAA------" },
+	{ "compliance", "customer", "----------" },
+	{ "compliance", "deal",     "----------" },
+	{ "compliance", "product",  "----------" },
+	{ "admin",      "customer", "----------" },
+	{ "admin",      "note",     "----------" },
+	{ "admin",      "product",  "----------" },
 };
 
 /* Privileges: user_read, user_admin, audit_read, key_admin, policy_admin. */
@@ -550,6 +569,35 @@ test_corrections(void **state)
 	    "notes"), 0);
 	assert_int_equal(policy_correction_window(p, schema_kind("deal"),
 	    "satisfaction"), 2);
+	policy_free(p);
+}
+
+/* Retention of tombstones (docs/policy.md §2.9). */
+static void
+test_retention(void **state)
+{
+	struct policy *p = load_default();
+	struct policy_error err;
+	size_t i, n;
+	const struct kind_def *kinds = schema_kinds(&n);
+
+	(void)state;
+	/* the default keeps every kind's tombstones for a year */
+	for (i = 0; i < n; i++)
+		assert_int_equal(policy_retention(p, &kinds[i]),
+		    365LL * 86400);
+	policy_free(p);
+	p = NULL;
+	/* a kind no entry names is kept for ever */
+	assert_int_equal(load_text(HEAD "roles: {a: {}}\nretention:\n"
+	    "  - {kinds: [customer], keep: 30d}\n  - {kinds: [call, note], "
+	    "keep: 90s}\n", &p, &err), COFFER_OK);
+	assert_int_equal(policy_retention(p, schema_kind("customer")),
+	    30 * 86400);
+	assert_int_equal(policy_retention(p, schema_kind("call")), 90);
+	assert_int_equal(policy_retention(p, schema_kind("note")), 90);
+	assert_int_equal(policy_retention(p, schema_kind("deal")), 0);
+	assert_int_equal(policy_retention(p, schema_kind("product")), 0);
 	policy_free(p);
 }
 
@@ -863,6 +911,89 @@ test_writes(void **state)
 	policy_free(p);
 }
 
+/*
+ * The screen action (docs/workflow.md): granted on customers only, its
+ * decision carries the write vector (stage and exclude_reason must be
+ * writable), and it is not an update.
+ */
+static void
+test_screen(void **state)
+{
+	struct policy *p = load_default();
+	const struct kind_def *cust = schema_kind("customer");
+	struct policy_decision d;
+	struct policy_subject s = subject("agent", "confidential");
+	struct policy *q = NULL;
+	struct policy_error e;
+
+	(void)state;
+	assert_int_equal(policy_decide(p, &s, POLICY_SCREEN, cust, &d),
+	    COFFER_OK);
+	assert_int_equal(d.scope.kind, SCOPE_OWN);
+	assert_non_null(d.fields);
+	assert_int_equal(policy_check_write(p, &d, "stage"), COFFER_OK);
+	assert_int_equal(policy_check_write(p, &d, "exclude_reason"),
+	    COFFER_OK);
+	assert_int_equal(policy_decide(p, &s, POLICY_SCREEN,
+	    schema_kind("call"), &d), COFFER_ERR_DENIED);
+	assert_string_equal(d.reason, "your role (agent) may not screen calls");
+	assert_int_equal(policy_decide(p, &s, POLICY_UPDATE, cust, &d),
+	    COFFER_ERR_DENIED);
+	s = subject("compliance", "secret");
+	assert_int_equal(policy_decide(p, &s, POLICY_SCREEN, cust, &d),
+	    COFFER_ERR_DENIED);
+	assert_string_equal(policy_action_name(POLICY_SCREEN), "screen");
+	/* "screen" is a record action, never a privilege */
+	assert_int_equal(load_text(HEAD "roles:\n  a:\n    privileges: "
+	    "[screen]\n", &q, &e), COFFER_ERR_INVALID);
+	assert_null(q);
+	/* and with stage above the clearance the write check refuses it */
+	assert_int_equal(load_text(HEAD "fields:\n  customer:\n    stage: "
+	    "{label: secret}\nroles:\n  a:\n    clearance: confidential\n"
+	    "    grants:\n      - kinds: [customer]\n        actions: "
+	    "[screen]\n        scope: own\n", &q, &e), COFFER_OK);
+	s = subject("a", "confidential");
+	assert_int_equal(policy_decide(q, &s, POLICY_SCREEN, cust, &d),
+	    COFFER_OK);
+	assert_int_equal(policy_check_write(q, &d, "stage"),
+	    COFFER_ERR_DENIED);
+	policy_free(q);
+	policy_free(p);
+}
+
+/*
+ * The report action (docs/reports.md): aggregated figures only, so its
+ * decision carries no field vectors; a role without it is refused in
+ * words, and it is a record action, never a privilege.
+ */
+static void
+test_report_action(void **state)
+{
+	struct policy *p = load_default();
+	struct policy_decision d;
+	struct policy_subject s = subject("manager", "secret");
+	struct policy *q = NULL;
+	struct policy_error e;
+
+	(void)state;
+	assert_int_equal(policy_decide(p, &s, POLICY_REPORT,
+	    schema_kind("deal"), &d), COFFER_OK);
+	assert_int_equal(d.scope.kind, SCOPE_TEAM);
+	assert_null(d.fields);
+	assert_int_equal(policy_decide(p, &s, POLICY_REPORT,
+	    schema_kind("product"), &d), COFFER_ERR_DENIED);
+	s = subject("compliance", "secret");
+	assert_int_equal(policy_decide(p, &s, POLICY_REPORT,
+	    schema_kind("call"), &d), COFFER_ERR_DENIED);
+	assert_string_equal(d.reason,
+	    "your role (compliance) may not see the figures of calls");
+	assert_string_equal(policy_action_name(POLICY_REPORT), "report");
+	assert_int_equal(load_text(HEAD "roles:\n  a:\n    privileges: "
+	    "[report]\n", &q, &e), COFFER_ERR_INVALID);
+	assert_null(q);
+	policy_free(p);
+}
+
 static void
 test_limits_and_names(void **state)
 {
@@ -974,12 +1105,15 @@ main(void)
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_check_prints_all),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_retention),
 		cmocka_unit_test(test_default_matrix),
 		cmocka_unit_test(test_deny_reasons),
 		cmocka_unit_test(test_default_treatments),
 		cmocka_unit_test(test_no_read_up),
 		cmocka_unit_test(test_reveal_and_do_not_call),
 		cmocka_unit_test(test_writes),
+		cmocka_unit_test(test_screen),
+		cmocka_unit_test(test_report_action),
 		cmocka_unit_test(test_limits_and_names),
 		cmocka_unit_test(test_hash),
 		cmocka_unit_test(test_approval_rules),

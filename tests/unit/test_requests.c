@@ -435,11 +435,11 @@ test_purge(void **state)
 	assert_int_not_equal(store_purge_erase(f->st, "customer", f->cust, &nh,
 	    &nr), COFFER_OK);
 	/* the record itself */
-	assert_int_equal(store_customer_purge(f->st, f->cust, 7, names, 3),
+	assert_int_equal(store_record_erase(f->st, k, f->cust, 7, names, 3),
 	    COFFER_ERR_CONFLICT);
-	assert_int_equal(store_customer_purge(f->st, f->cust, 1, bad, 1),
+	assert_int_equal(store_record_erase(f->st, k, f->cust, 1, bad, 1),
 	    COFFER_ERR_INVALID);
-	assert_int_equal(store_customer_purge(f->st, f->cust, 1, names, 3),
+	assert_int_equal(store_record_erase(f->st, k, f->cust, 1, names, 3),
 	    COFFER_OK);
 	assert_int_equal(store_record_get(f->st, k, f->cust, &all, &rec),
 	    COFFER_ERR_NOT_FOUND);

@@ -1,0 +1,526 @@
+/*
+ * test_report.c - the KPI figures of report.h on a small fixed data set
+ * written through the store API, every figure checked against values
+ * computed by hand (the comments next to the rows say why each counts),
+ * for each scope, with and without the clearance for amounts, and the
+ * weekly trend.  docs/reports.md §2 is the definition being tested.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "coffer/err.h"
+#include "coffer/msg.h"
+#include "coffer/report.h"
+#include "coffer/reqstore.h"
+#include "coffer/schema.h"
+#include "coffer/store.h"
+
+#include "helper.h"
+
+#define DAY 86400
+#define ALLOW_CONF 0x7u   /* public, internal, confidential */
+#define ALLOW_ALL 0xfu
+
+struct fx {
+	char dir[64];
+	struct store *st;
+	int64_t now, t0;
+	/* mgr heads team east (a1, a2); mgr2 heads west (b1) */
+	int64_t mgr, a1, a2, mgr2, b1;
+	int64_t c1, c2, c3, c4, c5, product, call2;
+};
+
+static const struct store_scope all_scope = { .kind = SCOPE_ALL };
+
+static int64_t
+add_user(struct store *st, const char *name, enum user_role role,
+    const char *team, int64_t manager)
+{
+	struct store_user u;
+	struct coffer_errdetail d;
+
+	memset(&u, 0, sizeof(u));
+	snprintf(u.name, sizeof(u.name), "%s", name);
+	snprintf(u.team, sizeof(u.team), "%s", team);
+	snprintf(u.clearance, sizeof(u.clearance), "confidential");
+	u.role = role;
+	u.active = 1;
+	u.manager_id = manager;
+	randombytes_buf(u.pubkey, sizeof(u.pubkey));
+	assert_int_equal(store_user_add(st, &u, &d), COFFER_OK);
+	return u.id;
+}
+
+static int64_t
+create(struct store *st, const char *kind, cbor_item_t *fields)
+{
+	struct coffer_errdetail d;
+	int64_t id = 0;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	rc = store_record_create(st, schema_kind(kind), fields, &all_scope,
+	    &id, &d);
+	if (rc != COFFER_OK)
+		print_error("create %s: %d %s\n", kind, rc, d.message);
+	assert_int_equal(rc, COFFER_OK);
+	cbor_decref(&fields);
+	return id;
+}
+
+static int64_t
+customer(struct fx *f, int64_t owner, const char *label)
+{
+	static unsigned seq;
+	cbor_item_t *m = msg_new_map();
+	char phone[16];
+
+	snprintf(phone, sizeof(phone), "1390000%04u", ++seq);
+	assert_int_equal(msg_put_str(m, "name", "赵六"), COFFER_OK);
+	assert_int_equal(msg_put_str(m, "phone", phone), COFFER_OK);
+	assert_int_equal(msg_put_int(m, "owner_id", owner), COFFER_OK);
+	if (label != NULL)
+		assert_int_equal(msg_put_str(m, "label", label), COFFER_OK);
+	return create(f->st, "customer", m);
+}
+
+/* A call at t0 + at seconds; outcome/intent NULL leave them unset. */
+static int64_t
+call(struct fx *f, int64_t cust, int64_t agent, int64_t at, int64_t dur,
+    const char *outcome, const char *intent)
+{
+	cbor_item_t *m = msg_new_map();
+
+	assert_int_equal(msg_put_int(m, "customer_id", cust), COFFER_OK);
+	assert_int_equal(msg_put_int(m, "agent_id", agent), COFFER_OK);
+	assert_int_equal(msg_put_int(m, "started", f->t0 + at), COFFER_OK);
+	assert_int_equal(msg_put_int(m, "duration", dur), COFFER_OK);
+	if (outcome != NULL)
+		assert_int_equal(msg_put_str(m, "outcome", outcome), COFFER_OK);
+	if (intent != NULL)
+		assert_int_equal(msg_put_str(m, "intent", intent), COFFER_OK);
+	return create(f->st, "call", m);
+}
+
+/* A deal closed at t0 + at (no_close: closed unset, so created = now). */
+static void
+deal(struct fx *f, int64_t cust, int64_t agent, int64_t fen,
+    const char *status, int sat, int64_t at, int no_close)
+{
+	cbor_item_t *m = msg_new_map();
+
+	assert_int_equal(msg_put_int(m, "customer_id", cust), COFFER_OK);
+	assert_int_equal(msg_put_int(m, "agent_id", agent), COFFER_OK);
+	assert_int_equal(msg_put_int(m, "product_id", f->product), COFFER_OK);
+	assert_int_equal(msg_put_int(m, "amount", fen), COFFER_OK);
+	assert_int_equal(msg_put_str(m, "payment_status", status), COFFER_OK);
+	if (sat > 0)
+		assert_int_equal(msg_put_int(m, "satisfaction", sat), COFFER_OK);
+	if (!no_close)
+		assert_int_equal(msg_put_int(m, "closed", f->t0 + at),
+		    COFFER_OK);
+	(void)create(f->st, "deal", m);
+}
+
+/* A follow-up due at t0 + at; the store stamps `updated` with now. */
+static void
+followup(struct fx *f, int64_t cust, int64_t agent, int64_t at,
+    const char *status)
+{
+	cbor_item_t *m = msg_new_map();
+
+	assert_int_equal(msg_put_int(m, "customer_id", cust), COFFER_OK);
+	assert_int_equal(msg_put_int(m, "agent_id", agent), COFFER_OK);
+	assert_int_equal(msg_put_int(m, "due", f->t0 + at), COFFER_OK);
+	assert_int_equal(msg_put_str(m, "kind", "callback"), COFFER_OK);
+	assert_int_equal(msg_put_str(m, "status", status), COFFER_OK);
+	(void)create(f->st, "followup", m);
+}
+
+/* A change request by who on kind/id, moved through states at t0 + at. */
+static void
+request(struct fx *f, int64_t who, const char *kind, int64_t id,
+    const char *op, const char *final, int64_t at)
+{
+	static const unsigned char fields[] = { 0xa0 };
+	struct store_request r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.kind, sizeof(r.kind), "%s", kind);
+	snprintf(r.op, sizeof(r.op), "%s", op);
+	snprintf(r.reason, sizeof(r.reason), "typo");
+	r.record_id = id;
+	r.base_version = 1;
+	r.fields = (unsigned char *)fields;
+	r.fields_len = sizeof(fields);
+	r.requester_id = who;
+	r.created = f->t0 - 10 * DAY;
+	r.expires = f->t0 + 100 * DAY;
+	r.need = 1;
+	assert_int_equal(store_request_add(f->st, &r), COFFER_OK);
+	if (strcmp(final, "applied") == 0) {
+		assert_int_equal(store_request_set_state(f->st, r.id, "pending",
+		    "approved", f->mgr, f->t0 + at), COFFER_OK);
+		assert_int_equal(store_request_set_state(f->st, r.id,
+		    "approved", "applied", 0, f->t0 + at), COFFER_OK);
+	} else if (strcmp(final, "pending") != 0)
+		assert_int_equal(store_request_set_state(f->st, r.id, "pending",
+		    final, f->mgr, f->t0 + at), COFFER_OK);
+}
+
+static void
+fill_calls(struct fx *f)
+{
+	int64_t gone;
+	cbor_item_t *rec = NULL;
+	int64_t version = 0;
+
+	/* c1: first call before the period, so c1 is not first contacted */
+	(void)call(f, f->c1, f->a1, -DAY, 100, "answered", "low");
+	/* a1, in period: not first; first high intent of c1 (earlier: low) */
+	f->call2 = call(f, f->c1, f->a1, 100, 300, "answered", "high");
+	/* a tombstoned call before c2's first: never counts, never earlier */
+	gone = call(f, f->c2, f->a1, 150, 10, "answered", "high");
+	assert_int_equal(store_record_get(f->st, schema_kind("call"), gone,
+	    &all_scope, &rec), COFFER_OK);
+	assert_int_equal(msg_get_int(rec, "version", &version), COFFER_OK);
+	cbor_decref(&rec);
+	assert_int_equal(store_record_tombstone(f->st, schema_kind("call"),
+	    gone, version), COFFER_OK);
+	/* a1: c2's first call (not connected: no answer) */
+	(void)call(f, f->c2, f->a1, 200, 0, "no_answer", NULL);
+	/* a2: same second as c2's first, larger id: not first */
+	(void)call(f, f->c2, f->a2, 200, 30, "voicemail", NULL);
+	/* a1: refused counts as connected, 120 s of talk */
+	(void)call(f, f->c2, f->a1, 300, 120, "refused", "none");
+	/* a2: c3's first call and first medium intent */
+	(void)call(f, f->c3, f->a2, 400, 600, "answered", "medium");
+	/* a1 on a2's customer: connected, high, but c3 reached intent before */
+	(void)call(f, f->c3, f->a1, 500, 60, "answered", "high");
+	/* b1: c4's first call, first high intent */
+	(void)call(f, f->c4, f->b1, 600, 200, "answered", "high");
+	/* a1: c5's first call, busy */
+	(void)call(f, f->c5, f->a1, 700, 50, "busy", NULL);
+	/* at `to` exactly: outside the period */
+	(void)call(f, f->c1, f->a1, 7 * DAY, 99, "answered", "high");
+}
+
+static void
+fill_deals(struct fx *f)
+{
+	deal(f, f->c1, f->a1, 100000, "paid", 5, 1000, 0);
+	deal(f, f->c1, f->a1, 50000, "unpaid", 3, 2000, 0); /* c1 again */
+	deal(f, f->c2, f->a1, 70000, "refunded", 1, 3000, 0); /* sat only */
+	deal(f, f->c5, f->a1, 200000, "paid", 0, 4000, 0); /* secret c5 */
+	deal(f, f->c3, f->a2, 30000, "partial", 4, 0, 1);  /* created now */
+	deal(f, f->c4, f->b1, 80000, "paid", 4, -10, 0);   /* before */
+	deal(f, f->c3, f->a2, 40000, "paid", 2, 5000, 0);
+}
+
+static void
+fill_followups(struct fx *f)
+{
+	followup(f, f->c1, f->a1, DAY, "done");          /* late */
+	followup(f, f->c2, f->a1, 5 * DAY, "done");      /* on time */
+	followup(f, f->c1, f->a1, DAY, "open");          /* overdue */
+	followup(f, f->c2, f->a1, 6 * DAY, "open");      /* open */
+	followup(f, f->c1, f->a1, DAY, "cancelled");     /* not counted */
+	followup(f, f->c3, f->a2, DAY, "open");          /* overdue */
+	followup(f, f->c4, f->b1, -DAY, "open");         /* before */
+	followup(f, f->c1, f->a1, 7 * DAY, "open");      /* at `to` */
+}
+
+static void
+fill_requests(struct fx *f)
+{
+	request(f, f->a1, "customer", f->c1, "update", "applied", 100);
+	request(f, f->a1, "customer", f->c1, "update", "applied", 200);
+	request(f, f->a1, "call", f->call2, "update", "applied", 300);
+	request(f, f->a1, "customer", f->c2, "update", "rejected", 400);
+	request(f, f->a1, "customer", f->c2, "delete", "applied", 500);
+	request(f, f->a2, "customer", f->c3, "update", "rejected", -100);
+	request(f, f->a2, "customer", f->c3, "update", "pending", 0);
+	request(f, f->a1, "product", f->product, "update", "applied", 600);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	unsigned char key[32];
+	char path[128];
+	cbor_item_t *m;
+
+	assert_non_null(f);
+	assert_int_equal(sodium_init() >= 0, 1);
+	assert_int_equal(test_tmpdir(f->dir, sizeof(f->dir), "report"), 0);
+	snprintf(path, sizeof(path), "%s/db", f->dir);
+	randombytes_buf(key, sizeof(key));
+	assert_int_equal(store_open(path, key, 1, &f->st), COFFER_OK);
+	/* now lies in [t0 + 3 days, t0 + 4 days): the period is t0 + 7 days */
+	f->now = (int64_t)time(NULL);
+	f->t0 = f->now / DAY * DAY - 3 * DAY;
+	f->mgr = add_user(f->st, "mgr", ROLE_MANAGER, "east", 0);
+	f->a1 = add_user(f->st, "a1", ROLE_AGENT, "east", f->mgr);
+	f->a2 = add_user(f->st, "a2", ROLE_AGENT, "east", f->mgr);
+	f->mgr2 = add_user(f->st, "mgr2", ROLE_MANAGER, "west", 0);
+	f->b1 = add_user(f->st, "b1", ROLE_AGENT, "west", f->mgr2);
+	f->c1 = customer(f, f->a1, NULL);
+	f->c2 = customer(f, f->a1, NULL);
+	f->c3 = customer(f, f->a2, NULL);
+	f->c4 = customer(f, f->b1, NULL);
+	f->c5 = customer(f, f->a1, "secret");
+	m = msg_new_map();
+	assert_int_equal(msg_put_str(m, "name", "CRM"), COFFER_OK);
+	f->product = create(f->st, "product", m);
+	fill_calls(f);
+	fill_deals(f);
+	fill_followups(f);
+	fill_requests(f);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	store_close(f->st);
+	test_rm_tree(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct report_query
+query(const struct fx *f, enum scope_kind k, int64_t user, unsigned allow)
+{
+	struct report_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.scope = k;
+	q.user_id = user;
+	q.from = f->t0;
+	q.to = f->t0 + 7 * DAY;
+	q.now = f->now;
+	q.groups = REPORT_G_ALL;
+	q.label_allow = allow;
+	return q;
+}
+
+static const struct report_row *
+row_of(const struct report_row *rows, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(rows[i].name, name) == 0)
+			return &rows[i];
+	return NULL;
+}
+
+/* Every figure of a row, in enum report_fig order. */
+static void
+expect(const struct report_row *r, const int64_t want[RF_COUNT_])
+{
+	size_t i;
+
+	assert_non_null(r);
+	for (i = 0; i < RF_COUNT_; i++) {
+		if (r->v[i] != want[i])
+			print_error("%s: %s is %lld, expected %lld\n", r->name,
+			    report_fig_name((enum report_fig)i),
+			    (long long)r->v[i], (long long)want[i]);
+		assert_int_equal(r->v[i], want[i]);
+	}
+}
+
+/*
+ * Hand-computed (comments in fill_*):
+ *           calls conn talk first intent conv deals sales withh satS satN
+ *  a1 conf:   5    3   480    2     1     2    3  150000   1    9    3
+ *  a2     :   2    1   600    1     1     1    2   70000   0    6    2
+ *  b1     :   1    1   200    1     1     0    0       0   0    0    0
+ *  follow-ups due/on time/late/overdue/open: a1 4/1/1/1/1, a2 1/0/0/1/0
+ *  accuracy corrected/rejected: a1 2/1 (product excluded), a2 0/0
+ */
+static const int64_t want_a1_conf[RF_COUNT_] = { 5, 3, 480, 2, 1, 2, 3,
+	150000, 1, 9, 3, 4, 1, 1, 1, 1, 2, 1 };
+static const int64_t want_a1_all[RF_COUNT_] = { 5, 3, 480, 2, 1, 2, 3,
+	350000, 0, 9, 3, 4, 1, 1, 1, 1, 2, 1 };
+static const int64_t want_a2[RF_COUNT_] = { 2, 1, 600, 1, 1, 1, 2,
+	70000, 0, 6, 2, 1, 0, 0, 1, 0, 0, 0 };
+static const int64_t want_b1[RF_COUNT_] = { 1, 1, 200, 1, 1, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+
+static void
+test_company(void **state)
+{
+	struct fx *f = *state;
+	struct report_query q = query(f, SCOPE_ALL, 0, ALLOW_ALL);
+	struct report_row *rows = NULL;
+	size_t n = 0;
+
+	assert_int_equal(report_kpi(f->st, &q, &rows, &n), COFFER_OK);
+	/* agents only: the managers have no figure */
+	assert_int_equal(n, 3);
+	assert_string_equal(rows[0].name, "a1");
+	assert_string_equal(rows[1].name, "a2");
+	assert_string_equal(rows[2].name, "b1");
+	assert_string_equal(rows[2].team, "west");
+	expect(row_of(rows, n, "a1"), want_a1_all);
+	expect(row_of(rows, n, "a2"), want_a2);
+	expect(row_of(rows, n, "b1"), want_b1);
+	free(rows);
+}
+
+static void
+test_clearance(void **state)
+{
+	struct fx *f = *state;
+	struct report_query q = query(f, SCOPE_ALL, 0, ALLOW_CONF);
+	struct report_row *rows = NULL;
+	size_t n = 0;
+
+	/* c5 is labelled secret: its 2000.00 yuan are withheld, not summed */
+	assert_int_equal(report_kpi(f->st, &q, &rows, &n), COFFER_OK);
+	expect(row_of(rows, n, "a1"), want_a1_conf);
+	free(rows);
+}
+
+static void
+test_team_and_own(void **state)
+{
+	struct fx *f = *state;
+	struct report_query q = query(f, SCOPE_TEAM, f->mgr, ALLOW_ALL);
+	struct report_row *rows = NULL;
+	size_t n = 0;
+
+	assert_int_equal(report_kpi(f->st, &q, &rows, &n), COFFER_OK);
+	assert_int_equal(n, 2);
+	assert_null(row_of(rows, n, "b1"));
+	expect(row_of(rows, n, "a2"), want_a2);
+	free(rows);
+	q = query(f, SCOPE_OWN, f->b1, ALLOW_ALL);
+	assert_int_equal(report_kpi(f->st, &q, &rows, &n), COFFER_OK);
+	assert_int_equal(n, 1);
+	expect(row_of(rows, n, "b1"), want_b1);
+	free(rows);
+	/* one named agent, whatever the scope */
+	q = query(f, SCOPE_TEAM, f->mgr, ALLOW_CONF);
+	q.agent = f->a1;
+	assert_int_equal(report_kpi(f->st, &q, &rows, &n), COFFER_OK);
+	assert_int_equal(n, 1);
+	expect(row_of(rows, n, "a1"), want_a1_conf);
+	free(rows);
+	/* a manager's own figures: none, and a manager is not an agent */
+	q = query(f, SCOPE_OWN, f->mgr, ALLOW_ALL);
+	assert_int_equal(report_kpi(f->st, &q, &rows, &n), COFFER_OK);
+	assert_int_equal(n, 0);
+	free(rows);
+}
+
+static void
+test_groups_and_period(void **state)
+{
+	struct fx *f = *state;
+	struct report_query q = query(f, SCOPE_OWN, f->a1, ALLOW_ALL);
+	struct report_row *rows = NULL;
+	size_t n = 0, i;
+
+	q.groups = REPORT_G_CALLS | REPORT_G_DEALS;
+	assert_int_equal(report_kpi(f->st, &q, &rows, &n), COFFER_OK);
+	assert_int_equal(n, 1);
+	for (i = 0; i < RF_COUNT_; i++)
+		if (report_fig_group((enum report_fig)i) &
+		    (REPORT_G_CALLS | REPORT_G_DEALS))
+			assert_int_equal(rows[0].v[i], want_a1_all[i]);
+		else
+			assert_int_equal(rows[0].v[i], 0);
+	free(rows);
+	/* the day before the period: only the first call of c1 */
+	q.groups = REPORT_G_ALL;
+	q.from = f->t0 - DAY;
+	q.to = f->t0;
+	assert_int_equal(report_kpi(f->st, &q, &rows, &n), COFFER_OK);
+	assert_int_equal(rows[0].v[RF_CALLS], 1);
+	assert_int_equal(rows[0].v[RF_FIRST_CONTACTED], 1);
+	assert_int_equal(rows[0].v[RF_REACHED_INTENT], 0);   /* low */
+	assert_int_equal(rows[0].v[RF_TALK_SECONDS], 100);
+	assert_int_equal(rows[0].v[RF_DEALS], 0);
+	free(rows);
+	q = query(f, SCOPE_OWN, f->a1, ALLOW_ALL);
+	q.to = q.from;
+	assert_int_equal(report_kpi(f->st, &q, &rows, &n), COFFER_ERR_INVALID);
+	q.to = q.from + REPORT_PERIOD_MAX + 1;
+	assert_int_equal(report_kpi(f->st, &q, &rows, &n), COFFER_ERR_INVALID);
+	q = query(f, SCOPE_NONE, f->a1, ALLOW_ALL);
+	assert_int_equal(report_kpi(f->st, &q, &rows, &n), COFFER_ERR_INVALID);
+	q = query(f, SCOPE_OWN, 0, ALLOW_ALL);
+	assert_int_equal(report_kpi(f->st, &q, &rows, &n), COFFER_ERR_INVALID);
+	assert_null(rows);
+	assert_string_equal(report_fig_name(RF_SALES_FEN), "sales_fen");
+	assert_int_equal(report_fig_group(RF_SALES_WITHHELD), REPORT_G_SALES);
+}
+
+static void
+test_weeks(void **state)
+{
+	struct fx *f = *state;
+	struct report_query q = query(f, SCOPE_ALL, 0, ALLOW_CONF);
+	struct report_week w[REPORT_WEEKS_MAX];
+	size_t n = 0;
+
+	/* one week from t0: 8 calls, 5 connected; deals of a1 (3) and a2
+	 * (2); amounts within confidential: 150000 + 70000 */
+	assert_int_equal(report_weeks(f->st, &q, f->t0, w, REPORT_WEEKS_MAX,
+	    &n), COFFER_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(w[0].start, f->t0);
+	assert_int_equal(w[0].calls, 8);
+	assert_int_equal(w[0].connected, 5);
+	assert_int_equal(w[0].deals, 5);
+	assert_int_equal(w[0].sales_fen, 220000);
+	/* weeks starting 3 days earlier: all of it in the first, none after */
+	assert_int_equal(report_weeks(f->st, &q, f->t0 - 3 * DAY, w,
+	    REPORT_WEEKS_MAX, &n), COFFER_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(w[0].calls, 8);
+	assert_int_equal(w[1].start, f->t0 + 4 * DAY);
+	assert_int_equal(w[1].calls, 0);
+	assert_int_equal(w[1].deals, 0);
+	/* without the sales group no amount */
+	q.groups = REPORT_G_CALLS | REPORT_G_DEALS;
+	assert_int_equal(report_weeks(f->st, &q, f->t0, w, REPORT_WEEKS_MAX,
+	    &n), COFFER_OK);
+	assert_int_equal(w[0].sales_fen, 0);
+	assert_int_equal(w[0].deals, 5);
+	assert_int_equal(report_weeks(f->st, &q, f->t0 + 1, w,
+	    REPORT_WEEKS_MAX, &n), COFFER_ERR_INVALID);
+	assert_int_equal(report_weeks(f->st, &q, f->t0, w, 0, &n),
+	    COFFER_ERR_TOO_BIG);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_company),
+		cmocka_unit_test(test_clearance),
+		cmocka_unit_test(test_team_and_own),
+		cmocka_unit_test(test_groups_and_period),
+		cmocka_unit_test(test_weeks),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
