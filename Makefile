@@ -122,12 +122,25 @@ $(OUT)/tests/%: $(OUT)/obj/tests/unit/%.o $(UNIT_HELPER_OBJ) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 # libFuzzer harnesses need clang; they are built with their own flags.
+# The library is compiled once for all of them (instrumented, without
+# libFuzzer's main), each harness links against that archive.
 FUZZ_CC ?= clang
-FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined $(ALL_CPPFLAGS) -Isrc/audit \
+FUZZ_SAN := -fsanitize=address,undefined
+FUZZ_FLAGS := -g -O1 $(FUZZ_SAN) $(ALL_CPPFLAGS) -Isrc/audit \
               -U_FORTIFY_SOURCE $(shell $(PKG_CONFIG) --cflags $(PKGS))
-$(OUT)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_POLICY)
+FUZZ_OBJ := $(LIB_SRC:%.c=$(OUT)/fuzzobj/%.o) $(OUT)/fuzzobj/gen/default_policy.o
+FUZZ_LIB := $(OUT)/libcoffer-fuzz.a
+$(OUT)/fuzzobj/%.o: %.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(GEN_POLICY) $(LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(OUT)/fuzzobj/gen/default_policy.o: $(GEN_POLICY)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_LIB): $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LIBS)
 
 # Tools the end-to-end tests use (hostile clients) and coffer-leadcheck,
 # the stand-alone lead-list check (docs/import.md); never installed.
@@ -144,9 +157,10 @@ unit: $(UNIT_BIN) $(TEST_TOOLS)
 # runs twice, on the normal build and on the ASan+UBSan build (SANCHECK=0
 # skips the second for a quicker local run).  One summary line at the end.
 SANCHECK ?= 1
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 check:
-	@$(MAKE) --no-print-directory WERROR=1 SAN=0 all unit fuzz-bins
-	@if [ "$(SANCHECK)" = 1 ]; then $(MAKE) --no-print-directory WERROR=1 SAN=1 all unit; fi
+	@$(MAKE) --no-print-directory -j$(JOBS) WERROR=1 SAN=0 all unit fuzz-bins
+	@if [ "$(SANCHECK)" = 1 ]; then $(MAKE) --no-print-directory -j$(JOBS) WERROR=1 SAN=1 all unit; fi
 	@BUILDS="$(O) $(if $(filter 1,$(SANCHECK)),$(O)-san)" FUZZ_DIR=$(O)/fuzz \
 	  FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/run-all.sh
 fuzz-bins: $(FUZZ_BIN)
@@ -187,4 +201,4 @@ uninstall:
 clean:
 	rm -rf build build-san build-bench-noaudit
 
--include $(shell find $(OUT)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(OUT)/obj $(OUT)/fuzzobj -name '*.d' 2>/dev/null)

@@ -281,6 +281,12 @@ check_db(const char *dir, const struct vault *keys,
 	    SQLITE_OPEN_READONLY, &db)) != COFFER_OK)
 		return coffer_detail(d, rc, BACKUP_DB, "does not open with the "
 		    "backup key: %s", coffer_strerror(rc));
+	/*
+	 * integrity_check looks up every index entry's row: with the default
+	 * 8 MB cache a large copy is decrypted again and again (176 s for a
+	 * 746 MB copy); 256 MiB keeps the working set (freed on close).
+	 */
+	(void)sqlite3_exec(db, "PRAGMA cache_size = -262144", NULL, NULL, NULL);
 	if (!pragma_ok(db, "PRAGMA cipher_integrity_check", 0))
 		rc = coffer_detail(d, COFFER_ERR_DB, BACKUP_DB,
 		    "cipher_integrity_check failed (damaged pages)");
