@@ -105,4 +105,12 @@ void userkey_format_public(const unsigned char pk[32], const char *comment,
 #define USERKEY_FPR_TEXT 56
 void userkey_fingerprint(const unsigned char pk[32], char *buf, size_t bufsz);
 
+/*
+ * 1 if s[0..n) holds only base64 characters (A-Z a-z 0-9 + / =).  Call it
+ * before sodium_base642bin: libsodium 1.0.18 decodes any byte >= 0x80 as
+ * '/', so without it two different texts would decode to one key or
+ * signature (found by fuzzing the backup manifest).
+ */
+int keys_b64_clean(const char *s, size_t n);
+
 #endif

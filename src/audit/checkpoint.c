@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "coffer/keys.h"
 #include "coffer/err.h"
 #include "audit_int.h"
 
@@ -96,7 +97,8 @@ b64_exact(const char *s, size_t n, unsigned char *out, size_t want)
 {
 	size_t got;
 
-	if (sodium_base642bin(out, want, s, n, NULL, &got, NULL,
+	if (!keys_b64_clean(s, n) ||
+	    sodium_base642bin(out, want, s, n, NULL, &got, NULL,
 	    sodium_base64_VARIANT_ORIGINAL) != 0 || got != want)
 		return COFFER_ERR_PROTO;
 	return COFFER_OK;
@@ -272,6 +274,7 @@ audit_vkey_parse(const char *text, char *name, size_t namesz,
 	hex[8] = '\0';
 	if (!ckpt_name_ok(name) ||
 	    sodium_hex2bin(id, 4, hex, 8, NULL, &got, NULL) != 0 || got != 4 ||
+	    !keys_b64_clean(p2 + 1, tlen - (size_t)(p2 + 1 - text)) ||
 	    sodium_base642bin(kb, sizeof(kb), p2 + 1,
 	    tlen - (size_t)(p2 + 1 - text), NULL, &got, NULL,
 	    sodium_base64_VARIANT_ORIGINAL) != 0 || got != 33 || kb[0] != 0x01)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sodium.h>
 
+#include "coffer/keys.h"
 #include "coffer/err.h"
 #include "coffer/knownhosts.h"
 
@@ -131,7 +132,8 @@ classify(const char *line, const char *endpoint,
 	}
 	b64 = rest + sizeof(KH_TYPE) + 1;
 	b64len = strlen(b64);
-	if (sodium_base642bin(key, sizeof(key), b64, b64len, NULL, &binlen,
+	if (!keys_b64_clean(b64, b64len) ||
+	    sodium_base642bin(key, sizeof(key), b64, b64len, NULL, &binlen,
 	    &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    binlen != sizeof(key) || end != b64 + b64len)
 		return LINE_DIFFERENT;
@@ -379,7 +381,8 @@ kh_lookup(const char *path, const char *endpoint,
 		    0)
 			break;
 		b64 = buf + elen + sizeof(KH_TYPE) + 1;
-		if (sodium_base642bin(pk, KH_PUBKEY_BYTES, b64, strlen(b64),
+		if (keys_b64_clean(b64, strlen(b64)) &&
+		    sodium_base642bin(pk, KH_PUBKEY_BYTES, b64, strlen(b64),
 		    NULL, &bin, &end, sodium_base64_VARIANT_ORIGINAL) == 0 &&
 		    bin == KH_PUBKEY_BYTES && end == b64 + strlen(b64))
 			rc = COFFER_OK;

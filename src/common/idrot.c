@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "coffer/keys.h"
 #include "coffer/err.h"
 #include "coffer/idrot.h"
 #include "coffer/secfile.h"
@@ -115,6 +116,7 @@ parse_line(const char **p, const char *end, struct idrot *r)
 	if ((size_t)(end - *p) < plen + blen + 1 ||
 	    memcmp(*p, IDROT_LINE_PREFIX, plen) != 0 ||
 	    (*p)[plen + blen] != '\n' ||
+	    !keys_b64_clean(*p + plen, blen) ||
 	    sodium_base642bin(b, sizeof(b), *p + plen, blen, NULL, &got,
 	    &tail, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    got != IDROT_BYTES || tail != *p + plen + blen)

@@ -281,7 +281,8 @@ wrapkey_load(const char *path, unsigned char key[WRAP_KEY_LEN])
 	rc = COFFER_ERR_KEY;
 	if (len != plen + WK_B64_LEN || memcmp(text, WK_PREFIX, plen) != 0)
 		goto out;
-	if (sodium_base642bin(key, WRAP_KEY_LEN, text + plen, WK_B64_LEN,
+	if (!keys_b64_clean(text + plen, WK_B64_LEN) ||
+	    sodium_base642bin(key, WRAP_KEY_LEN, text + plen, WK_B64_LEN,
 	    NULL, &bin, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    bin != WRAP_KEY_LEN || end != text + len) {
 		sodium_memzero(key, WRAP_KEY_LEN);
@@ -742,7 +743,8 @@ userkey_parse_public(const char *line, unsigned char pk[32])
 		return COFFER_ERR_INVALID;
 	if (sodium_init() < 0)
 		return COFFER_ERR_INTERNAL;
-	if (sodium_base642bin(tmp, sizeof(tmp), line + plen, PUB_B64_LEN, NULL,
+	if (!keys_b64_clean(line + plen, PUB_B64_LEN) ||
+	    sodium_base642bin(tmp, sizeof(tmp), line + plen, PUB_B64_LEN, NULL,
 	    &bin, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    bin != sizeof(tmp) || end != line + plen + PUB_B64_LEN ||
 	    !pub_tail_ok(end))
@@ -799,4 +801,19 @@ userkey_fingerprint(const unsigned char pk[32], char *buf, size_t bufsz)
 	sodium_bin2base64(b64, sizeof(b64), h, sizeof(h),
 	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
 	snprintf(buf, bufsz, "SHA256:%s", b64);
+}
+
+int
+keys_b64_clean(const char *s, size_t n)
+{
+	size_t i;
+	unsigned char c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '='))
+			return 0;
+	}
+	return 1;
 }
