@@ -242,28 +242,37 @@ test_manifest_sig_one_spelling(void **state)
 {
 	struct mfx *f = *state;
 	struct backup_manifest p;
-	char *text = NULL, *sig, *c;
+	char *text = NULL, *sig = NULL, *c = NULL, orig;
 	size_t len = 0;
+	int tries;
 
-	assert_int_equal(backup_manifest_encode(&f->m, f->sk, &text, &len),
-	    COFFER_OK);
-	sig = strstr(text, "\nsig ") + 5;
+	/*
+	 * A signature whose text has a '/' (about three in four do; the
+	 * time is changed until one does).  The text is not NUL-terminated:
+	 * only bounded searches.
+	 */
+	for (tries = 0; tries < 64 && c == NULL; tries++) {
+		free(text);
+		f->m.created++;
+		assert_int_equal(backup_manifest_encode(&f->m, f->sk, &text,
+		    &len), COFFER_OK);
+		sig = memmem(text, len, "\nsig ", 5);
+		assert_non_null(sig);
+		sig += 5;
+		c = memchr(sig, '/', len - (size_t)(sig - text));
+	}
+	assert_non_null(c);
 	assert_int_equal(backup_manifest_parse(text, len, f->pk, &p, NULL),
 	    COFFER_OK);
 	backup_manifest_free(&p);
-	c = strchr(sig, '/');
-	if (c == NULL)
-		c = strchr(sig, '+');
-	if (c != NULL) {
-		char orig = *c;
-
-		*c = (char)(*c == '/' ? 0xaf : 0xab);
-		assert_int_equal(backup_manifest_parse(text, len, f->pk, &p,
-		    NULL), COFFER_ERR_PROTO);
-		*c = orig;
-	}
+	orig = *c;
+	*c = (char)0xaf;   /* libsodium 1.0.18 decodes it as '/' */
+	assert_int_equal(backup_manifest_parse(text, len, f->pk, &p, NULL),
+	    COFFER_ERR_PROTO);
+	*c = orig;
 	/* 64 bytes: 86 characters then "=="; the 86th carries 4 unused
 	 * bits, which a lenient decoder ignores */
+	assert_true((size_t)(sig + 88 - text) <= len);
 	c = sig + 85;
 	assert_true(c[1] == '=' && c[2] == '=');
 	*c = *c == 'A' ? 'B' : (char)(*c + 1);
