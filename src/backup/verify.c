@@ -262,11 +262,14 @@ pragma_ok(sqlite3 *db, const char *sql, int want_ok_row)
 
 /* The keys from the backup's master.sealed must be the manifest's, and
  * the database copy must open with the backup key and be whole. */
+#define VERIFY_CACHE_MAX_KIB (1024LL * 1024)   /* integrity check cache */
+
 static int
 check_db(const char *dir, const struct vault *keys,
     const struct backup_manifest *m, struct coffer_errdetail *d)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], pragma[64];
+	struct stat sb;
 	sqlite3 *db = NULL;
 	int rc;
 
@@ -283,10 +286,17 @@ check_db(const char *dir, const struct vault *keys,
 		    "backup key: %s", coffer_strerror(rc));
 	/*
 	 * integrity_check looks up every index entry's row: with the default
-	 * 8 MB cache a large copy is decrypted again and again (176 s for a
-	 * 746 MB copy); 256 MiB keeps the working set (freed on close).
+	 * 8 MB cache a large copy is decrypted again and again (83 s for a
+	 * 235 MB copy, 25 s with the whole file cached).  The cache holds the
+	 * whole file, up to 1 GiB (freed on close).
 	 */
-	(void)sqlite3_exec(db, "PRAGMA cache_size = -262144", NULL, NULL, NULL);
+	if (stat(path, &sb) == 0) {
+		long long kib = (long long)sb.st_size / 1024 + 1024;
+
+		snprintf(pragma, sizeof(pragma), "PRAGMA cache_size = -%lld",
+		    kib < VERIFY_CACHE_MAX_KIB ? kib : VERIFY_CACHE_MAX_KIB);
+		(void)sqlite3_exec(db, pragma, NULL, NULL, NULL);
+	}
 	if (!pragma_ok(db, "PRAGMA cipher_integrity_check", 0))
 		rc = coffer_detail(d, COFFER_ERR_DB, BACKUP_DB,
 		    "cipher_integrity_check failed (damaged pages)");
