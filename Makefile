@@ -22,7 +22,7 @@ ifeq ($(strip $(BENCH_AUDIT_OFF)),1)
   endif
 endif
 OUT      := $(O)
-PKGS     := libsodium libcbor sqlcipher yaml-0.1
+PKGS     := libsodium libcbor sqlcipher yaml-0.1 xlsxwriter
 WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wvla \
             -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS   ?= -O2 -g

@@ -153,5 +153,11 @@ int cmd_today(struct ctx *c, int argc, char **argv);
 int cmd_call(struct ctx *c, int argc, char **argv);
 int cmd_import(struct ctx *c, int argc, char **argv);      /* cmd_import.c */
 int cmd_report(struct ctx *c, int argc, char **argv);      /* cmd_report.c */
+int cmd_dnc_add(struct ctx *c, int argc, char **argv);     /* cmd_dnc.c */
+int cmd_dnc_remove(struct ctx *c, int argc, char **argv);
+int cmd_dnc_approve(struct ctx *c, int argc, char **argv);
+int cmd_dnc_reject(struct ctx *c, int argc, char **argv);
+int cmd_dnc_list(struct ctx *c, int argc, char **argv);
+int cmd_dnc_check(struct ctx *c, int argc, char **argv);
 
 #endif

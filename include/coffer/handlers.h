@@ -103,6 +103,20 @@ int handle_customer_transfer(struct request *, const cbor_item_t *,
 int handle_workflow_today(struct request *, const cbor_item_t *,
     cbor_item_t **, struct coffer_errdetail *);
 
+/* The do-not-call list (h_dnc.c, docs/dnc.md). */
+int handle_dnc_add(struct request *, const cbor_item_t *, cbor_item_t **,
+    struct coffer_errdetail *);
+int handle_dnc_remove(struct request *, const cbor_item_t *, cbor_item_t **,
+    struct coffer_errdetail *);
+int handle_dnc_approve(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
+int handle_dnc_reject(struct request *, const cbor_item_t *, cbor_item_t **,
+    struct coffer_errdetail *);
+int handle_dnc_list(struct request *, const cbor_item_t *, cbor_item_t **,
+    struct coffer_errdetail *);
+int handle_dnc_check(struct request *, const cbor_item_t *, cbor_item_t **,
+    struct coffer_errdetail *);
+
 /* KPI reports (h_report.c, docs/reports.md). */
 int handle_report_kpi(struct request *, const cbor_item_t *,
     cbor_item_t **, struct coffer_errdetail *);

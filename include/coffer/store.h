@@ -14,7 +14,7 @@
 #include "coffer/err.h"
 #include "coffer/schema.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 7
 #define STORE_LIST_MAX 500 /* largest page a list returns */
 
 struct store;
@@ -97,8 +97,9 @@ struct store_customer_facts {
 	char stage[33];      /* "" if none */
 };
 
-/* The facts of customer id (any scope: the caller has already decided).
- * COFFER_ERR_NOT_FOUND if there is no such customer. */
+/* The facts of customer id (any scope: the caller has already decided);
+ * do_not_call is also 1 when the customer's phone is on the do-not-call
+ * list (dnc.h).  COFFER_ERR_NOT_FOUND if there is no such customer. */
 int store_customer_facts(struct store *st, int64_t id,
     struct store_customer_facts *out);
 

@@ -329,6 +329,29 @@ commit(struct ctx *c, int check, int skip, size_t nlocal, cbor_item_t **res)
 	return call(c, "import.commit", args, res);
 }
 
+/* Rows imported as excluded: their number is on the do-not-call list. */
+static void
+print_excluded(const cbor_item_t *res)
+{
+	const cbor_item_t *ex = msg_get(res, "excluded");
+	uint64_t n = 0;
+	int64_t line = 0;
+	size_t i;
+
+	(void)msg_get_uint(res, "excluded_count", &n);
+	if (n == 0)
+		return;
+	printf("%llu row%s imported as excluded: %s (line", (unsigned long
+	    long)n, n == 1 ? "" : "s", "on the do-not-call list");
+	for (i = 0; ex != NULL && cbor_isa_array(ex) &&
+	    i < cbor_array_size(ex); i++)
+		if (msg_get_int(cbor_array_handle(ex)[i], "line", &line) ==
+		    COFFER_OK)
+			printf("%s %lld", i ? "," : "", (long long)line);
+	printf("%s)\n", ex != NULL && cbor_isa_array(ex) &&
+	    cbor_array_size(ex) < n ? ", ..." : "");
+}
+
 static void
 print_summary(struct ctx *c, const struct import_opts *o,
     const struct leads_result *lr, const cbor_item_t *res, size_t nrej,
@@ -349,6 +372,7 @@ print_summary(struct ctx *c, const struct import_opts *o,
 	printf(" from %s (%s%s), list %s\n", o->file,
 	    leads_encoding_name(lr->encoding), lr->bom ? ", BOM" : "",
 	    o->list != NULL ? o->list : "(none)");
+	print_excluded(res);
 	if (nrej > 0)
 		printf("%zu row%s rejected, written to %s\n", nrej,
 		    nrej == 1 ? "" : "s", rejfile);
@@ -403,9 +427,11 @@ cmd_import(struct ctx *c, int argc, char **argv)
 			    "rejected; nothing was imported%s", rj.n, lr->nrows,
 			    o.check ? " (--check)" : " (--skip-invalid imports "
 			    "the others)");
-		else if (!c->quiet && !c->json)
+		else if (!c->quiet && !c->json) {
 			printf("all %zu rows can be imported (--check: nothing "
 			    "was imported)\n", lr->nrows);
+			print_excluded(res);
+		}
 		goto out;
 	}
 	cbor_decref(&res);

@@ -1,8 +1,8 @@
 /*
  * cmd_report.c - `coffer report` (docs/reports.md): turns a period in a
  * time zone into Unix seconds, asks the daemon for report.kpi and prints
- * the figures as a terminal table, CSV (RFC 4180), JSON or a
- * self-contained HTML page with SVG charts.  Averages and rates are
+ * the figures as a terminal table, CSV (RFC 4180), JSON, a
+ * self-contained HTML page with SVG charts or an XLSX workbook.  Averages and rates are
  * derived here from the daemon's integer sums, by the formulas of
  * docs/reports.md §2.
  */
@@ -16,6 +16,7 @@
 #include "coffer/client.h"
 #include "coffer/report.h"
 #include "report_html.h"
+#include "report_xlsx.h"
 
 #define TZ_DEFAULT "Asia/Shanghai"
 #define TZ_MAX 64
@@ -24,7 +25,8 @@
 enum fmt { FMT_TABLE, FMT_CSV, FMT_JSON };
 
 struct report_opts {
-	const char *period, *date, *from, *to, *tz, *level, *agent, *html;
+	const char *period, *date, *from, *to, *tz, *level, *agent;
+	const char *html, *xlsx;
 	enum fmt fmt;
 };
 
@@ -468,6 +470,7 @@ report_parse(struct ctx *c, int argc, char **argv, struct report_opts *o)
 		{ "csv", no_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "html", required_argument, NULL, 'H' },
+		{ "xlsx", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -478,7 +481,7 @@ report_parse(struct ctx *c, int argc, char **argv, struct report_opts *o)
 	o->fmt = c->json ? FMT_JSON : FMT_TABLE;
 	optind = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":p:d:f:t:z:l:TCa:cjH:h", lo,
+	while ((opt = getopt_long(argc, argv, ":p:d:f:t:z:l:TCa:cjH:x:h", lo,
 	    NULL)) != -1) {
 		switch (opt) {
 		case 'p': o->period = optarg; break;
@@ -493,6 +496,7 @@ report_parse(struct ctx *c, int argc, char **argv, struct report_opts *o)
 		case 'c': o->fmt = FMT_CSV; break;
 		case 'j': o->fmt = FMT_JSON; break;
 		case 'H': o->html = optarg; break;
+		case 'x': o->xlsx = optarg; break;
 		case 'h':
 			show_help("report");
 			return -1;
@@ -540,6 +544,9 @@ show_report(struct ctx *c, const struct report_opts *o,
 	int rc;
 
 	if (o->html != NULL && (rc = report_html_write(c, o->html, o->tz,
+	    res)) != COFFER_OK)
+		return rc;
+	if (o->xlsx != NULL && (rc = report_xlsx_write(c, o->xlsx, o->tz,
 	    res)) != COFFER_OK)
 		return rc;
 	if (o->fmt == FMT_JSON)

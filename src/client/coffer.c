@@ -31,7 +31,7 @@ static int
 is_group(const char *word)
 {
 	return strcmp(word, "user") == 0 || strcmp(word, "audit") == 0 ||
-	    strcmp(word, "request") == 0;
+	    strcmp(word, "request") == 0 || strcmp(word, "dnc") == 0;
 }
 
 static void
@@ -118,6 +118,12 @@ static const struct command commands[] = {
 	{ "call", cmd_call },
 	{ "import", cmd_import },
 	{ "report", cmd_report },
+	{ "dnc add", cmd_dnc_add },
+	{ "dnc remove", cmd_dnc_remove },
+	{ "dnc approve", cmd_dnc_approve },
+	{ "dnc reject", cmd_dnc_reject },
+	{ "dnc list", cmd_dnc_list },
+	{ "dnc check", cmd_dnc_check },
 	{ "help", cmd_help },
 };
 
@@ -320,6 +326,10 @@ run(struct ctx *c, int argc, char **argv)
 			return fail(c, COFFER_ERR_USAGE, "request: needs one of "
 			    "update, delete, show, withdraw (see 'coffer help "
 			    "request')");
+		if (strcmp(argv[0], "dnc") == 0)
+			return fail(c, COFFER_ERR_USAGE, "dnc: needs one of add, "
+			    "remove, approve, reject, list, check (see 'coffer "
+			    "help dnc')");
 		if (strcmp(argv[0], "audit") == 0)
 			return fail(c, COFFER_ERR_USAGE, "audit: needs one of "
 			    "search, show, checkpoint, export (see 'coffer help "

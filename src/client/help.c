@@ -526,7 +526,7 @@ static const struct help_entry entries[] = {
 
 { "report", "report [--period day|week|month [--date DAY] | --from DAY "
   "--to DAY] [--tz ZONE] [--team | --company | --agent NAME] [--csv | "
-  "--json] [--html FILE]",
+  "--json] [--html FILE] [--xlsx FILE]",
   "KPI figures of a period: per agent, per team, company-wide",
 "Prints the figures by which agents are appraised (docs/reports.md): calls\n"
 "made and connected, talk time, leads first contacted and leads that\n"
@@ -556,6 +556,9 @@ static const struct help_entry entries[] = {
 "  -j, --json         the daemon's answer as JSON\n"
 "  -H, --html FILE    also write a self-contained HTML page with charts\n"
 "                     (a new file, mode 0600)\n"
+"  -x, --xlsx FILE    also write an Excel workbook: a sheet per level and\n"
+"                     one on the period and the definitions (a new file,\n"
+"                     mode 0600)\n"
 "\n"
 "Examples:\n"
 "  coffer report\n"
@@ -620,6 +623,44 @@ static const struct help_entry entries[] = {
 "Examples:\n"
 "  coffer call 42 --outcome answered --intent high --duration 180 --next +3d\n"
 "  coffer call 43 --outcome no_answer --next 2026-12-01T10:00\n" },
+
+{ "dnc add", "dnc add PHONE --reason TEXT",
+  "put a number on the do-not-call list, at once",
+"Puts PHONE (any form: +86 138 1234 5678, 138-1234-5678) on the company's\n"
+"do-not-call list the moment a customer asks, effective at once for\n"
+"everyone: every customer with the number is flagged do_not_call, a reveal\n"
+"of the number is refused to agents and no call to it can be logged.\n"
+"Anyone with customer data (agents, managers) may add a number.  Adding a\n"
+"number already listed re-flags its customers and cancels a pending\n"
+"removal.\n"
+"\n"
+"Example:\n"
+"  coffer dnc add 13812345678 --reason \"customer asked on the call\"\n" },
+
+{ "dnc remove", "dnc remove PHONE --reason TEXT",
+  "ask for a number to come off the do-not-call list",
+"Files a removal request; the number stays listed until a manager other\n"
+"than you approves it with 'coffer dnc approve'.\n" },
+
+{ "dnc approve", "dnc approve PHONE [--comment TEXT]",
+  "approve a do-not-call removal (managers)",
+"Removes PHONE from the list (a manager; never the person who asked).\n"
+"Customers already flagged do_not_call stay flagged: clearing a flag is\n"
+"an update of the customer, through a change request.\n" },
+
+{ "dnc reject", "dnc reject PHONE [--comment TEXT]",
+  "reject a do-not-call removal (managers)",
+"The number stays on the list and the removal request is closed.\n" },
+
+{ "dnc list", "dnc list [--pending] [--limit N] [--offset N]",
+  "the do-not-call list (managers, compliance)",
+"Lists the numbers (masked as the policy masks customers.phone for you),\n"
+"who added each and why; --pending only those with a removal waiting,\n"
+"with who asked and why.  Agents use 'coffer dnc check'.\n" },
+
+{ "dnc check", "dnc check PHONE",
+  "is this number on the do-not-call list?",
+"Any user: prints whether PHONE is listed (-q: yes or no), nothing else.\n" },
 
 { "help", "help [COMMAND]",
   "this help, or a command's help",

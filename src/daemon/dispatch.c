@@ -63,6 +63,12 @@ static const struct op ops[] = {
 	{ "customer.transfer", handle_customer_transfer, 1, 0 },
 	{ "workflow.today", handle_workflow_today, 0, 0 },
 	{ "report.kpi", handle_report_kpi, 0, 0 },       /* h_report.c */
+	{ "dnc.add", handle_dnc_add, 1, 0 },             /* h_dnc.c */
+	{ "dnc.remove", handle_dnc_remove, 1, 0 },
+	{ "dnc.approve", handle_dnc_approve, 1, 0 },
+	{ "dnc.reject", handle_dnc_reject, 1, 0 },
+	{ "dnc.list", handle_dnc_list, 0, 0 },
+	{ "dnc.check", handle_dnc_check, 0, 0 },
 };
 
 static const struct op *

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coffer/dnc.h"
 #include "coffer/handlers.h"
 #include "coffer/msg.h"
 #include "coffer/schema.h"
@@ -154,7 +155,75 @@ struct inserter {
 	size_t done;
 	int64_t first, last;
 	struct coffer_errdetail *d;
+	/* the do-not-call list, consulted inside the commit's transaction */
+	struct dnc_lookup *dnc;
+	cbor_item_t *excluded;     /* the first IMPORT_REJECTS_MAX lines */
+	size_t nexcluded;
+	int dry;                   /* check only: nothing is inserted */
 };
+
+/*
+ * A row whose number is on the do-not-call list comes in excluded
+ * (docs/dnc.md): a copy of fields with stage "excluded", do_not_call
+ * true and the reason, the client's values for those three replaced.
+ */
+static int
+excluded_fields(const cbor_item_t *fields, cbor_item_t **out)
+{
+	struct cbor_pair *p = cbor_map_handle(fields);
+	size_t i, n = cbor_map_size(fields);
+	cbor_item_t *m = msg_new_map();
+	char name[64];
+	int rc = COFFER_ERR_NOMEM;
+
+	if (m == NULL)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if (msg_item_str(p[i].key, name, sizeof(name)) != COFFER_OK ||
+		    strcmp(name, "stage") == 0 ||
+		    strcmp(name, "do_not_call") == 0 ||
+		    strcmp(name, "exclude_reason") == 0)
+			continue;
+		if ((rc = msg_put(m, name, cbor_incref(p[i].value))) !=
+		    COFFER_OK)
+			goto fail;
+	}
+	if ((rc = msg_put_str(m, "stage", "excluded")) != COFFER_OK ||
+	    (rc = msg_put_bool(m, "do_not_call", 1)) != COFFER_OK ||
+	    (rc = msg_put_str(m, "exclude_reason", DNC_EXCLUDE_REASON)) !=
+	    COFFER_OK)
+		goto fail;
+	*out = m;
+	return COFFER_OK;
+fail:
+	cbor_decref(&m);
+	return rc;
+}
+
+/* Is the row's number listed?  If so *fields becomes the excluded copy. */
+static int
+apply_dnc(struct inserter *in, int64_t line, cbor_item_t **fields)
+{
+	char raw[64], phone[DNC_PHONE_MAX];
+	cbor_item_t *ex = NULL;
+	int rc, listed = 0;
+
+	if (msg_get_str(*fields, "phone", raw, sizeof(raw)) != COFFER_OK ||
+	    dnc_normalize(raw, phone, sizeof(phone)) != COFFER_OK)
+		return COFFER_OK; /* staged rows were validated: not reached */
+	if ((rc = dnc_lookup_has(in->dnc, phone, &listed)) != COFFER_OK ||
+	    !listed)
+		return rc;
+	if (++in->nexcluded <= IMPORT_REJECTS_MAX &&
+	    (rc = add_reject(in->excluded, line, "excluded",
+	    DNC_EXCLUDE_REASON)) != COFFER_OK)
+		return rc;
+	if ((rc = excluded_fields(*fields, &ex)) != COFFER_OK)
+		return rc;
+	cbor_decref(fields);
+	*fields = ex;
+	return COFFER_OK;
+}
 
 static int
 insert_one(void *arg, int64_t line, const unsigned char *map, size_t len)
@@ -166,6 +235,10 @@ insert_one(void *arg, int64_t line, const unsigned char *map, size_t len)
 
 	if ((rc = msg_decode(map, len, &fields)) != COFFER_OK)
 		return rc;
+	if ((rc = apply_dnc(in, line, &fields)) != COFFER_OK || in->dry) {
+		cbor_decref(&fields);
+		return rc;
+	}
 	rc = handler_create_checked(in->r, in->dec, in->k, fields, &id, in->d);
 	cbor_decref(&fields);
 	if (rc != COFFER_OK) {
@@ -224,6 +297,7 @@ handle_import_commit(struct request *r, const cbor_item_t *args,
 {
 	struct access_decision dec;
 	struct inserter in;
+	char excl[48];
 	size_t total, good, bad, invault;
 	uint64_t file_bad = 0;
 	int check = 0, skip = 0, rc;
@@ -239,37 +313,53 @@ handle_import_commit(struct request *r, const cbor_item_t *args,
 	    (rc = staging_counts(r->st, &total, &good, &bad)) != COFFER_OK)
 		return rc;
 	snprintf(r->audit_kind, sizeof(r->audit_kind), "customer");
-	if (check) {
-		snprintf(r->audit_reason, sizeof(r->audit_reason), "check: %zu "
-		    "rows staged, %zu good, %zu rejected here, %llu in the "
-		    "client's file check", total, good, bad,
-		    (unsigned long long)file_bad);
-		return rejects_answer(r, total, good, bad, result);
-	}
-	if (total == 0)
+	if (!check && total == 0)
 		return coffer_detail(d, COFFER_ERR_INVALID, "", "nothing staged "
 		    "to import (import.begin and import.rows first)");
-	if (bad > 0 && !skip)
+	if (!check && bad > 0 && !skip)
 		return coffer_detail(d, COFFER_ERR_INVALID, "", "%zu of %zu rows "
 		    "are rejected; nothing was imported (skip them with "
 		    "skip_invalid)", bad, total);
-	if ((rc = handler_volume(r, POLICY_LIMIT_WRITE, 1, d)) != COFFER_OK)
+	if (!check && (rc = handler_volume(r, POLICY_LIMIT_WRITE, 1, d)) !=
+	    COFFER_OK)
 		return rc;
 	memset(&in, 0, sizeof(in));
 	in.r = r;
 	in.dec = &dec;
 	in.k = schema_kind("customer");
 	in.d = d;
-	if ((in.ids = msg_new_array()) == NULL)
-		return COFFER_ERR_NOMEM;
-	if ((rc = staging_each_good(r->st, insert_one, &in)) != COFFER_OK)
+	in.dry = check;
+	if ((in.ids = msg_new_array()) == NULL ||
+	    (in.excluded = msg_new_array()) == NULL) {
+		rc = COFFER_ERR_NOMEM;
 		goto out;
-	snprintf(r->audit_reason, sizeof(r->audit_reason), "imported %zu "
-	    "customers (ids %lld..%lld); rejected: %zu here, %llu in the "
-	    "client's file check", in.done, (long long)in.first,
-	    (long long)in.last, bad, (unsigned long long)file_bad);
+	}
+	if ((rc = dnc_lookup_open(r->st, &in.dnc)) != COFFER_OK ||
+	    (rc = staging_each_good(r->st, insert_one, &in)) != COFFER_OK)
+		goto out;
+	snprintf(excl, sizeof(excl), in.nexcluded == 0 ? "" : "; %zu %s "
+	    "(do-not-call)", in.nexcluded, check ? "to be excluded" :
+	    "excluded");
+	if (check)
+		snprintf(r->audit_reason, sizeof(r->audit_reason), "check: %zu "
+		    "rows staged, %zu good, %zu rejected here, %llu in the "
+		    "client's file check%s", total, good, bad,
+		    (unsigned long long)file_bad, excl);
+	else
+		snprintf(r->audit_reason, sizeof(r->audit_reason), "imported "
+		    "%zu customers (ids %lld..%lld); rejected: %zu here, %llu "
+		    "in the client's file check%s", in.done, (long long)in.first,
+		    (long long)in.last, bad, (unsigned long long)file_bad,
+		    excl);
 	if ((rc = rejects_answer(r, total, good, bad, result)) != COFFER_OK ||
-	    (rc = msg_put_uint(*result, "imported", in.done)) != COFFER_OK ||
+	    (rc = msg_put_uint(*result, "excluded_count", in.nexcluded)) !=
+	    COFFER_OK)
+		goto out;
+	rc = msg_put(*result, "excluded", in.excluded);
+	in.excluded = NULL;
+	if (rc != COFFER_OK || check)
+		goto out;
+	if ((rc = msg_put_uint(*result, "imported", in.done)) != COFFER_OK ||
 	    (rc = msg_put_int(*result, "first_id", in.first)) != COFFER_OK ||
 	    (rc = msg_put_int(*result, "last_id", in.last)) != COFFER_OK)
 		goto out;
@@ -277,6 +367,9 @@ handle_import_commit(struct request *r, const cbor_item_t *args,
 	rc = msg_put(*result, "records", in.ids);
 	in.ids = NULL;
 out:
+	dnc_lookup_close(in.dnc);
+	if (in.excluded != NULL)
+		cbor_decref(&in.excluded);
 	if (in.ids != NULL)
 		cbor_decref(&in.ids);
 	return rc;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "coffer/args.h"
+#include "coffer/dnc.h"
 #include "coffer/handlers.h"
 #include "coffer/msg.h"
 #include "coffer/schema.h"
@@ -35,13 +36,31 @@ customer_data(const struct kind_def *k)
 }
 
 /*
+ * A customer record whose phone is on the do-not-call list counts as
+ * flagged (docs/dnc.md): the list is effective at once, also for a
+ * customer created after the number was listed.
+ */
+static int
+listed_phone(struct request *r, const cbor_item_t *rec, int *listed)
+{
+	char raw[64], phone[DNC_PHONE_MAX];
+
+	*listed = 0;
+	if (msg_get_str(rec, "phone", raw, sizeof(raw)) != COFFER_OK ||
+	    dnc_normalize(raw, phone, sizeof(phone)) != COFFER_OK)
+		return COFFER_OK;
+	return dnc_contains(r->st, phone, listed);
+}
+
+/*
  * The facts the policy checks a row against: a customer's own label,
- * do-not-call flag and stage, or for a record of a customer, that
- * customer's.  rec is the record as stored (or as it will be).
+ * do-not-call flag (or listed number, which only a reveal asks about:
+ * with_list) and stage, or for a record of a customer, that customer's.
+ * rec is the record as stored (or as it will be).
  */
 static int
 row_facts(struct request *r, const struct kind_def *k, const cbor_item_t *rec,
-    struct store_customer_facts *cf, struct policy_row *row)
+    int with_list, struct store_customer_facts *cf, struct policy_row *row)
 {
 	int64_t cid = 0;
 	int rc, dnc = 0;
@@ -53,6 +72,9 @@ row_facts(struct request *r, const struct kind_def *k, const cbor_item_t *rec,
 		(void)msg_get_str(rec, "stage", cf->stage, sizeof(cf->stage));
 		if (msg_get_bool(rec, "do_not_call", &dnc) == COFFER_OK)
 			cf->do_not_call = dnc;
+		if (!cf->do_not_call && with_list &&
+		    (rc = listed_phone(r, rec, &cf->do_not_call)) != COFFER_OK)
+			return rc;
 	} else if (schema_field(k, "customer_id") != NULL &&
 	    msg_get_int(rec, "customer_id", &cid) == COFFER_OK && cid > 0) {
 		rc = store_customer_facts(r->st, cid, cf);
@@ -74,7 +96,8 @@ check_row(struct request *r, struct access_decision *dec,
 	struct policy_row row;
 	int rc;
 
-	if ((rc = row_facts(r, dec->kind, rec, &cf, &row)) != COFFER_OK)
+	if ((rc = row_facts(r, dec->kind, rec, field != NULL, &cf, &row)) !=
+	    COFFER_OK)
 		return rc;
 	if (access_check_row(dec, &row, field) != COFFER_OK)
 		return coffer_detail(d, COFFER_ERR_DENIED, field != NULL ?
@@ -501,6 +524,44 @@ fields_arg(const cbor_item_t *args, const cbor_item_t **fields,
 	return COFFER_OK;
 }
 
+/*
+ * A call is never logged to a customer who must not be called: flagged
+ * do_not_call, or whose number is on the do-not-call list (docs/dnc.md).
+ * Only for a customer in the writer's scope (the call's create scope
+ * reaches customers exactly as the customer kind's own does) and within
+ * their clearance (check_write ran first), so the refusal tells nothing
+ * about anyone else's customers; the store's own checks refuse the
+ * others.  The refusal names the customer, never the
+ * number, and leaves an alert.dnc record in the audit trail.
+ */
+static int
+call_allowed(struct request *r, const struct access_decision *dec,
+    const struct kind_def *k, const cbor_item_t *fields,
+    struct coffer_errdetail *d)
+{
+	char why[128];
+	cbor_item_t *cust = NULL;
+	int64_t cid = 0;
+	int rc, flag = 0, listed = 0;
+
+	if (strcmp(k->name, "call") != 0 ||
+	    msg_get_int(fields, "customer_id", &cid) != COFFER_OK || cid <= 0 ||
+	    store_record_get(r->st, schema_kind("customer"), cid,
+	    &dec->pd.scope, &cust) != COFFER_OK)
+		return COFFER_OK;
+	(void)msg_get_bool(cust, "do_not_call", &flag);
+	rc = flag ? COFFER_OK : listed_phone(r, cust, &listed);
+	cbor_decref(&cust);
+	if (rc != COFFER_OK || (!flag && !listed))
+		return rc;
+	snprintf(why, sizeof(why), "customer %lld must not be called (%s): "
+	    "the call was not logged", (long long)cid, flag ?
+	    "flagged do-not-call" : "the number is on the do-not-call list");
+	(void)dispatch_audit_event(r->d, "alert.dnc", r, COFFER_ERR_DENIED,
+	    why);
+	return coffer_detail(d, COFFER_ERR_DENIED, "customer_id", "%s", why);
+}
+
 int
 handle_record_create(struct request *r, const cbor_item_t *args,
     cbor_item_t **result, struct coffer_errdetail *d)
@@ -519,7 +580,8 @@ handle_record_create(struct request *r, const cbor_item_t *args,
 	fields = cbor_incref((cbor_item_t *)given);
 	if ((rc = settle_owner(r, &dec, k, &fields, d)) != COFFER_OK ||
 	    (rc = schema_validate(k, fields, 1, d)) != COFFER_OK ||
-	    (rc = check_write(r, &dec, given, fields, d)) != COFFER_OK)
+	    (rc = check_write(r, &dec, given, fields, d)) != COFFER_OK ||
+	    (rc = call_allowed(r, &dec, k, fields, d)) != COFFER_OK)
 		goto out;
 	if ((rc = store_record_create(r->st, k, fields, &dec.pd.scope, &id, d))
 	    != COFFER_OK)

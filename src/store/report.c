@@ -1,7 +1,7 @@
 /*
  * report.c - the store side of KPI reports (report.h, docs/reports.md):
- * one aggregate query per figure group, grouped by agent, over the users
- * a scope names, all in one read transaction so the groups agree.
+ * aggregate queries per figure group, grouped by agent, over the users a
+ * scope names, all in one read transaction so the groups agree.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -75,14 +75,20 @@ report_fig_group(enum report_fig f)
  *
  * The figure groups.  Parameters: ?1 the user (OWN, agent) or manager
  * (TEAM), ?2 from, ?3 to, ?4 now.  Each query returns the agent id, then
- * one column per figure of figs[], in order.  docs/reports.md §3 has the
+ * one column per figure of figs[], in order.  docs/reports.md §5 has the
  * same text.
  */
 #define CONNECTED(a) "(" a ".outcome = 'answered' OR " a ".outcome = 'refused')"
-#define INTENT(a) "(" a ".intent = 'medium' OR " a ".intent = 'high')"
-#define EARLIER "SELECT 1 FROM calls e WHERE e.customer_id = c.customer_id" \
-	" AND e.deleted = 0 AND e.started <= c.started" \
-	" AND (e.started < c.started OR e.id < c.id)"
+/*
+ * The customers whose first live call (first with intent) the agent made
+ * in the period: migration 7's call_firsts holds each customer's, kept
+ * by triggers, so this is a range of its (agent, started) index.
+ */
+#define FIRSTS(w) "SELECT f." w "_agent, count(*)" \
+	" FROM call_firsts f INDEXED BY call_firsts_" w \
+	" WHERE f." w "_agent IN (" M_USERS ")" \
+	" AND f." w "_started >= ?2 AND f." w "_started < ?3" \
+	" GROUP BY f." w "_agent"
 #define NOT_REFUNDED "coalesce(d.payment_status, 'unpaid') <> 'refunded'"
 #define FU_STATUS "coalesce(f.status, 'open')"
 
@@ -96,16 +102,14 @@ struct group_sql {
 static const struct group_sql groups[] = {
 	{ REPORT_G_CALLS,
 	  "SELECT c.agent_id, count(*), coalesce(sum(" CONNECTED("c") "), 0),"
-	  " coalesce(sum(CASE WHEN " CONNECTED("c") " THEN c.duration END), 0),"
-	  " coalesce(sum(NOT EXISTS (" EARLIER ")), 0),"
-	  " coalesce(sum(CASE WHEN " INTENT("c") " THEN NOT EXISTS (" EARLIER
-	  " AND " INTENT("e") ") END), 0)"
+	  " coalesce(sum(CASE WHEN " CONNECTED("c") " THEN c.duration END), 0)"
 	  " FROM calls c INDEXED BY calls_agent_time"
 	  " WHERE c.agent_id IN (" M_USERS ")"
 	  " AND c.started >= ?2 AND c.started < ?3 AND c.deleted = 0"
 	  " GROUP BY c.agent_id",
-	  { RF_CALLS, RF_CONNECTED, RF_TALK_SECONDS, RF_FIRST_CONTACTED,
-	    RF_REACHED_INTENT }, 5 },
+	  { RF_CALLS, RF_CONNECTED, RF_TALK_SECONDS }, 3 },
+	{ REPORT_G_CALLS, FIRSTS("first"), { RF_FIRST_CONTACTED }, 1 },
+	{ REPORT_G_CALLS, FIRSTS("intent"), { RF_REACHED_INTENT }, 1 },
 	{ REPORT_G_DEALS,
 	  "SELECT d.agent_id,"
 	  " count(DISTINCT CASE WHEN " NOT_REFUNDED " THEN d.customer_id END),"
@@ -120,7 +124,8 @@ static const struct group_sql groups[] = {
 	  "SELECT d.agent_id,"
 	  " coalesce(sum(CASE WHEN " M_LABEL " THEN d.amount END), 0),"
 	  " coalesce(sum(NOT " M_LABEL "), 0)"
-	  " FROM deals d JOIN customers k ON k.id = d.customer_id"
+	  " FROM deals d JOIN customers k INDEXED BY customers_label"
+	  " ON k.id = d.customer_id"
 	  " WHERE d.agent_id IN (" M_USERS ") AND +d.deleted = 0"
 	  " AND " NOT_REFUNDED
 	  " AND coalesce(d.closed, d.created) >= ?2"
@@ -438,47 +443,76 @@ out:
 
 /* ---- the weekly trend ------------------------------------------------ */
 
+/*
+ * Calls: one aggregate per week over the week's part of the period, each
+ * a range of calls_agent_time.  A single GROUP BY on the week number
+ * sorted every call of the period first (a second for a month of a
+ * million calls, docs/performance.md §10.1).  Deals are few: one query.
+ */
 static const char weeks_calls_sql[] =
-	"SELECT (c.started - ?5) / 604800, count(*),"
-	" coalesce(sum(" CONNECTED("c") "), 0)"
+	"SELECT count(*), coalesce(sum(" CONNECTED("c") "), 0)"
 	" FROM calls c INDEXED BY calls_agent_time"
 	" WHERE c.agent_id IN (" M_USERS ")"
-	" AND c.started >= ?2 AND c.started < ?3 AND c.deleted = 0"
-	" GROUP BY 1";
+	" AND c.started >= ?2 AND c.started < ?3 AND c.deleted = 0";
 static const char weeks_deals_sql[] =
 	"SELECT (coalesce(d.closed, d.created) - ?5) / 604800, count(*),"
 	" coalesce(sum(CASE WHEN " M_LABEL " THEN d.amount END), 0)"
-	" FROM deals d JOIN customers k ON k.id = d.customer_id"
+	" FROM deals d JOIN customers k INDEXED BY customers_label"
+	" ON k.id = d.customer_id"
 	" WHERE d.agent_id IN (" M_USERS ") AND +d.deleted = 0"
 	" AND " NOT_REFUNDED " AND coalesce(d.closed, d.created) >= ?2"
 	" AND coalesce(d.closed, d.created) < ?3 GROUP BY 1";
 
 static int
-run_weeks(struct store *st, const struct report_query *q, const char *tmpl,
+run_week_calls(struct store *st, const struct report_query *q,
+    const char *users, struct report_week *w, size_t n)
+{
+	char sql[SQL_MAX];
+	sqlite3_stmt *s = NULL;
+	int64_t lo, hi;
+	size_t i;
+	int rc, step = SQLITE_DONE;
+
+	if ((rc = build_sql(weeks_calls_sql, users, "", sql, sizeof(sql))) !=
+	    COFFER_OK || (rc = prepare_bound(st, sql, q, &s)) != COFFER_OK)
+		return rc;
+	for (i = 0; i < n && step == SQLITE_DONE; i++) {
+		lo = w[i].start > q->from ? w[i].start : q->from;
+		hi = w[i].start + 604800 < q->to ? w[i].start + 604800 : q->to;
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 2, lo);
+		sqlite3_bind_int64(s, 3, hi);
+		if ((step = sqlite3_step(s)) == SQLITE_ROW) {
+			w[i].calls += sqlite3_column_int64(s, 0);
+			w[i].connected += sqlite3_column_int64(s, 1);
+			step = sqlite3_step(s);
+		}
+	}
+	sqlite3_finalize(s);
+	return step == SQLITE_DONE ? COFFER_OK : store_db_status(step);
+}
+
+static int
+run_week_deals(struct store *st, const struct report_query *q,
     const char *users, const char *label, int64_t week0,
-    struct report_week *w, size_t n, int deals)
+    struct report_week *w, size_t n)
 {
 	char sql[SQL_MAX];
 	sqlite3_stmt *s = NULL;
 	int64_t b;
 	int rc, step;
 
-	if ((rc = build_sql(tmpl, users, label, sql, sizeof(sql))) !=
-	    COFFER_OK || (rc = prepare_bound(st, sql, q, &s)) != COFFER_OK)
+	if ((rc = build_sql(weeks_deals_sql, users, label, sql, sizeof(sql)))
+	    != COFFER_OK || (rc = prepare_bound(st, sql, q, &s)) != COFFER_OK)
 		return rc;
 	sqlite3_bind_int64(s, 5, week0);
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		b = sqlite3_column_int64(s, 0);
 		if (b < 0 || (uint64_t)b >= n)
 			continue;
-		if (deals) {
-			w[b].deals += sqlite3_column_int64(s, 1);
-			if (q->groups & REPORT_G_SALES)
-				w[b].sales_fen += sqlite3_column_int64(s, 2);
-		} else {
-			w[b].calls += sqlite3_column_int64(s, 1);
-			w[b].connected += sqlite3_column_int64(s, 2);
-		}
+		w[b].deals += sqlite3_column_int64(s, 1);
+		if (q->groups & REPORT_G_SALES)
+			w[b].sales_fen += sqlite3_column_int64(s, 2);
 	}
 	sqlite3_finalize(s);
 	return step == SQLITE_DONE ? COFFER_OK : store_db_status(step);
@@ -506,11 +540,11 @@ report_weeks(struct store *st, const struct report_query *q, int64_t week0,
 	if ((rc = label_sql(q->label_allow, label, sizeof(label))) !=
 	    COFFER_OK || (rc = begin_read(st, &mine)) != COFFER_OK)
 		return rc;
-	if ((q->groups & REPORT_G_CALLS) && (rc = run_weeks(st, q,
-	    weeks_calls_sql, users, label, week0, w, nw, 0)) != COFFER_OK)
+	if ((q->groups & REPORT_G_CALLS) && (rc = run_week_calls(st, q,
+	    users, w, nw)) != COFFER_OK)
 		goto out;
-	if ((q->groups & REPORT_G_DEALS) && (rc = run_weeks(st, q,
-	    weeks_deals_sql, users, label, week0, w, nw, 1)) != COFFER_OK)
+	if ((q->groups & REPORT_G_DEALS) && (rc = run_week_deals(st, q,
+	    users, label, week0, w, nw)) != COFFER_OK)
 		goto out;
 	*n = nw;
 out:

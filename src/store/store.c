@@ -411,6 +411,150 @@ static const char *const migration_5[] = {
 	NULL
 };
 
+/*
+ * Version 6: the do-not-call list (docs/dnc.md).  One row per listed
+ * number (normalised, as customers.phone is stored), with who listed it
+ * and, while a removal waits for a manager, who asked for it; the
+ * CHECK keeps the three removal columns set or unset together.  Every
+ * add and every step of a removal is also a row of dnc_events, which
+ * the database keeps append-only.  customers_phone lets `dnc add` flag
+ * every customer with the number without reading the whole table.
+ */
+#define DNC_PHONE(c) "length(" c ") BETWEEN 9 AND 16 AND " c \
+	" NOT GLOB '*[^0-9+-]*'"
+static const char *const migration_6[] = {
+	"CREATE TABLE dnc_list ("
+	" phone TEXT PRIMARY KEY CHECK (" DNC_PHONE("phone") "),"
+	" reason TEXT NOT NULL CHECK (" LEN("reason", 1, 500) "),"
+	" added_by INTEGER NOT NULL REFERENCES users(id),"
+	" added INTEGER NOT NULL,"
+	" remove_by INTEGER REFERENCES users(id),"
+	" remove_reason TEXT CHECK (" LEN("remove_reason", 1, 500) "),"
+	" remove_asked INTEGER,"
+	" CHECK ((remove_by IS NULL) = (remove_reason IS NULL) AND"
+	"  (remove_by IS NULL) = (remove_asked IS NULL))"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX dnc_list_pending ON dnc_list(remove_asked)"
+	" WHERE remove_asked IS NOT NULL;",
+
+	"CREATE TABLE dnc_events ("
+	" id INTEGER PRIMARY KEY,"
+	" phone TEXT NOT NULL CHECK (" DNC_PHONE("phone") "),"
+	" event TEXT NOT NULL CHECK (event = 'add' OR event = 'readd'"
+	"  OR event = 'remove_request' OR event = 'remove_approve'"
+	"  OR event = 'remove_reject'),"
+	" actor_id INTEGER NOT NULL REFERENCES users(id),"
+	" reason TEXT NOT NULL CHECK (" LEN("reason", 0, 500) "),"
+	" time INTEGER NOT NULL) STRICT;"
+	"CREATE INDEX dnc_events_phone ON dnc_events(phone);"
+	APPEND_ONLY("dnc_events")
+	"CREATE INDEX customers_phone ON customers(phone);",
+	NULL
+};
+
+/*
+ * Version 7: the first calls (docs/reports.md §2.2, §5).  "Is this the
+ * customer's first live call (first with intent)?" was a probe per call
+ * of the period into calls_customer_time, at random pages of an index
+ * far larger than the page cache: 4.7 us a call (docs/performance.md
+ * §10).  call_firsts keeps the answer instead, one row per customer with
+ * a live call: its first live call and its first live call with intent
+ * medium or high, ordered by (started, id), with the started time and
+ * agent of each, so a report counts a range of an index.  Triggers keep
+ * it in the transaction of every write to calls: an insert can only
+ * move a first earlier; an update of a column the order or attribution
+ * reads (a tombstone, an erasure, a correction) or a delete recomputes
+ * the customer's row from its live calls.  The migration fills it from
+ * the calls there are.
+ */
+#define LIVE_FIRST(cid, cond) "(SELECT e.id FROM calls e" \
+	" WHERE e.customer_id = " cid " AND e.deleted = 0" cond \
+	" ORDER BY e.started, e.id LIMIT 1)"
+#define WITH_INTENT " AND (e.intent = 'medium' OR e.intent = 'high')"
+#define FIRSTS_COLS "(customer_id, first_id, first_started, first_agent," \
+	" intent_id, intent_started, intent_agent)"
+/* The firsts of the customers cid ranges over (those with a live call). */
+#define FIRSTS_OF(cid) "SELECT f.customer_id, f.id, f.started, f.agent_id," \
+	" i.id, i.started, i.agent_id FROM calls f LEFT JOIN calls i" \
+	" ON i.id = " LIVE_FIRST(cid, WITH_INTENT) \
+	" WHERE f.id = " LIVE_FIRST(cid, "")
+/* Recompute one customer's row; guard: an extra condition, or "". */
+#define RECOMPUTE(cid, guard) \
+	"DELETE FROM call_firsts WHERE customer_id = " cid guard ";" \
+	"INSERT INTO call_firsts " FIRSTS_COLS " " FIRSTS_OF(cid) guard ";"
+#define CALL_MOVED(c) "NEW." c " IS NOT OLD." c
+static const char *const migration_7[] = {
+	"CREATE TABLE call_firsts ("
+	" customer_id INTEGER PRIMARY KEY,"
+	" first_id INTEGER NOT NULL,"
+	" first_started INTEGER NOT NULL,"
+	" first_agent INTEGER,"
+	" intent_id INTEGER,"
+	" intent_started INTEGER,"
+	" intent_agent INTEGER,"
+	" CHECK ((intent_id IS NULL) = (intent_started IS NULL))) STRICT;"
+	"INSERT INTO call_firsts " FIRSTS_COLS " SELECT f.customer_id, f.id,"
+	" f.started, f.agent_id, i.id, i.started, i.agent_id"
+	" FROM (SELECT DISTINCT customer_id AS cid FROM calls) k"
+	" JOIN calls f ON f.id = " LIVE_FIRST("k.cid", "")
+	" LEFT JOIN calls i ON i.id = " LIVE_FIRST("k.cid", WITH_INTENT) ";"
+	"CREATE INDEX call_firsts_first ON call_firsts(first_agent,"
+	" first_started);"
+	"CREATE INDEX call_firsts_intent ON call_firsts(intent_agent,"
+	" intent_started);",
+
+	/*
+	 * The follow-up and deal groups: an agent's rows of the period
+	 * only (follow-ups from the index alone), where the agent_id
+	 * indexes, prefixes of these, fetched every row the agent ever
+	 * had.  A deal's time is an expression (closed, else created).
+	 * The sales figures read each deal's customer's label: from
+	 * customers_label, a few MB, instead of a random page of the
+	 * customers table per deal.
+	 */
+	"CREATE INDEX followups_agent_due ON followups(agent_id, due,"
+	" deleted, status, updated);"
+	"DROP INDEX followups_agent;"
+	"CREATE INDEX deals_agent_time ON deals(agent_id,"
+	" coalesce(closed, created));"
+	"DROP INDEX deals_agent;"
+	"CREATE INDEX customers_label ON customers(id, label);",
+
+	"CREATE TRIGGER calls_first_insert AFTER INSERT ON calls"
+	" WHEN NEW.deleted = 0 BEGIN"
+	" INSERT INTO call_firsts (customer_id, first_id, first_started,"
+	" first_agent) VALUES (NEW.customer_id, NEW.id, NEW.started,"
+	" NEW.agent_id) ON CONFLICT (customer_id) DO UPDATE SET"
+	" first_id = excluded.first_id, first_started = excluded.first_started,"
+	" first_agent = excluded.first_agent"
+	" WHERE excluded.first_started < first_started"
+	" OR (excluded.first_started = first_started"
+	" AND excluded.first_id < first_id);"
+	" UPDATE call_firsts SET intent_id = NEW.id,"
+	" intent_started = NEW.started, intent_agent = NEW.agent_id"
+	" WHERE customer_id = NEW.customer_id"
+	" AND (NEW.intent = 'medium' OR NEW.intent = 'high')"
+	" AND (intent_id IS NULL OR NEW.started < intent_started"
+	" OR (NEW.started = intent_started AND NEW.id < intent_id));"
+	" END;",
+
+	"CREATE TRIGGER calls_first_update AFTER UPDATE OF id, customer_id,"
+	" agent_id, started, intent, deleted ON calls"
+	" WHEN " CALL_MOVED("id") " OR " CALL_MOVED("customer_id")
+	" OR " CALL_MOVED("agent_id") " OR " CALL_MOVED("started")
+	" OR " CALL_MOVED("intent") " OR " CALL_MOVED("deleted") " BEGIN "
+	RECOMPUTE("OLD.customer_id", "")
+	RECOMPUTE("NEW.customer_id", " AND NEW.customer_id IS NOT"
+	" OLD.customer_id")
+	" END;",
+
+	"CREATE TRIGGER calls_first_delete AFTER DELETE ON calls"
+	" WHEN OLD.deleted = 0 BEGIN "
+	RECOMPUTE("OLD.customer_id", "")
+	" END;",
+	NULL
+};
+
 struct migration {
 	int version;
 	const char *description;
@@ -425,6 +569,8 @@ static const struct migration migrations[] = {
 	{ 3, "purge", migration_3, 1 },
 	{ 4, "retention of tombstones", migration_4, 0 },
 	{ 5, "report indexes", migration_5, 0 },
+	{ 6, "do-not-call list", migration_6, 0 },
+	{ 7, "first calls for reports", migration_7, 0 },
 };
 
 /* Small helpers ------------------------------------------------------ */
@@ -2180,8 +2326,10 @@ store_customer_facts(struct store *st, int64_t id,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = prepare(st, "SELECT label, do_not_call, stage FROM customers "
-	    "WHERE id = ?1", 0, &s)) != COFFER_OK)
+	/* a number on the do-not-call list counts like the flag (dnc.h) */
+	if ((rc = prepare(st, "SELECT label, coalesce(do_not_call, 0) OR "
+	    "EXISTS (SELECT 1 FROM dnc_list d WHERE d.phone = customers.phone),"
+	    " stage FROM customers WHERE id = ?1", 0, &s)) != COFFER_OK)
 		return rc;
 	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);

@@ -24,6 +24,7 @@
 #include "coffer/reqstore.h"
 #include "coffer/schema.h"
 #include "coffer/store.h"
+#include "../../src/store/store_int.h"
 
 #include "helper.h"
 
@@ -511,6 +512,257 @@ test_weeks(void **state)
 	    COFFER_ERR_TOO_BIG);
 }
 
+/* ---- call_firsts (migration 7), kept by triggers ---------------------- */
+
+/*
+ * The definition of docs/reports.md §2.2 computed from calls alone (the
+ * report's SQL before migration 7): a live call with no live call of the
+ * same customer before it in (started, id) order; W narrows both sides
+ * to calls with intent.
+ */
+#define DEF_FIRSTS(w) "SELECT c.customer_id, c.id, c.started, c.agent_id" \
+	" FROM calls c WHERE c.deleted = 0" w("c") " AND NOT EXISTS (SELECT 1" \
+	" FROM calls e WHERE e.customer_id = c.customer_id AND e.deleted = 0" \
+	" AND e.started <= c.started AND (e.started < c.started" \
+	" OR e.id < c.id)" w("e") ")"
+#define ANY_CALL(a) ""
+#define INTENT_CALL(a) " AND (" a ".intent = 'medium' OR " a ".intent = 'high')"
+#define KEPT_FIRSTS "SELECT customer_id, first_id, first_started, first_agent" \
+	" FROM call_firsts"
+#define KEPT_INTENT "SELECT customer_id, intent_id, intent_started," \
+	" intent_agent FROM call_firsts WHERE intent_id IS NOT NULL"
+
+static int64_t
+sql_count(struct store *st, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(store_sqlite(st), sql, -1, &s,
+	    NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* Rows in which call_firsts and the definition differ, either way. */
+static int64_t
+firsts_diff(struct store *st)
+{
+	static const char *const sql[] = {
+		"SELECT count(*) FROM (" DEF_FIRSTS(ANY_CALL) " EXCEPT "
+		    KEPT_FIRSTS ")",
+		"SELECT count(*) FROM (" KEPT_FIRSTS " EXCEPT "
+		    DEF_FIRSTS(ANY_CALL) ")",
+		"SELECT count(*) FROM (" DEF_FIRSTS(INTENT_CALL) " EXCEPT "
+		    KEPT_INTENT ")",
+		"SELECT count(*) FROM (" KEPT_INTENT " EXCEPT "
+		    DEF_FIRSTS(INTENT_CALL) ")",
+	};
+	int64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
+		n += sql_count(st, sql[i]);
+	return n;
+}
+
+/* first_contacted / reached_intent of a1, a2, b1, and the table agrees. */
+static void
+expect_firsts(struct fx *f, const int64_t want[6])
+{
+	static const char *const names[3] = { "a1", "a2", "b1" };
+	struct report_query q = query(f, SCOPE_ALL, 0, ALLOW_ALL);
+	struct report_row *rows = NULL;
+	const struct report_row *r;
+	size_t n = 0, i;
+
+	q.groups = REPORT_G_CALLS;
+	assert_int_equal(report_kpi(f->st, &q, &rows, &n), COFFER_OK);
+	for (i = 0; i < 3; i++) {
+		r = row_of(rows, n, names[i]);
+		assert_non_null(r);
+		if (r->v[RF_FIRST_CONTACTED] != want[2 * i] ||
+		    r->v[RF_REACHED_INTENT] != want[2 * i + 1])
+			print_error("%s: first %lld intent %lld, expected "
+			    "%lld %lld\n", names[i],
+			    (long long)r->v[RF_FIRST_CONTACTED],
+			    (long long)r->v[RF_REACHED_INTENT],
+			    (long long)want[2 * i], (long long)want[2 * i + 1]);
+		assert_int_equal(r->v[RF_FIRST_CONTACTED], want[2 * i]);
+		assert_int_equal(r->v[RF_REACHED_INTENT], want[2 * i + 1]);
+	}
+	free(rows);
+	assert_int_equal(firsts_diff(f->st), 0);
+}
+
+/* The whole company report equals the hand-computed one. */
+static void
+expect_original(struct fx *f)
+{
+	struct report_query q = query(f, SCOPE_ALL, 0, ALLOW_ALL);
+	struct report_row *rows = NULL;
+	size_t n = 0;
+
+	assert_int_equal(report_kpi(f->st, &q, &rows, &n), COFFER_OK);
+	expect(row_of(rows, n, "a1"), want_a1_all);
+	expect(row_of(rows, n, "a2"), want_a2);
+	expect(row_of(rows, n, "b1"), want_b1);
+	free(rows);
+	assert_int_equal(firsts_diff(f->st), 0);
+}
+
+/* The id of the call of cust by agent at t0 + at. */
+static int64_t
+call_id(struct fx *f, int64_t cust, int64_t agent, int64_t at)
+{
+	char sql[160];
+
+	snprintf(sql, sizeof(sql), "SELECT id FROM calls WHERE customer_id = "
+	    "%lld AND agent_id = %lld AND started = %lld", (long long)cust,
+	    (long long)agent, (long long)(f->t0 + at));
+	return sql_count(f->st, sql);
+}
+
+static int64_t
+version_of(struct fx *f, int64_t call)
+{
+	cbor_item_t *rec = NULL;
+	int64_t version = 0;
+	int deleted = 0;
+
+	assert_int_equal(store_record_get_any(f->st, schema_kind("call"), call,
+	    &all_scope, &rec, &deleted), COFFER_OK);
+	assert_int_equal(msg_get_int(rec, "version", &version), COFFER_OK);
+	cbor_decref(&rec);
+	return version;
+}
+
+/* Erase a call as the retention sweep does (docs/requests.md §6). */
+static void
+erase_call(struct fx *f, int64_t id)
+{
+	const struct kind_def *k = schema_kind("call");
+	const char *names[16];
+	size_t n = schema_erasable_fields(k, names, 16);
+
+	assert_true(n > 0);
+	assert_int_equal(store_record_erase(f->st, k, id, version_of(f, id),
+	    names, n), COFFER_OK);
+}
+
+/*
+ * Every write path keeps call_firsts equal to the definition: insert,
+ * tombstone, erasure of a tombstone and of a live call, a correction
+ * of `started`, and the manager's direct delete.  The figures after
+ * each step are worked out in the comments; the table is also compared
+ * row by row with the definition computed from calls.
+ */
+static void
+test_firsts_kept(void **state)
+{
+	struct fx *f = *state;
+	const struct kind_def *k = schema_kind("call");
+	cbor_item_t *up = NULL;
+	struct coffer_errdetail d;
+	int64_t early, first_c3, late_c2, only_c5;
+	/* a1 first, a1 intent, a2 first, a2 intent, b1 first, b1 intent */
+	static const int64_t start[6] = { 2, 1, 1, 1, 1, 1 };
+	static const int64_t after_insert[6] = { 1, 1, 1, 1, 2, 2 };
+	static const int64_t after_erase[6] = { 3, 2, 0, 0, 1, 1 };
+	static const int64_t after_update[6] = { 2, 2, 1, 0, 1, 1 };
+	static const int64_t after_delete[6] = { 1, 2, 1, 0, 1, 1 };
+
+	expect_firsts(f, start);
+	/* b1 calls c2 before a1 did, with high intent: c2 is b1's now */
+	early = call(f, f->c2, f->b1, 50, 30, "answered", "high");
+	expect_firsts(f, after_insert);
+	/* tombstoned, the call counts nowhere: the hand-computed report */
+	assert_int_equal(store_record_tombstone(f->st, k, early,
+	    version_of(f, early)), COFFER_OK);
+	expect_original(f);
+	/* its retention ends: erased (intent wiped), still nowhere */
+	erase_call(f, early);
+	expect_original(f);
+	assert_int_equal(sql_count(f->st, "SELECT count(*) FROM call_firsts"),
+	    5);
+	/* c3's first call (a2, medium) erased: a1's high call at 500 is
+	 * c3's first call and first intent now */
+	first_c3 = call_id(f, f->c3, f->a2, 400);
+	erase_call(f, first_c3);
+	expect_firsts(f, after_erase);
+	/* a correction moves a2's c2 call (200, larger id) to 199: first */
+	late_c2 = call_id(f, f->c2, f->a2, 200);
+	up = msg_new_map();
+	assert_int_equal(msg_put_int(up, "started", f->t0 + 199), COFFER_OK);
+	assert_int_equal(store_record_update(f->st, k, late_c2,
+	    version_of(f, late_c2), up, &all_scope, &d), COFFER_OK);
+	cbor_decref(&up);
+	expect_firsts(f, after_update);
+	/* c5's only call deleted outright: c5 has no first call */
+	only_c5 = call_id(f, f->c5, f->a1, 700);
+	assert_int_equal(store_record_delete(f->st, k, only_c5,
+	    version_of(f, only_c5), &all_scope), COFFER_OK);
+	expect_firsts(f, after_delete);
+	assert_int_equal(sql_count(f->st, "SELECT count(*) FROM call_firsts"),
+	    4);
+	/* the check itself can fail: a row out of step is seen */
+	assert_int_equal(sqlite3_exec(store_sqlite(f->st), "UPDATE call_firsts"
+	    " SET first_started = first_started + 1", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_not_equal(firsts_diff(f->st), 0);
+}
+
+/*
+ * Migration 7 fills call_firsts from the calls already there: a vault
+ * with the fixture's calls is taken back to version 6 (its table,
+ * triggers and indexes undone) and opened again.
+ */
+static void
+test_firsts_migration(void **state)
+{
+	static const int64_t start[6] = { 2, 1, 1, 1, 1, 1 };
+	struct fx *f = *state;
+	unsigned char key[32];
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/db7", f->dir);
+	randombytes_buf(key, sizeof(key));
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(store_open(path, key, 1, &f->st), COFFER_OK);
+	f->mgr = add_user(f->st, "mgr", ROLE_MANAGER, "east", 0);
+	f->a1 = add_user(f->st, "a1", ROLE_AGENT, "east", f->mgr);
+	f->a2 = add_user(f->st, "a2", ROLE_AGENT, "east", f->mgr);
+	f->mgr2 = add_user(f->st, "mgr2", ROLE_MANAGER, "west", 0);
+	f->b1 = add_user(f->st, "b1", ROLE_AGENT, "west", f->mgr2);
+	f->c1 = customer(f, f->a1, NULL);
+	f->c2 = customer(f, f->a1, NULL);
+	f->c3 = customer(f, f->a2, NULL);
+	f->c4 = customer(f, f->b1, NULL);
+	f->c5 = customer(f, f->a1, "secret");
+	fill_calls(f);
+	assert_int_equal(sqlite3_exec(store_sqlite(f->st),
+	    "DROP TRIGGER calls_first_insert; DROP TRIGGER calls_first_update;"
+	    "DROP TRIGGER calls_first_delete; DROP TABLE call_firsts;"
+	    "DROP INDEX followups_agent_due; DROP INDEX deals_agent_time;"
+	    "DROP INDEX customers_label;"
+	    "CREATE INDEX followups_agent ON followups(agent_id);"
+	    "CREATE INDEX deals_agent ON deals(agent_id);"
+	    "DELETE FROM migrations WHERE version = 7;"
+	    "PRAGMA user_version = 6;", NULL, NULL, NULL), SQLITE_OK);
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(store_open(path, key, 0, &f->st), COFFER_OK);
+	assert_int_equal(sql_count(f->st, "SELECT count(*) FROM migrations"
+	    " WHERE version = 7"), 1);
+	/* c1..c5 have live calls; c2's tombstoned call is no first */
+	assert_int_equal(sql_count(f->st, "SELECT count(*) FROM call_firsts"),
+	    5);
+	expect_firsts(f, start);
+}
+
 int
 main(void)
 {
@@ -520,6 +772,10 @@ main(void)
 		cmocka_unit_test(test_team_and_own),
 		cmocka_unit_test(test_groups_and_period),
 		cmocka_unit_test(test_weeks),
+		cmocka_unit_test_setup_teardown(test_firsts_kept, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_firsts_migration, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
