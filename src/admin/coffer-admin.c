@@ -44,7 +44,7 @@ struct args {
 	const char *key_file, *pass_file;
 	const char *admin, *admin_pubkey;
 	const char *role, *clearance, *team, *manager, *display, *pubkey;
-	const char *customers, *seed, *keys_dir;
+	const char *customers, *seed, *keys_dir, *calls;
 	const char *pin_key, *vault, *no_db; /* backup verify, restore */
 	const char *new_pass_file, *new_key_file; /* passphrase */
 	int help;
@@ -159,7 +159,8 @@ static const char help_user_list[] =
 "exit status: 0 listed, 1 failure, 2 usage error.\n";
 
 static const char help_demo[] =
-"usage: coffer-admin demo DIR [--customers N] [--seed S] [--keys-dir D]\n"
+"usage: coffer-admin demo DIR [--customers N] [--calls C] [--seed S]\n"
+"                            [--keys-dir D]\n"
 "\n"
 "Create a complete demo vault in DIR, which must not exist yet (or be an\n"
 "empty directory).  The master key is sealed under a key file\n"
@@ -182,6 +183,9 @@ static const char help_demo[] =
 "\n"
 "options:\n"
 "  --customers N          number of customers (default 10000, 1..1000000)\n"
+"  --calls C              average calls per customer (default 3, 0..50;\n"
+"                         fractions allowed; 0: none) - e.g. 10 for a\n"
+"                         benchmark of reports over 10,000,000 calls\n"
 "  --seed S               random seed (default 1); the same seed gives the\n"
 "                         same data\n"
 "  --keys-dir D           where the user keys go (default DIR/keys)\n"
@@ -205,7 +209,7 @@ static const char help_pubkey[] =
 enum opt_id {
 	O_KEYFILE = 'k', O_PASSFILE = 'p', O_HELP = 'h',
 	O_ADMIN = 256, O_ADMIN_PUBKEY, O_ROLE, O_CLEARANCE, O_TEAM,
-	O_MANAGER, O_DISPLAY, O_PUBKEY, O_CUSTOMERS, O_SEED, O_KEYS_DIR,
+	O_MANAGER, O_DISPLAY, O_PUBKEY, O_CUSTOMERS, O_SEED, O_KEYS_DIR, O_CALLS,
 	O_PIN_KEY, O_VAULT, O_NO_DB, O_NEW_PASSFILE, O_NEW_KEYFILE
 };
 
@@ -224,6 +228,7 @@ opt_slot(struct args *a, int id)
 	case O_DISPLAY: return &a->display;
 	case O_PUBKEY: return &a->pubkey;
 	case O_CUSTOMERS: return &a->customers;
+	case O_CALLS: return &a->calls;
 	case O_SEED: return &a->seed;
 	case O_KEYS_DIR: return &a->keys_dir;
 	case O_PIN_KEY: return &a->pin_key;
@@ -1107,9 +1112,16 @@ demo_progress(void *arg, size_t done, size_t total)
 	}
 }
 
+/* What the demo generates (--seed, --customers, --calls). */
+struct demo_params {
+	uint64_t seed;
+	size_t customers;
+	double calls;      /* average per customer; < 0: none */
+};
+
 static int
-demo_populate(struct vault *v, const char *keys_dir, uint64_t seed,
-    size_t customers, int *nmade)
+demo_populate(struct vault *v, const char *keys_dir,
+    const struct demo_params *dp, int *nmade)
 {
 	int64_t agent_ids[DEMO_AGENTS];
 	struct demo_options o;
@@ -1121,8 +1133,9 @@ demo_populate(struct vault *v, const char *keys_dir, uint64_t seed,
 	if ((ex = demo_add_users(v, st, keys_dir, agent_ids, nmade)) != EX_OK)
 		goto out;
 	memset(&o, 0, sizeof(o));
-	o.seed = seed;
-	o.customers = customers;
+	o.seed = dp->seed;
+	o.customers = dp->customers;
+	o.calls_per_customer = dp->calls;
 	o.agent_ids = agent_ids;
 	o.nagents = DEMO_AGENTS;
 	o.author_id = 0; /* notes by the first agent: admins see no data */
@@ -1158,11 +1171,26 @@ demo_remove_keys(const char *keys_dir, int nmade, int made_dir)
 }
 
 static int
-demo_options_parse(const struct args *a, uint64_t *seed, size_t *customers)
+demo_options_parse(const struct args *a, struct demo_params *dp)
 {
 	uint64_t n = DEMO_DEFAULT_CUSTOMERS;
+	uint64_t *seed = &dp->seed;
+	char *end = NULL;
 
 	*seed = 1;
+	dp->calls = DEMO_DEFAULT_CALLS;
+	if (a->calls != NULL) {
+		errno = 0;
+		dp->calls = strtod(a->calls, &end);
+		if (end == a->calls || *end != '\0' || errno != 0 ||
+		    !(dp->calls >= 0.0 && dp->calls <= 50.0)) {
+			fprintf(stderr, PROG " demo: --calls %s: not a number "
+			    "from 0 to 50\n", a->calls);
+			return EX_USAGE;
+		}
+		if (dp->calls == 0.0)
+			dp->calls = -1.0;  /* demo_fill: none */
+	}
 	if (a->customers != NULL &&
 	    parse_u64(a->customers, 1, 1000000, &n) != 0) {
 		fprintf(stderr, PROG " demo: --customers %s: not a number from "
@@ -1174,13 +1202,12 @@ demo_options_parse(const struct args *a, uint64_t *seed, size_t *customers)
 		    "64-bit number\n", a->seed);
 		return EX_USAGE;
 	}
-	*customers = (size_t)n;
+	dp->customers = (size_t)n;
 	return EX_OK;
 }
 
 static int
-demo_build(const char *dir, const char *keys_arg, uint64_t seed,
-    size_t customers)
+demo_build(const char *dir, const char *keys_arg, const struct demo_params *dp)
 {
 	char keyfile[PATH_MAX], keys_dir[PATH_MAX];
 	struct vault *v = NULL;
@@ -1212,7 +1239,7 @@ demo_build(const char *dir, const char *keys_arg, uint64_t seed,
 		vault_discard(v);
 		return EX_FAIL;
 	}
-	if ((ex = demo_populate(v, keys_dir, seed, customers, &nmade)) !=
+	if ((ex = demo_populate(v, keys_dir, dp, &nmade)) !=
 	    EX_OK) {
 		demo_remove_keys(keys_dir, nmade, made_keys);
 		vault_discard(v);
@@ -1235,14 +1262,14 @@ cmd_demo(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "customers", required_argument, NULL, O_CUSTOMERS },
+		{ "calls", required_argument, NULL, O_CALLS },
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "keys-dir", required_argument, NULL, O_KEYS_DIR },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct args a;
-	uint64_t seed = 0;
-	size_t customers = 0;
+	struct demo_params dp;
 	int ex;
 
 	if ((ex = parse_args("demo", argc, argv, opts, 1, &a)) != EX_OK ||
@@ -1258,9 +1285,9 @@ cmd_demo(int argc, char **argv)
 		return EX_USAGE;
 	}
 	if ((ex = need_pos("demo", &a, 1, "the vault directory DIR")) ||
-	    (ex = demo_options_parse(&a, &seed, &customers)))
+	    (ex = demo_options_parse(&a, &dp)))
 		return ex;
-	return demo_build(a.pos[0], a.keys_dir, seed, customers);
+	return demo_build(a.pos[0], a.keys_dir, &dp);
 }
 
 /* pubkey ---------------------------------------------------------------- */

@@ -190,6 +190,9 @@ expect_grep 0 '^vault OK' "the vault demo refused is intact" \
     "$BIN/cofferd" --check -d "$KV" -k "$KF"
 expect_grep 0 '^daemon key: SHA256:' "a small demo vault" \
     "$ADMIN" demo "$TMP/demo" --customers 20 --seed 3 --keys-dir "$TMP/demokeys"
+expect_grep 2 'calls 51: not a number from 0 to 50' "demo --calls out of range is refused, named" \
+    "$ADMIN" demo "$TMP/demo-c" --calls 51
+[ ! -e "$TMP/demo-c" ] && ok "... and makes nothing" || not_ok "... and makes nothing"
 if [ -f "$TMP/demokeys/agent10.key" ] && [ "$(mode_of "$TMP/demokeys/agent10.key")" = 600 ] &&
     [ -f "$TMP/demo/master.key" ] && [ ! -e "$TMP/demo/keys" ]; then
 	ok "demo keys went to --keys-dir, 0600; master.key in the vault"
