@@ -16,33 +16,6 @@ struct dnc_lookup {
 	sqlite3_stmt *has;
 };
 
-static int
-prep(struct store *st, const char *sql, sqlite3_stmt **s)
-{
-	return store_db_status(sqlite3_prepare_v2(store_sqlite(st), sql, -1, s,
-	    NULL));
-}
-
-/* Run a prepared write to completion and finalize it. */
-static int
-step_done(sqlite3_stmt *s)
-{
-	int rc = sqlite3_step(s);
-
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? COFFER_OK : store_db_status(rc);
-}
-
-static void
-col_text(char *dst, size_t dstsz, sqlite3_stmt *s, int col)
-{
-	const unsigned char *t = sqlite3_column_text(s, col);
-
-	dst[0] = '\0';
-	if (t != NULL)
-		snprintf(dst, dstsz, "%s", (const char *)t);
-}
-
 /* A reason the table accepts: 1..DNC_REASON_MAX bytes (min 0 if empty_ok). */
 static int
 reason_ok(const char *reason, int empty_ok)
@@ -84,7 +57,7 @@ add_event(struct store *st, const char *phone, const char *event,
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	if ((rc = prep(st, "INSERT INTO dnc_events (phone, event, actor_id, "
+	if ((rc = store_prep(st, "INSERT INTO dnc_events (phone, event, actor_id, "
 	    "reason, time) VALUES (?1, ?2, ?3, ?4, ?5)", &s)) != COFFER_OK)
 		return rc;
 	sqlite3_bind_text(s, 1, phone, -1, SQLITE_STATIC);
@@ -93,7 +66,7 @@ add_event(struct store *st, const char *phone, const char *event,
 	sqlite3_bind_text(s, 4, reason != NULL ? reason : "", -1,
 	    SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, now);
-	return step_done(s);
+	return store_step_done(s);
 }
 
 int
@@ -103,7 +76,7 @@ dnc_contains(struct store *st, const char *phone, int *found)
 	int rc;
 
 	*found = 0;
-	if ((rc = prep(st, "SELECT 1 FROM dnc_list WHERE phone = ?1", &s)) !=
+	if ((rc = store_prep(st, "SELECT 1 FROM dnc_list WHERE phone = ?1", &s)) !=
 	    COFFER_OK)
 		return rc;
 	sqlite3_bind_text(s, 1, phone, -1, SQLITE_STATIC);
@@ -130,11 +103,11 @@ dnc_add(struct store *st, const char *phone, const char *reason,
 		return rc;
 	if (listed)
 		/* asked again: the number stays, a pending removal is void */
-		rc = prep(st, "UPDATE dnc_list SET remove_by = NULL, "
+		rc = store_prep(st, "UPDATE dnc_list SET remove_by = NULL, "
 		    "remove_reason = NULL, remove_asked = NULL WHERE "
 		    "phone = ?1", &s);
 	else
-		rc = prep(st, "INSERT INTO dnc_list (phone, reason, added_by, "
+		rc = store_prep(st, "INSERT INTO dnc_list (phone, reason, added_by, "
 		    "added) VALUES (?1, ?2, ?3, ?4)", &s);
 	if (rc != COFFER_OK)
 		return rc;
@@ -144,7 +117,7 @@ dnc_add(struct store *st, const char *phone, const char *reason,
 		sqlite3_bind_int64(s, 3, by);
 		sqlite3_bind_int64(s, 4, now);
 	}
-	if ((rc = step_done(s)) != COFFER_OK)
+	if ((rc = store_step_done(s)) != COFFER_OK)
 		return rc;
 	if (was_listed != NULL)
 		*was_listed = listed;
@@ -161,7 +134,7 @@ unflagged(struct store *st, const char *phone, int64_t *ids, size_t max,
 
 	*n = 0;
 	*total = 0;
-	if ((rc = prep(st, "SELECT id FROM customers WHERE phone = ?1 AND "
+	if ((rc = store_prep(st, "SELECT id FROM customers WHERE phone = ?1 AND "
 	    "deleted = 0 AND coalesce(do_not_call, 0) = 0 ORDER BY id", &s)) !=
 	    COFFER_OK)
 		return rc;
@@ -188,13 +161,13 @@ dnc_flag_customers(struct store *st, const char *phone, int64_t now,
 	if ((rc = unflagged(st, phone, ids, max, n, total)) != COFFER_OK ||
 	    *total == 0)
 		return rc;
-	if ((rc = prep(st, "UPDATE customers SET do_not_call = 1, version = "
+	if ((rc = store_prep(st, "UPDATE customers SET do_not_call = 1, version = "
 	    "version + 1, updated = ?2 WHERE phone = ?1 AND deleted = 0 AND "
 	    "coalesce(do_not_call, 0) = 0", &s)) != COFFER_OK)
 		return rc;
 	sqlite3_bind_text(s, 1, phone, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, now);
-	return step_done(s);
+	return store_step_done(s);
 }
 
 #define ENTRY_COLS "l.phone, l.reason, l.added_by, coalesce(a.name, ''), " \
@@ -206,15 +179,15 @@ static void
 entry_from(sqlite3_stmt *s, struct dnc_entry *e)
 {
 	memset(e, 0, sizeof(*e));
-	col_text(e->phone, sizeof(e->phone), s, 0);
-	col_text(e->reason, sizeof(e->reason), s, 1);
+	store_col_text(e->phone, sizeof(e->phone), s, 0);
+	store_col_text(e->reason, sizeof(e->reason), s, 1);
 	e->added_by = sqlite3_column_int64(s, 2);
-	col_text(e->added_by_name, sizeof(e->added_by_name), s, 3);
+	store_col_text(e->added_by_name, sizeof(e->added_by_name), s, 3);
 	e->added = sqlite3_column_int64(s, 4);
 	e->pending = sqlite3_column_type(s, 5) != SQLITE_NULL;
 	e->remove_by = sqlite3_column_int64(s, 5);
-	col_text(e->remove_by_name, sizeof(e->remove_by_name), s, 6);
-	col_text(e->remove_reason, sizeof(e->remove_reason), s, 7);
+	store_col_text(e->remove_by_name, sizeof(e->remove_by_name), s, 6);
+	store_col_text(e->remove_reason, sizeof(e->remove_reason), s, 7);
 	e->remove_asked = sqlite3_column_int64(s, 8);
 }
 
@@ -225,7 +198,7 @@ dnc_get(struct store *st, const char *phone, struct dnc_entry *e)
 	int rc;
 
 	memset(e, 0, sizeof(*e));
-	if ((rc = prep(st, "SELECT " ENTRY_COLS " WHERE l.phone = ?1", &s)) !=
+	if ((rc = store_prep(st, "SELECT " ENTRY_COLS " WHERE l.phone = ?1", &s)) !=
 	    COFFER_OK)
 		return rc;
 	sqlite3_bind_text(s, 1, phone, -1, SQLITE_STATIC);
@@ -254,7 +227,7 @@ dnc_request_removal(struct store *st, const char *phone, const char *reason,
 		return rc;
 	if (e.pending)
 		return COFFER_ERR_CONFLICT;
-	if ((rc = prep(st, "UPDATE dnc_list SET remove_by = ?2, remove_reason "
+	if ((rc = store_prep(st, "UPDATE dnc_list SET remove_by = ?2, remove_reason "
 	    "= ?3, remove_asked = ?4 WHERE phone = ?1 AND remove_by IS NULL",
 	    &s)) != COFFER_OK)
 		return rc;
@@ -262,7 +235,7 @@ dnc_request_removal(struct store *st, const char *phone, const char *reason,
 	sqlite3_bind_int64(s, 2, by);
 	sqlite3_bind_text(s, 3, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, now);
-	if ((rc = step_done(s)) != COFFER_OK)
+	if ((rc = store_step_done(s)) != COFFER_OK)
 		return rc;
 	return add_event(st, phone, "remove_request", by, reason, now);
 }
@@ -284,13 +257,13 @@ dnc_decide_removal(struct store *st, const char *phone, int approve,
 	/* two people, always: the one who asked never decides */
 	if (e.remove_by == by)
 		return COFFER_ERR_DENIED;
-	rc = approve ? prep(st, "DELETE FROM dnc_list WHERE phone = ?1", &s) :
-	    prep(st, "UPDATE dnc_list SET remove_by = NULL, remove_reason = "
+	rc = approve ? store_prep(st, "DELETE FROM dnc_list WHERE phone = ?1", &s) :
+	    store_prep(st, "UPDATE dnc_list SET remove_by = NULL, remove_reason = "
 	    "NULL, remove_asked = NULL WHERE phone = ?1", &s);
 	if (rc != COFFER_OK)
 		return rc;
 	sqlite3_bind_text(s, 1, phone, -1, SQLITE_STATIC);
-	if ((rc = step_done(s)) != COFFER_OK)
+	if ((rc = store_step_done(s)) != COFFER_OK)
 		return rc;
 	return add_event(st, phone, approve ? "remove_approve" :
 	    "remove_reject", by, comment, now);
@@ -302,7 +275,7 @@ list_total(struct store *st, int pending_only, uint64_t *total)
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	if ((rc = prep(st, pending_only ? "SELECT count(*) FROM dnc_list "
+	if ((rc = store_prep(st, pending_only ? "SELECT count(*) FROM dnc_list "
 	    "WHERE remove_asked IS NOT NULL" : "SELECT count(*) FROM dnc_list",
 	    &s)) != COFFER_OK)
 		return rc;
@@ -332,7 +305,7 @@ dnc_list(struct store *st, int pending_only, size_t limit, size_t offset,
 		return rc;
 	if ((e = malloc(sizeof(*e))) == NULL)
 		return COFFER_ERR_NOMEM;
-	if ((rc = prep(st, pending_only ? "SELECT " ENTRY_COLS " WHERE "
+	if ((rc = store_prep(st, pending_only ? "SELECT " ENTRY_COLS " WHERE "
 	    "l.remove_asked IS NOT NULL ORDER BY l.phone LIMIT ?1 OFFSET ?2" :
 	    "SELECT " ENTRY_COLS " ORDER BY l.phone LIMIT ?1 OFFSET ?2", &s)) !=
 	    COFFER_OK)
@@ -360,7 +333,7 @@ dnc_lookup_open(struct store *st, struct dnc_lookup **out)
 	*out = NULL;
 	if ((lk = calloc(1, sizeof(*lk))) == NULL)
 		return COFFER_ERR_NOMEM;
-	if ((rc = prep(st, "SELECT 1 FROM dnc_list WHERE phone = ?1",
+	if ((rc = store_prep(st, "SELECT 1 FROM dnc_list WHERE phone = ?1",
 	    &lk->has)) != COFFER_OK) {
 		free(lk);
 		return rc;

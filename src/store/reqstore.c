@@ -11,33 +11,6 @@
 #include "coffer/reqstore.h"
 #include "store_int.h"
 
-static int
-prep(struct store *st, const char *sql, sqlite3_stmt **s)
-{
-	return store_db_status(sqlite3_prepare_v2(store_sqlite(st), sql, -1, s,
-	    NULL));
-}
-
-/* Run a prepared write to completion and finalize it. */
-static int
-step_done(sqlite3_stmt *s)
-{
-	int rc = sqlite3_step(s);
-
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? COFFER_OK : store_db_status(rc);
-}
-
-static void
-col_text(char *dst, size_t dstsz, sqlite3_stmt *s, int col)
-{
-	const unsigned char *t = sqlite3_column_text(s, col);
-
-	dst[0] = '\0';
-	if (t != NULL)
-		snprintf(dst, dstsz, "%s", (const char *)t);
-}
-
 /* A copy of a blob column in malloc'd memory (at least one byte). */
 static int
 col_blob(sqlite3_stmt *s, int col, unsigned char **out, size_t *len)
@@ -82,7 +55,7 @@ add_event(struct store *st, int64_t id, const char *state, int64_t actor,
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	if ((rc = prep(st, "INSERT INTO request_events (request_id, state, "
+	if ((rc = store_prep(st, "INSERT INTO request_events (request_id, state, "
 	    "actor_id, time) VALUES (?1, ?2, ?3, ?4)", &s)) != COFFER_OK)
 		return rc;
 	sqlite3_bind_int64(s, 1, id);
@@ -90,7 +63,7 @@ add_event(struct store *st, int64_t id, const char *state, int64_t actor,
 	if (actor > 0)
 		sqlite3_bind_int64(s, 3, actor);
 	sqlite3_bind_int64(s, 4, now);
-	return step_done(s);
+	return store_step_done(s);
 }
 
 int
@@ -102,7 +75,7 @@ store_request_add(struct store *st, struct store_request *r)
 	if (r->fields == NULL || r->fields_len == 0 ||
 	    r->fields_len > REQ_FIELDS_MAX)
 		return COFFER_ERR_INVALID;
-	if ((rc = prep(st, "INSERT INTO change_requests (kind, record_id, "
+	if ((rc = store_prep(st, "INSERT INTO change_requests (kind, record_id, "
 	    "base_version, op, fields, reason, requester_id, created, expires, "
 	    "need, roles, hash, state, updated) VALUES (?1, ?2, ?3, ?4, ?5, "
 	    "?6, ?7, ?8, ?9, ?10, ?11, ?12, 'pending', ?8)", &s)) != COFFER_OK)
@@ -119,7 +92,7 @@ store_request_add(struct store *st, struct store_request *r)
 	sqlite3_bind_int64(s, 10, (int64_t)r->need);
 	sqlite3_bind_text(s, 11, r->roles, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 12, r->hash, 32, SQLITE_STATIC);
-	if ((rc = step_done(s)) != COFFER_OK)
+	if ((rc = store_step_done(s)) != COFFER_OK)
 		return rc;
 	r->id = sqlite3_last_insert_rowid(store_sqlite(st));
 	snprintf(r->state, sizeof(r->state), "pending");
@@ -137,21 +110,21 @@ request_from_row(sqlite3_stmt *s, struct store_request *r)
 
 	memset(r, 0, sizeof(*r));
 	r->id = sqlite3_column_int64(s, 0);
-	col_text(r->kind, sizeof(r->kind), s, 1);
+	store_col_text(r->kind, sizeof(r->kind), s, 1);
 	r->record_id = sqlite3_column_int64(s, 2);
 	r->base_version = sqlite3_column_int64(s, 3);
-	col_text(r->op, sizeof(r->op), s, 4);
+	store_col_text(r->op, sizeof(r->op), s, 4);
 	if ((rc = col_blob(s, 5, &r->fields, &r->fields_len)) != COFFER_OK)
 		return rc;
-	col_text(r->reason, sizeof(r->reason), s, 6);
+	store_col_text(r->reason, sizeof(r->reason), s, 6);
 	r->requester_id = sqlite3_column_int64(s, 7);
 	r->created = sqlite3_column_int64(s, 8);
 	r->expires = sqlite3_column_int64(s, 9);
 	r->need = (unsigned)sqlite3_column_int(s, 10);
-	col_text(r->roles, sizeof(r->roles), s, 11);
+	store_col_text(r->roles, sizeof(r->roles), s, 11);
 	if ((rc = col_fixed(s, 12, r->hash, 32)) != COFFER_OK)
 		return rc;
-	col_text(r->state, sizeof(r->state), s, 13);
+	store_col_text(r->state, sizeof(r->state), s, 13);
 	r->updated = sqlite3_column_int64(s, 14);
 	return COFFER_OK;
 }
@@ -163,7 +136,7 @@ store_request_get(struct store *st, int64_t id, struct store_request *r)
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	if ((rc = prep(st, "SELECT " REQ_COLS " FROM change_requests WHERE "
+	if ((rc = store_prep(st, "SELECT " REQ_COLS " FROM change_requests WHERE "
 	    "id = ?1", &s)) != COFFER_OK)
 		return rc;
 	sqlite3_bind_int64(s, 1, id);
@@ -200,7 +173,7 @@ store_request_ids(struct store *st, const char *state, int64_t requester,
 	int rc;
 
 	*n = 0;
-	if ((rc = prep(st, "SELECT id FROM change_requests WHERE (?1 IS NULL "
+	if ((rc = store_prep(st, "SELECT id FROM change_requests WHERE (?1 IS NULL "
 	    "OR state = ?1) AND (?2 = 0 OR requester_id = ?2) ORDER BY id "
 	    "DESC LIMIT ?3", &s)) != COFFER_OK)
 		return rc;
@@ -219,7 +192,7 @@ store_request_due(struct store *st, int64_t now, int64_t *ids, size_t max,
 	int rc;
 
 	*n = 0;
-	if ((rc = prep(st, "SELECT id FROM change_requests WHERE state = "
+	if ((rc = store_prep(st, "SELECT id FROM change_requests WHERE state = "
 	    "'pending' AND expires <= ?1 ORDER BY id LIMIT ?2", &s)) !=
 	    COFFER_OK)
 		return rc;
@@ -235,14 +208,14 @@ store_request_set_state(struct store *st, int64_t id, const char *from,
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	if ((rc = prep(st, "UPDATE change_requests SET state = ?3, updated = "
+	if ((rc = store_prep(st, "UPDATE change_requests SET state = ?3, updated = "
 	    "?4 WHERE id = ?1 AND state = ?2", &s)) != COFFER_OK)
 		return rc;
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_text(s, 2, from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, to, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, now);
-	if ((rc = step_done(s)) != COFFER_OK)
+	if ((rc = store_step_done(s)) != COFFER_OK)
 		return rc;
 	if (sqlite3_changes(store_sqlite(st)) != 1)
 		return COFFER_ERR_CONFLICT;
@@ -255,7 +228,7 @@ store_approval_add(struct store *st, const struct store_approval *a)
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	if ((rc = prep(st, "INSERT INTO approvals (request_id, approver_id, "
+	if ((rc = store_prep(st, "INSERT INTO approvals (request_id, approver_id, "
 	    "role, decision, comment, time, signature, statement_hash) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &s)) != COFFER_OK)
 		return rc;
@@ -267,7 +240,7 @@ store_approval_add(struct store *st, const struct store_approval *a)
 	sqlite3_bind_int64(s, 6, a->time);
 	sqlite3_bind_blob(s, 7, a->signature, 64, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 8, a->statement_hash, 32, SQLITE_STATIC);
-	return step_done(s);
+	return store_step_done(s);
 }
 
 int
@@ -279,7 +252,7 @@ store_approval_list(struct store *st, int64_t request_id,
 	int rc;
 
 	*n = 0;
-	if ((rc = prep(st, "SELECT a.approver_id, u.name, a.role, a.decision, "
+	if ((rc = store_prep(st, "SELECT a.approver_id, u.name, a.role, a.decision, "
 	    "a.comment, a.time, a.signature, a.statement_hash FROM approvals a "
 	    "JOIN users u ON u.id = a.approver_id WHERE a.request_id = ?1 "
 	    "ORDER BY a.id", &s)) != COFFER_OK)
@@ -290,10 +263,10 @@ store_approval_list(struct store *st, int64_t request_id,
 		memset(a, 0, sizeof(*a));
 		a->request_id = request_id;
 		a->approver_id = sqlite3_column_int64(s, 0);
-		col_text(a->approver, sizeof(a->approver), s, 1);
-		col_text(a->role, sizeof(a->role), s, 2);
-		col_text(a->decision, sizeof(a->decision), s, 3);
-		col_text(a->comment, sizeof(a->comment), s, 4);
+		store_col_text(a->approver, sizeof(a->approver), s, 1);
+		store_col_text(a->role, sizeof(a->role), s, 2);
+		store_col_text(a->decision, sizeof(a->decision), s, 3);
+		store_col_text(a->comment, sizeof(a->comment), s, 4);
 		a->time = sqlite3_column_int64(s, 5);
 		if (col_fixed(s, 6, a->signature, 64) != COFFER_OK ||
 		    col_fixed(s, 7, a->statement_hash, 32) != COFFER_OK) {
@@ -315,7 +288,7 @@ store_history_add(struct store *st, const struct store_history *h)
 
 	if (h->fields == NULL || h->fields_len > REQ_FIELDS_MAX)
 		return COFFER_ERR_INVALID;
-	if ((rc = prep(st, "INSERT INTO record_history (kind, record_id, "
+	if ((rc = store_prep(st, "INSERT INTO record_history (kind, record_id, "
 	    "version, request_id, op, requester_id, approvers, time, fields) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", &s)) != COFFER_OK)
 		return rc;
@@ -328,7 +301,7 @@ store_history_add(struct store *st, const struct store_history *h)
 	sqlite3_bind_text(s, 7, h->approvers, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 8, h->time);
 	sqlite3_bind_blob(s, 9, h->fields, (int)h->fields_len, SQLITE_STATIC);
-	return step_done(s);
+	return store_step_done(s);
 }
 
 void
@@ -358,7 +331,7 @@ store_history_list(struct store *st, const char *kind, int64_t record_id,
 	*n = 0;
 	if ((h = calloc(HISTORY_MAX, sizeof(*h))) == NULL)
 		return COFFER_ERR_NOMEM;
-	if ((rc = prep(st, "SELECT version, request_id, op, requester_id, "
+	if ((rc = store_prep(st, "SELECT version, request_id, op, requester_id, "
 	    "approvers, time, fields FROM record_history WHERE kind = ?1 AND "
 	    "record_id = ?2 ORDER BY id", &s)) != COFFER_OK)
 		goto out;
@@ -370,9 +343,9 @@ store_history_list(struct store *st, const char *kind, int64_t record_id,
 		e->record_id = record_id;
 		e->version = sqlite3_column_int64(s, 0);
 		e->request_id = sqlite3_column_int64(s, 1);
-		col_text(e->op, sizeof(e->op), s, 2);
+		store_col_text(e->op, sizeof(e->op), s, 2);
 		e->requester_id = sqlite3_column_int64(s, 3);
-		col_text(e->approvers, sizeof(e->approvers), s, 4);
+		store_col_text(e->approvers, sizeof(e->approvers), s, 4);
 		e->time = sqlite3_column_int64(s, 5);
 		cnt++;
 		if ((rc = col_blob(s, 6, &e->fields, &e->fields_len)) !=
@@ -401,7 +374,7 @@ store_user_in_chain(struct store *st, int64_t user, int64_t ancestor,
 
 	*yes = 0;
 	/* depth bound: a manager_id cycle cannot loop forever */
-	if ((rc = prep(st, "WITH RECURSIVE up(id, depth) AS (SELECT manager_id, "
+	if ((rc = store_prep(st, "WITH RECURSIVE up(id, depth) AS (SELECT manager_id, "
 	    "1 FROM users WHERE id = ?1 UNION SELECT u.manager_id, up.depth + 1 "
 	    "FROM users u JOIN up ON u.id = up.id WHERE up.depth < 32) "
 	    "SELECT 1 FROM up WHERE id = ?2 LIMIT 1", &s)) != COFFER_OK)
@@ -423,7 +396,7 @@ store_request_pending_on(struct store *st, const char *kind,
 	int rc;
 
 	*n = 0;
-	if ((rc = prep(st, "SELECT id FROM change_requests WHERE kind = ?1 "
+	if ((rc = store_prep(st, "SELECT id FROM change_requests WHERE kind = ?1 "
 	    "AND record_id = ?2 AND state = 'pending' ORDER BY id LIMIT ?3",
 	    &s)) != COFFER_OK)
 		return rc;
@@ -441,11 +414,11 @@ erase_one(struct store *st, const char *sql, const char *kind,
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	if ((rc = prep(st, sql, &s)) != COFFER_OK)
+	if ((rc = store_prep(st, sql, &s)) != COFFER_OK)
 		return rc;
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, record_id);
-	if ((rc = step_done(s)) == COFFER_OK)
+	if ((rc = store_step_done(s)) == COFFER_OK)
 		*n = (size_t)sqlite3_changes(store_sqlite(st));
 	return rc;
 }

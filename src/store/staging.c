@@ -17,13 +17,6 @@ exec(struct store *st, const char *sql)
 	    NULL));
 }
 
-static int
-prep(struct store *st, const char *sql, sqlite3_stmt **s)
-{
-	return store_db_status(sqlite3_prepare_v2(store_sqlite(st), sql, -1, s,
-	    NULL));
-}
-
 int
 staging_reset_if_absent(struct store *st)
 {
@@ -53,7 +46,7 @@ first_line(struct store *st, const char *phone, int64_t *line)
 	int rc;
 
 	*line = 0;
-	if ((rc = prep(st, "SELECT min(line) FROM temp.import_rows WHERE "
+	if ((rc = store_prep(st, "SELECT min(line) FROM temp.import_rows WHERE "
 	    "phone = ?1", &s)) != COFFER_OK)
 		return rc;
 	sqlite3_bind_text(s, 1, phone, -1, SQLITE_STATIC);
@@ -86,7 +79,7 @@ staging_add(struct store *st, int64_t line, const char *phone,
 			reason = dup;
 		}
 	}
-	if ((rc = prep(st, "INSERT INTO temp.import_rows (line, phone, map, "
+	if ((rc = store_prep(st, "INSERT INTO temp.import_rows (line, phone, map, "
 	    "status, reason) VALUES (?1, ?2, ?3, ?4, ?5)", &s)) != COFFER_OK)
 		return rc;
 	sqlite3_bind_int64(s, 1, line);
@@ -128,7 +121,7 @@ staging_counts(struct store *st, size_t *total, size_t *good,
 	int rc;
 
 	*total = *good = *rejected = 0;
-	if ((rc = prep(st, "SELECT count(*), count(*) FILTER (WHERE status = "
+	if ((rc = store_prep(st, "SELECT count(*), count(*) FILTER (WHERE status = "
 	    "'ok') FROM temp.import_rows", &s)) != COFFER_OK)
 		return rc;
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -150,7 +143,7 @@ staging_each_reject(struct store *st, size_t max,
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	if ((rc = prep(st, "SELECT line, status, coalesce(reason, '') FROM "
+	if ((rc = store_prep(st, "SELECT line, status, coalesce(reason, '') FROM "
 	    "temp.import_rows WHERE status <> 'ok' ORDER BY line LIMIT ?1",
 	    &s)) != COFFER_OK)
 		return rc;
@@ -176,7 +169,7 @@ staging_each_good(struct store *st,
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	if ((rc = prep(st, "SELECT line, map FROM temp.import_rows WHERE "
+	if ((rc = store_prep(st, "SELECT line, map FROM temp.import_rows WHERE "
 	    "status = 'ok' ORDER BY line", &s)) != COFFER_OK)
 		return rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {

@@ -2111,6 +2111,31 @@ store_db_status(int rc)
 	return db_status(rc);
 }
 
+int
+store_prep(struct store *st, const char *sql, sqlite3_stmt **s)
+{
+	return db_status(sqlite3_prepare_v2(st->db, sql, -1, s, NULL));
+}
+
+int
+store_step_done(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? COFFER_OK : db_status(rc);
+}
+
+void
+store_col_text(char *dst, size_t dstsz, sqlite3_stmt *s, int col)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+
+	dst[0] = '\0';
+	if (t != NULL)
+		snprintf(dst, dstsz, "%s", (const char *)t);
+}
+
 /* Lists -------------------------------------------------------------- */
 
 /* "(x.label IS NULL OR x.label IN ('public', ...))" from schema.c's enum. */

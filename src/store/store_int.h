@@ -12,6 +12,12 @@
 sqlite3 *store_sqlite(struct store *st);
 /* SQLite result code -> Coffer status (as store.c maps them). */
 int store_db_status(int rc);
+/* Prepare sql on st's connection (not cached); a status. */
+int store_prep(struct store *st, const char *sql, sqlite3_stmt **s);
+/* Run a prepared write to completion and finalize it. */
+int store_step_done(sqlite3_stmt *s);
+/* Copy a text column into dst (empty for NULL), truncating to dstsz. */
+void store_col_text(char *dst, size_t dstsz, sqlite3_stmt *s, int col);
 
 /*
  * The users a manager's TEAM scope covers, given the manager's user id as

@@ -20,16 +20,6 @@
 
 #define SQL_MAX 1024
 
-static int
-prep(struct store *st, const char *sql, sqlite3_stmt **s)
-{
-	*s = NULL;
-	if (sqlite3_prepare_v2(store_sqlite(st), sql, -1, s, NULL) !=
-	    SQLITE_OK)
-		return COFFER_ERR_DB;
-	return COFFER_OK;
-}
-
 /* Step a statement that returns no row, and finalize it. */
 static int
 run_done(sqlite3_stmt *s, size_t *changes, struct store *st)
@@ -101,7 +91,7 @@ wf_user_in_scope(struct store *st, const struct store_scope *sc,
 	}
 	if (sc->user_id <= 0 || sc->team[0] == '\0')
 		return COFFER_OK;   /* a team scope naming nobody: nothing */
-	if ((rc = prep(st, "SELECT 1 WHERE ?2 IN (" SQL_TEAM_USERS("?1") ")",
+	if ((rc = store_prep(st, "SELECT 1 WHERE ?2 IN (" SQL_TEAM_USERS("?1") ")",
 	    &s)) != COFFER_OK)
 		return rc;
 	sqlite3_bind_int64(s, 1, sc->user_id);
@@ -133,7 +123,7 @@ move_one(struct store *st, const char *sql, int64_t id, int64_t to,
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	if ((rc = prep(st, sql, &s)) != COFFER_OK)
+	if ((rc = store_prep(st, sql, &s)) != COFFER_OK)
 		return rc;
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, to);
@@ -185,7 +175,7 @@ wf_pool(struct store *st, int64_t owner, int with_unowned,
 	    "", lab, list != NULL ? " AND t.source_list = ?2" : "");
 	if (len < 0 || (size_t)len >= sizeof(sql))
 		return COFFER_ERR_INTERNAL;
-	if ((rc = prep(st, sql, &s)) != COFFER_OK)
+	if ((rc = store_prep(st, sql, &s)) != COFFER_OK)
 		return rc;
 	sqlite3_bind_int64(s, 1, owner);
 	if (list != NULL)
@@ -214,7 +204,7 @@ wf_owned_count(struct store *st, int64_t owner, unsigned label_allow,
 	    "t.deleted = 0", lab);
 	if (len < 0 || (size_t)len >= sizeof(sql))
 		return COFFER_ERR_INTERNAL;
-	if ((rc = prep(st, sql, &s)) != COFFER_OK)
+	if ((rc = store_prep(st, sql, &s)) != COFFER_OK)
 		return rc;
 	sqlite3_bind_int64(s, 1, owner);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -248,7 +238,7 @@ wf_transfer(struct store *st, int64_t from, int64_t to, int64_t *ids,
 	if (from <= 0 || to <= 0 || from == to)
 		return COFFER_ERR_INVALID;
 	/* The follow-ups first, while their customers still name from. */
-	if ((rc = prep(st, "UPDATE followups SET agent_id = ?2, version = "
+	if ((rc = store_prep(st, "UPDATE followups SET agent_id = ?2, version = "
 	    "version + 1, updated = ?3 WHERE deleted = 0 AND status = 'open' "
 	    "AND (agent_id IS NULL OR agent_id = ?1) AND customer_id IN "
 	    "(SELECT c.id FROM customers c WHERE c.owner_id = ?1 AND "
@@ -259,7 +249,7 @@ wf_transfer(struct store *st, int64_t from, int64_t to, int64_t *ids,
 	sqlite3_bind_int64(s, 3, now);
 	if ((rc = run_done(s, &f, st)) != COFFER_OK)
 		return rc;
-	if ((rc = prep(st, "UPDATE customers SET owner_id = ?2, version = "
+	if ((rc = store_prep(st, "UPDATE customers SET owner_id = ?2, version = "
 	    "version + 1, updated = ?3 WHERE owner_id = ?1 AND deleted = 0 "
 	    "RETURNING id", &s)) != COFFER_OK)
 		return rc;
@@ -307,7 +297,7 @@ count_of(struct store *st, const char *where, int64_t agent, int64_t until,
 	len = snprintf(sql, sizeof(sql), "SELECT count(*)%s", where);
 	if (len < 0 || (size_t)len >= sizeof(sql))
 		return COFFER_ERR_INTERNAL;
-	if ((rc = prep(st, sql, &s)) != COFFER_OK)
+	if ((rc = store_prep(st, sql, &s)) != COFFER_OK)
 		return rc;
 	sqlite3_bind_int64(s, 1, agent);
 	(void)sqlite3_bind_int64(s, 2, until); /* SQLITE_RANGE if unused */
@@ -337,7 +327,7 @@ today_followups(struct store *st, const char *where, int64_t agent,
 	    "f.kind%s ORDER BY f.due, f.id LIMIT ?3", where);
 	if (len < 0 || (size_t)len >= sizeof(sql))
 		return COFFER_ERR_INTERNAL;
-	if ((rc = prep(st, sql, &s)) != COFFER_OK)
+	if ((rc = store_prep(st, sql, &s)) != COFFER_OK)
 		return rc;
 	sqlite3_bind_int64(s, 1, agent);
 	sqlite3_bind_int64(s, 2, until);
@@ -370,7 +360,7 @@ today_leads(struct store *st, const char *where, int64_t agent,
 	    "LIMIT ?3", where);
 	if (len < 0 || (size_t)len >= sizeof(sql))
 		return COFFER_ERR_INTERNAL;
-	if ((rc = prep(st, sql, &s)) != COFFER_OK)
+	if ((rc = store_prep(st, sql, &s)) != COFFER_OK)
 		return rc;
 	sqlite3_bind_int64(s, 1, agent);
 	sqlite3_bind_int64(s, 3, (int64_t)(max - *n));
