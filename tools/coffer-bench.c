@@ -374,6 +374,10 @@ struct agent {
 	unsigned char *sk;       /* 64 bytes, sodium_malloc'd */
 	int64_t *ids;            /* customers this agent owns */
 	size_t nids, cap;
+	/* those of them a call may be logged for: not flagged do-not-call
+	 * (the daemon refuses the others, docs/dnc.md) */
+	int64_t *callable;
+	size_t ncallable;
 	uint64_t total;          /* all its customers */
 };
 
@@ -548,11 +552,16 @@ list_page(struct conn *c, uint64_t limit, uint64_t offset, struct agent *a,
 	a->total = total;
 	n = cbor_array_size(recs);
 	for (i = 0; i < n; i++) {
+		const cbor_item_t *rec = cbor_array_handle(recs)[i];
 		int64_t rid;
+		int dnc = 1;
 
-		if (a->nids < a->cap && msg_get_int(cbor_array_handle(recs)[i],
-		    "id", &rid) == COFFER_OK)
-			a->ids[a->nids++] = rid;
+		if (a->nids >= a->cap || msg_get_int(rec, "id", &rid) !=
+		    COFFER_OK)
+			continue;
+		a->ids[a->nids++] = rid;
+		if (msg_get_bool(rec, "do_not_call", &dnc) == COFFER_OK && !dnc)
+			a->callable[a->ncallable++] = rid;
 	}
 out:
 	cbor_decref(&res);
@@ -572,7 +581,8 @@ collect_ids(struct bench *b, struct agent *a, uint64_t *rs, char *err,
 	size_t want = b->cfg.ids_per_agent;
 	int rc;
 
-	if ((a->ids = calloc(want + PAGE, sizeof(*a->ids))) == NULL)
+	if ((a->ids = calloc(want + PAGE, sizeof(*a->ids))) == NULL ||
+	    (a->callable = calloc(want + PAGE, sizeof(*a->callable))) == NULL)
 		return COFFER_ERR_NOMEM;
 	a->cap = want + PAGE;
 	if ((rc = conn_open(b, a, &c)) != COFFER_OK) {
@@ -591,8 +601,9 @@ collect_ids(struct bench *b, struct agent *a, uint64_t *rs, char *err,
 			break;
 	}
 	conn_close(&c);
-	if (rc == COFFER_OK && a->nids == 0) {
-		snprintf(err, errsz, "%s owns no customers", a->name);
+	if (rc == COFFER_OK && (a->nids == 0 || a->ncallable == 0)) {
+		snprintf(err, errsz, "%s owns no customers%s", a->name,
+		    a->nids ? " that may be called" : "");
 		rc = COFFER_ERR_NOT_FOUND;
 	}
 	return rc;
@@ -645,6 +656,7 @@ free_agents(struct bench *b)
 		if (b->agents[i].sk != NULL)
 			sodium_free(b->agents[i].sk);
 		free(b->agents[i].ids);
+		free(b->agents[i].callable);
 	}
 }
 
@@ -698,6 +710,7 @@ one_request(struct worker *w, struct conn *c, enum opkind k, char *err,
 		    rnd_below(&w->rs, span - LIST_LIMIT + 1) : 0);
 		break;
 	case OP_CREATE:
+		cust = a->callable[rnd_below(&w->rs, a->ncallable)];
 		req_create(&req, id, cust, (uint64_t)time(NULL) -
 		    rnd_below(&w->rs, 86400), 30 + rnd_below(&w->rs, 600));
 		break;
