@@ -18,7 +18,9 @@
 #define RETENTION_BATCH 64                /* tombstones per kind per sweep */
 
 /*
- * One sweep on st (a connection of the caller's) at time now: for each
+ * One sweep on st (a connection of the caller's) at time now: first the
+ * pending change requests whose expiry has passed are closed (each with
+ * its request.expire record, docs/requests.md §2); then, for each
  * kind with a retention period, erase up to RETENTION_BATCH tombstones
  * deleted at or before now - period, oldest first.  Each is its own write
  * transaction under d->write_lock, committed only after its record.erase

@@ -118,6 +118,61 @@ unlock:
 	return rc;
 }
 
+/*
+ * Close the pending requests whose expiry has passed, as the request
+ * operations do lazily (h_requests.c), so that a quiet vault closes them
+ * on time too and their tombstones can be erased: one transaction, each
+ * with its request.expire record (no actor: the daemon), committed only
+ * after the records are durable.
+ */
+static int
+expire_requests(struct daemon_ctx *d, struct store *st,
+    const struct policy *p, int64_t now)
+{
+	struct store_request q;
+	struct audit_event e;
+	int64_t ids[RETENTION_BATCH];
+	char reason[64];
+	size_t i, n = 0;
+	int rc;
+
+	/* every writer holds write_lock: what is due cannot change under us */
+	pthread_mutex_lock(&d->write_lock);
+	if ((rc = store_request_due(st, now, ids, RETENTION_BATCH, &n)) !=
+	    COFFER_OK || n == 0 || (rc = store_begin(st)) != COFFER_OK)
+		goto unlock;
+	for (i = 0; i < n; i++) {
+		if ((rc = store_request_get(st, ids[i], &q)) != COFFER_OK)
+			goto rollback;
+		rc = store_request_set_state(st, q.id, "pending", "expired", 0,
+		    now);
+		if (rc == COFFER_OK) {
+			snprintf(reason, sizeof(reason), "request %lld expired "
+			    "unapproved", (long long)q.id);
+			memset(&e, 0, sizeof(e));
+			e.op = "request.expire";
+			e.kind = q.kind;
+			e.target_id = q.record_id;
+			e.decision = AUDIT_DENIED;
+			e.reason = reason;
+			e.status = COFFER_OK;
+			e.policy_hash = policy_hash(p);
+			if (audit_append(d->audit, &e, NULL) != COFFER_OK)
+				rc = COFFER_ERR_AUDIT;
+		}
+		store_request_clear(&q);
+		if (rc != COFFER_OK)
+			goto rollback;
+	}
+	if ((rc = store_commit(st)) == COFFER_OK)
+		goto unlock;
+rollback:
+	store_rollback(st);
+unlock:
+	pthread_mutex_unlock(&d->write_lock);
+	return rc;
+}
+
 int
 retention_sweep(struct daemon_ctx *d, struct store *st, int64_t now,
     size_t *erased)
@@ -130,6 +185,8 @@ retention_sweep(struct daemon_ctx *d, struct store *st, int64_t now,
 	kinds = schema_kinds(&nk);
 	/* the policy in force, held still for the whole sweep */
 	pthread_rwlock_rdlock(&d->policy_lock);
+	if (d->policy != NULL)
+		rc = expire_requests(d, st, d->policy, now);
 	for (ki = 0; ki < nk && rc == COFFER_OK && d->policy != NULL; ki++) {
 		if ((keep = policy_retention(d->policy, &kinds[ki])) <= 0)
 			continue;

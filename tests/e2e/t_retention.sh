@@ -110,6 +110,22 @@ as compliance approve "$RD3" --comment ok >/dev/null 2>&1
 sleep 2
 expect_grep 0 "Guojing" "under the default policy (a year) the tombstone keeps its values" \
     as agent01 --json history customer "$C3"
+
+# --- the sweep also closes expired requests, with no request operation ----
+stop_daemon
+sed 's/^  expiry: 72h$/  expiry: 2s/' policy/default.yaml >"$TMP/exp.yaml"
+chmod 600 "$TMP/exp.yaml"
+start_daemon --policy "$TMP/exp.yaml" --retention-every 1
+RX=$(req as agent01 -q request update customer "$C2" needs=Expiring \
+    --reason "nobody will approve this")
+i=0
+while ! as compliance audit search --op request.expire --limit 100 2>/dev/null |
+    grep -q "request $RX expired unapproved" && [ $i -lt 40 ]; do
+	sleep 0.5; i=$((i + 1))
+done
+expect_grep 0 "request.expire +customer $C2 +denied +request $RX expired unapproved" \
+    "an expired request is closed by the sweep, no request operation needed" \
+    as compliance audit search --op request.expire --limit 100
 stop_daemon
 expect 0 "coffer-verify accepts the log" "$BIN/coffer-verify" -q --key "$VKEY" "$LOG"
 done_testing
