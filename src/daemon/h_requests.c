@@ -1107,6 +1107,35 @@ field_list(const struct store_request *q, char *buf, size_t bufsz)
 }
 
 /*
+ * The applied change's own history row (who asked, who approved, when,
+ * the request's change set) and the request's move to applied: the last
+ * step of every apply, purge or not.
+ */
+static int
+mark_applied(struct request *r, const struct store_request *q,
+    const struct store_approval *a, size_t n, int64_t now)
+{
+	struct store_history h;
+	int rc;
+
+	memset(&h, 0, sizeof(h));
+	snprintf(h.kind, sizeof(h.kind), "%s", q->kind);
+	snprintf(h.op, sizeof(h.op), "%s", q->op);
+	h.record_id = q->record_id;
+	h.version = q->base_version + 1;
+	h.request_id = q->id;
+	h.requester_id = q->requester_id;
+	approver_names(a, n, h.approvers, sizeof(h.approvers));
+	h.time = now;
+	h.fields = q->fields;
+	h.fields_len = q->fields_len;
+	if ((rc = store_history_add(r->st, &h)) != COFFER_OK)
+		return rc;
+	return store_request_set_state(r->st, q->id, "pending", "applied", 0,
+	    now);
+}
+
+/*
  * Apply an approved purge (the record is q's version, checked by apply):
  * close the other pending requests on the customer, overwrite its
  * personal fields and tombstone it, erase the change sets of its history
@@ -1120,7 +1149,6 @@ apply_purge(struct request *r, const struct store_request *q,
 {
 	const struct kind_def *k = schema_kind(q->kind);
 	const char *names[POLICY_MAX_FIELDS];
-	struct store_history h;
 	char erased[200];
 	int64_t now = (int64_t)time(NULL);
 	size_t nf, nh = 0, nr = 0;
@@ -1140,20 +1168,7 @@ apply_purge(struct request *r, const struct store_request *q,
 	    (rc = store_purge_erase(r->st, q->kind, q->record_id, &nh, &nr)) !=
 	    COFFER_OK)
 		return rc;
-	memset(&h, 0, sizeof(h));
-	snprintf(h.kind, sizeof(h.kind), "%s", q->kind);
-	snprintf(h.op, sizeof(h.op), "%s", q->op);
-	h.record_id = q->record_id;
-	h.version = q->base_version + 1;
-	h.request_id = q->id;
-	h.requester_id = q->requester_id;
-	approver_names(a, n, h.approvers, sizeof(h.approvers));
-	h.time = now;
-	h.fields = q->fields;
-	h.fields_len = q->fields_len;
-	if ((rc = store_history_add(r->st, &h)) != COFFER_OK ||
-	    (rc = store_request_set_state(r->st, q->id, "pending", "applied",
-	    0, now)) != COFFER_OK)
+	if ((rc = mark_applied(r, q, a, n, now)) != COFFER_OK)
 		return rc;
 	*state = "applied";
 	field_list(q, erased, sizeof(erased));
@@ -1165,7 +1180,7 @@ apply_purge(struct request *r, const struct store_request *q,
 	return transition(r, "request.apply", AUDIT_ALLOWED, 1, q, "request "
 	    "%lld applied: purge %s %lld now at version %lld",
 	    (long long)q->id, q->kind, (long long)q->record_id,
-	    (long long)h.version);
+	    (long long)(q->base_version + 1));
 }
 
 /*
@@ -1182,7 +1197,6 @@ apply(struct request *r, const struct store_request *q,
 	const struct kind_def *k = schema_kind(q->kind);
 	struct access_subject s;
 	struct access_decision dec;
-	struct store_history h;
 	cbor_item_t *cur = NULL, *nv = NULL;
 	int64_t now = (int64_t)time(NULL), v = 0;
 	int rc, active = 0, del = strcmp(q->op, "delete") == 0;
@@ -1225,25 +1239,13 @@ apply(struct request *r, const struct store_request *q,
 		    "request was made");
 	if (rc != COFFER_OK)
 		return rc;
-	memset(&h, 0, sizeof(h));
-	snprintf(h.kind, sizeof(h.kind), "%s", q->kind);
-	snprintf(h.op, sizeof(h.op), "%s", q->op);
-	h.record_id = q->record_id;
-	h.version = q->base_version + 1;
-	h.request_id = q->id;
-	h.requester_id = q->requester_id;
-	approver_names(a, n, h.approvers, sizeof(h.approvers));
-	h.time = now;
-	h.fields = q->fields;
-	h.fields_len = q->fields_len;
-	if ((rc = store_history_add(r->st, &h)) != COFFER_OK ||
-	    (rc = store_request_set_state(r->st, q->id, "pending", "applied",
-	    0, now)) != COFFER_OK)
+	if ((rc = mark_applied(r, q, a, n, now)) != COFFER_OK)
 		return rc;
 	*state = "applied";
 	return transition(r, "request.apply", AUDIT_ALLOWED, 1, q, "request "
 	    "%lld applied: %s %s %lld now at version %lld", (long long)q->id,
-	    q->op, q->kind, (long long)q->record_id, (long long)h.version);
+	    q->op, q->kind, (long long)q->record_id,
+	    (long long)(q->base_version + 1));
 }
 
 /* The signature argument: exactly 64 bytes. */
