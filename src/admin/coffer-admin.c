@@ -1835,6 +1835,33 @@ new_seal_passphrase(const struct args *a, char **pass, size_t *passlen)
 	return EX_FAIL;
 }
 
+/*
+ * Open the vault at dir (with pass, or a's key file, or DIR's) and take its
+ * lock, for a command that changes keys; each failure said on stderr.
+ */
+static int
+open_locked(const struct args *a, const char *dir, const char *pass,
+    size_t passlen, struct vault **v)
+{
+	int rc;
+
+	errno = 0;
+	if ((rc = vault_open(dir, pass ? NULL : a->key_file, pass, passlen,
+	    v)) != COFFER_OK) {
+		report_open(dir, pass ? NULL : a->key_file != NULL ?
+		    a->key_file : VAULT_KEY_FILE, rc);
+		return EX_FAIL;
+	}
+	report_rekey_recovery(*v, dir);
+	if ((rc = vault_lock(*v)) != COFFER_OK) {
+		fprintf(stderr, PROG ": %s: %s\n", dir, rc == COFFER_ERR_BUSY ?
+		    "the vault is in use (is cofferd running? stop it first)" :
+		    coffer_strerror(rc));
+		return EX_FAIL;
+	}
+	return EX_OK;
+}
+
 static int
 cmd_passphrase(int argc, char **argv)
 {
@@ -1870,22 +1897,8 @@ cmd_passphrase(int argc, char **argv)
 	if ((ex = current_passphrase(&a, a.pos[0], &pass, &passlen)) !=
 	    EX_OK)
 		return ex;
-	errno = 0;
-	if ((rc = vault_open(a.pos[0], pass ? NULL : a.key_file, pass, passlen,
-	    &v)) != COFFER_OK) {
-		report_open(a.pos[0], pass ? NULL : a.key_file != NULL ?
-		    a.key_file : VAULT_KEY_FILE, rc);
-		ex = EX_FAIL;
+	if ((ex = open_locked(&a, a.pos[0], pass, passlen, &v)) != EX_OK)
 		goto out;
-	}
-	report_rekey_recovery(v, a.pos[0]);
-	if ((rc = vault_lock(v)) != COFFER_OK) {
-		fprintf(stderr, PROG ": %s: %s\n", a.pos[0], rc ==
-		    COFFER_ERR_BUSY ? "the vault is in use (is cofferd running? "
-		    "stop it first)" : coffer_strerror(rc));
-		ex = EX_FAIL;
-		goto out;
-	}
 	if ((ex = new_seal_passphrase(&a, &npass, &npasslen)) != EX_OK)
 		goto out;
 	was = pass != NULL ? "a passphrase" : "a key file";
@@ -2052,22 +2065,8 @@ cmd_rotate(int argc, char **argv)
 	    (ex = rotate_what(a.pos[0], &id, &kind)) != EX_OK ||
 	    (ex = current_passphrase(&a, a.pos[1], &pass, &passlen)) != EX_OK)
 		goto out;
-	errno = 0;
-	if ((rc = vault_open(a.pos[1], pass ? NULL : a.key_file, pass, passlen,
-	    &v)) != COFFER_OK) {
-		report_open(a.pos[1], pass ? NULL : a.key_file != NULL ?
-		    a.key_file : VAULT_KEY_FILE, rc);
-		ex = EX_FAIL;
+	if ((ex = open_locked(&a, a.pos[1], pass, passlen, &v)) != EX_OK)
 		goto out;
-	}
-	report_rekey_recovery(v, a.pos[1]);
-	if ((rc = vault_lock(v)) != COFFER_OK) {
-		fprintf(stderr, PROG ": %s: %s\n", a.pos[1], rc ==
-		    COFFER_ERR_BUSY ? "the vault is in use (is cofferd running? "
-		    "stop it first)" : coffer_strerror(rc));
-		ex = EX_FAIL;
-		goto out;
-	}
 	snprintf(peer, sizeof(peer), "offline:uid=%u", (unsigned)getuid());
 	snprintf(reason, sizeof(reason), "%s rotated to generation %u",
 	    kind, vault_key_generation(v, id) + 1);
