@@ -133,6 +133,21 @@ int audit_append(struct audit_log *l, const struct audit_event *e,
     uint64_t *seq);
 
 /*
+ * Append one record without waiting for it: the log's committer thread
+ * (or a waiting audit_append caller) makes it durable with the next batch
+ * and then calls done(arg, COFFER_OK), or done(arg, COFFER_ERR_AUDIT) if
+ * the batch could not be written: exactly once, from whichever thread
+ * settled it, sometimes with the log's lock held, so done must be quick
+ * and must not call into the log.  A request answered this way sends its
+ * answer from done, so the caller's thread never sleeps on the disk.
+ * Returns COFFER_OK when queued; any other status (COFFER_ERR_AUDIT: the
+ * log is faulted) means done will not be called.
+ */
+typedef void (*audit_done_fn)(void *arg, int status);
+int audit_append_async(struct audit_log *l, const struct audit_event *e,
+    audit_done_fn done, void *arg);
+
+/*
  * Rotate the checkpoint signing key (docs/audit-format.md, "Key
  * rotation"): append e (op "key.rotate", kind "audit-key") with new_key =
  * new_sk's public key and new_key_sig = the current key's signature over

@@ -99,7 +99,29 @@ struct request {
 	char audit_kind[32];
 	int64_t audit_target;
 	char audit_reason[160];
+	/*
+	 * Set by the server (NULL in tests and tools): where a read's answer
+	 * waits for its audit record, so the session thread need not sleep
+	 * on the disk (dispatch_request).
+	 */
+	struct reply_slot *reply;
 };
+
+/*
+ * Deferred answers (server.c).  reply_slot_post hands over an encoded
+ * answer (ownership passes); reply_slot_done, an audit_done_fn, sends it
+ * once the request's audit record is durable, or the refusal of
+ * dispatch_refusal when the record could not be written.  A session has
+ * at most one answer waiting: its thread settles it before it dispatches
+ * or sends anything else.
+ */
+struct reply_slot;
+void reply_slot_post(struct reply_slot *s, uint64_t id, unsigned char *resp,
+    size_t len);
+void reply_slot_done(void *slot, int status);
+
+/* The answer to request id when its audit record could not be written. */
+int dispatch_refusal(uint64_t id, unsigned char **resp, size_t *len);
 
 /*
  * Record a daemon-level event (start, stop, login, policy.load,
@@ -115,8 +137,11 @@ int dispatch_audit_event(struct daemon_ctx *d, const char *op,
  * Serve one decrypted request message and produce the encoded response in
  * a malloc'd buffer the caller frees.  Never fails for bad input: a
  * malformed request yields an error response.  Returns COFFER_ERR_NOMEM
- * only if no response could be built at all.
+ * only if no response could be built at all.  With r->reply set, a read's
+ * answer (up to DISPATCH_DEFER_MAX bytes) is instead posted there and sent
+ * when its audit record is durable: *resp is then NULL.
  */
+#define DISPATCH_DEFER_MAX (64u * 1024u)
 int dispatch_request(struct request *r, const unsigned char *msg, size_t len,
     unsigned char **resp, size_t *resplen);
 

@@ -11,8 +11,17 @@
 #define FRAME_MAX           (1024u * 1024u) /* after the handshake */
 #define FRAME_HANDSHAKE_MAX 1024u           /* during the handshake */
 
+#define FRAME_HEADER_BYTES  4
+
 /* Write one frame; retries on EINTR and short writes.  COFFER_ERR_IO. */
 int frame_write(int fd, const unsigned char *buf, size_t len);
+
+/* The 4-byte header of a frame whose body is len (<= UINT32_MAX) bytes. */
+void frame_header_put(unsigned char hdr[FRAME_HEADER_BYTES], size_t len);
+
+/* Write bytes that already form whole frames, header included, as
+ * frame_write does.  COFFER_ERR_IO. */
+int frame_write_raw(int fd, const unsigned char *p, size_t n);
 
 /*
  * Read one frame of at most max bytes into a malloc'd buffer the caller

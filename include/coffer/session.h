@@ -91,6 +91,17 @@ int session_server_rot(int fd,
 int session_send(struct session *s, const unsigned char *msg, size_t len);
 
 /*
+ * Encrypt one message into a whole wire frame (length prefix included),
+ * malloc'd into *frame for the caller to write and free: for a sender that
+ * must not block (the daemon's deferred answers, server.c).  Takes the
+ * next send counter, so frames must go out in the order they were sealed,
+ * and only one thread may seal or send at a time; receiving on another
+ * thread meanwhile is safe.
+ */
+int session_seal(struct session *s, const unsigned char *msg, size_t len,
+    unsigned char **frame, size_t *framelen);
+
+/*
  * Receive and decrypt one message into a malloc'd buffer the caller frees.
  * COFFER_ERR_EOF on a clean close, COFFER_ERR_CRYPTO on any tampering,
  * replay or reordering (the session is then dead: every later call fails).

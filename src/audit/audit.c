@@ -1,6 +1,7 @@
 /*
  * audit.c - the audit log object: resume a log after checking its tail,
- * append records with group commit (the first waiting caller becomes the
+ * append records with group commit (the first waiting caller, or the
+ * committer thread for records whose callers do not wait, becomes the
  * leader, writes everything queued and fdatasyncs once for all of them),
  * sign checkpoints, rotate segments, and fail closed - refuse every append
  * while the log cannot be written, then resume without a sequence gap.
@@ -40,12 +41,19 @@ struct wbuf {
 	size_t len, cap;
 };
 
+/* Callbacks of queued audit_append_async records, in queue order. */
+struct done_list {
+	struct audit_done { audit_done_fn fn; void *arg; } *v;
+	size_t n, cap;
+};
+
 struct audit_log {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;       /* a batch finished or the fault changed */
-	pthread_cond_t tick_cv;
+	pthread_cond_t tick_cv;  /* wakes the committer thread */
 	pthread_t ticker;
 	int ticker_started, stopping;
+	int ticker_idle;         /* the committer sleeps: signal tick_cv */
 
 	char dir[PATH_MAX];
 	char origin[CKPT_NAME_MAX + 1];
@@ -68,6 +76,7 @@ struct audit_log {
 	struct av_state tip;     /* after every record queued */
 	struct av_state durable; /* after the last synced batch */
 	struct wbuf pend, spare;
+	struct done_list pend_done, spare_done; /* async records in pend */
 	int syncing;             /* a leader is writing, mutex dropped */
 	uint64_t epoch;          /* bumped when queued records are dropped */
 
@@ -434,6 +443,33 @@ rotate(struct audit_log *l, char *why, size_t whysz)
 	return segment_create(l, &l->durable, why, whysz);
 }
 
+/* ---- callbacks of records whose callers do not wait --------------------- */
+
+static int
+done_reserve(struct done_list *d)
+{
+	struct audit_done *v;
+	size_t cap;
+
+	if (d->n < d->cap)
+		return COFFER_OK;
+	cap = d->cap ? d->cap * 2 : 64;
+	if ((v = realloc(d->v, cap * sizeof(*v))) == NULL)
+		return COFFER_ERR_NOMEM;
+	d->v = v;
+	d->cap = cap;
+	return COFFER_OK;
+}
+
+static void
+done_run(const struct done_list *d, int status)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		d->v[i].fn(d->v[i].arg, status);
+}
+
 /* ---- faults ------------------------------------------------------------ */
 
 static void
@@ -449,6 +485,10 @@ set_fault(struct audit_log *l, const char *why)
 	l->epoch++;
 	l->tip = l->durable;
 	l->pend.len = 0;
+	/* Their callers do not wait: tell them here (lock held, see audit.h). */
+	done_run(&l->pend_done, COFFER_ERR_AUDIT);
+	l->refused += l->pend_done.n;
+	l->pend_done.n = 0;
 }
 
 /*
@@ -681,6 +721,7 @@ static void
 lead(struct audit_log *l, int force_cp)
 {
 	struct wbuf w = l->pend;
+	struct done_list batch = l->pend_done;
 	struct av_state *bs = NULL;
 	char text[CKPT_MAX + 1], why[160];
 	size_t tlen = 0;
@@ -695,6 +736,9 @@ lead(struct audit_log *l, int force_cp)
 	l->pend = l->spare;
 	l->pend.len = 0;
 	l->spare = (struct wbuf){ NULL, 0, 0 };
+	l->pend_done = l->spare_done;
+	l->pend_done.n = 0;
+	l->spare_done = (struct done_list){ NULL, 0, 0 };
 	cp = checkpoint_due(l, bs, force_cp);
 	inject = w.len > 0 && take_injection(l);
 	l->syncing = 1;
@@ -734,6 +778,22 @@ lead(struct audit_log *l, int force_cp)
 	free(bs);
 	l->syncing = 0;
 	pthread_cond_broadcast(&l->cv);
+	/*
+	 * The batch's callers that do not wait learn its fate here, outside
+	 * the lock, so the next batch can start meanwhile.
+	 */
+	if (batch.n > 0) {
+		if (e != 0)
+			l->refused += batch.n;
+		pthread_mutex_unlock(&l->mu);
+		done_run(&batch, e == 0 ? COFFER_OK : COFFER_ERR_AUDIT);
+		pthread_mutex_lock(&l->mu);
+	}
+	batch.n = 0;
+	if (l->spare_done.v == NULL)
+		l->spare_done = batch;
+	else
+		free(batch.v);
 }
 
 int
@@ -773,6 +833,40 @@ audit_append(struct audit_log *l, const struct audit_event *e, uint64_t *seq)
 refused:
 	l->refused++;
 	l->refused_in_fault++;
+out:
+	pthread_mutex_unlock(&l->mu);
+	arec_pre_free(&pre);
+	return rc;
+}
+
+int
+audit_append_async(struct audit_log *l, const struct audit_event *e,
+    audit_done_fn done, void *arg)
+{
+	struct arec_pre pre;
+	uint64_t my;
+	int rc;
+
+	if (done == NULL)
+		return COFFER_ERR_USAGE;
+	if ((rc = arec_prepare(e, hash_key(l), NULL, &pre)) != COFFER_OK)
+		return rc;
+	pthread_mutex_lock(&l->mu);
+	if (l->faulted)
+		try_recover(l);
+	if (l->faulted) {
+		l->refused++;
+		l->refused_in_fault++;
+		rc = COFFER_ERR_AUDIT;
+		goto out;
+	}
+	if ((rc = done_reserve(&l->pend_done)) != COFFER_OK ||
+	    (rc = queue_record(&l->pend, &l->tip, &pre, &my)) != COFFER_OK)
+		goto out;
+	l->pend_done.v[l->pend_done.n++] = (struct audit_done){ done, arg };
+	/* A busy committer finds the record when its batch is done. */
+	if (l->ticker_idle)
+		pthread_cond_signal(&l->tick_cv);
 out:
 	pthread_mutex_unlock(&l->mu);
 	arec_pre_free(&pre);
@@ -878,7 +972,12 @@ out:
 	return rc;
 }
 
-/* Signs a checkpoint once records have waited checkpoint_every_ms. */
+/*
+ * The committer: leads a batch whenever records of callers that do not
+ * wait are queued and nobody else is syncing, and signs a checkpoint once
+ * records have waited checkpoint_every_ms.  At stop it leaves nothing
+ * queued behind.
+ */
 static void *
 ticker(void *arg)
 {
@@ -887,18 +986,29 @@ ticker(void *arg)
 	struct timespec ts;
 
 	pthread_mutex_lock(&l->mu);
-	while (!l->stopping) {
+	for (;;) {
+		if (!l->faulted && !l->syncing && l->pend_done.n > 0) {
+			lead(l, 0);
+			continue;
+		}
+		if (l->stopping && (l->pend_done.n == 0 || l->faulted))
+			break;
+		if (!l->faulted && !l->syncing && l->pend.len == 0 &&
+		    l->durable.size > l->cp_size &&
+		    mono_ms() - l->cp_mono_ms >= l->cp_every_ms) {
+			lead(l, 1);
+			continue;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_nsec += (long)(period % 1000) * 1000000L;
 		ts.tv_sec += period / 1000 + ts.tv_nsec / 1000000000L;
 		ts.tv_nsec %= 1000000000L;
-		pthread_cond_timedwait(&l->tick_cv, &l->mu, &ts);
-		if (l->stopping)
-			break;
-		if (!l->faulted && !l->syncing && l->pend.len == 0 &&
-		    l->durable.size > l->cp_size &&
-		    mono_ms() - l->cp_mono_ms >= l->cp_every_ms)
-			lead(l, 1);
+		l->ticker_idle = 1;
+		if (l->syncing)	/* a waiting caller leads; lead() signals */
+			pthread_cond_wait(&l->cv, &l->mu);
+		else
+			pthread_cond_timedwait(&l->tick_cv, &l->mu, &ts);
+		l->ticker_idle = 0;
 	}
 	pthread_mutex_unlock(&l->mu);
 	return NULL;
@@ -1143,6 +1253,8 @@ log_free(struct audit_log *l)
 	free(l->cand);
 	free(l->pend.p);
 	free(l->spare.p);
+	free(l->pend_done.v);
+	free(l->spare_done.v);
 	free(l);
 }
 

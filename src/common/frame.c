@@ -12,7 +12,7 @@
 #include "coffer/err.h"
 #include "coffer/frame.h"
 
-#define FRAME_HEADER 4
+#define FRAME_HEADER FRAME_HEADER_BYTES
 
 /*
  * send() with MSG_NOSIGNAL so a vanished peer is an error, not SIGPIPE;
@@ -68,6 +68,21 @@ frame_read_all(int fd, unsigned char *p, size_t n, size_t *got)
 	return COFFER_OK;
 }
 
+void
+frame_header_put(unsigned char hdr[FRAME_HEADER_BYTES], size_t len)
+{
+	hdr[0] = (unsigned char)(len >> 24);
+	hdr[1] = (unsigned char)(len >> 16);
+	hdr[2] = (unsigned char)(len >> 8);
+	hdr[3] = (unsigned char)len;
+}
+
+int
+frame_write_raw(int fd, const unsigned char *p, size_t n)
+{
+	return frame_write_all(fd, p, n);
+}
+
 int
 frame_write(int fd, const unsigned char *buf, size_t len)
 {
@@ -78,10 +93,7 @@ frame_write(int fd, const unsigned char *buf, size_t len)
 		return COFFER_ERR_PROTO;
 	if (len > UINT32_MAX)
 		return COFFER_ERR_TOO_BIG;
-	hdr[0] = (unsigned char)(len >> 24);
-	hdr[1] = (unsigned char)(len >> 16);
-	hdr[2] = (unsigned char)(len >> 8);
-	hdr[3] = (unsigned char)len;
+	frame_header_put(hdr, len);
 	if ((r = frame_write_all(fd, hdr, sizeof(hdr))) != COFFER_OK)
 		return r;
 	return frame_write_all(fd, buf, len);

@@ -4,6 +4,7 @@
  * that follows it.  Every byte layout here is specified in docs/protocol.md,
  * "Handshake", "Key schedule" and "Record protection".
  */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,9 @@ struct session_keys {
 
 struct session {
 	int fd;
-	int dead;                     /* any failure: every call refuses */
+	/* any failure: every call refuses.  Atomic: the daemon's reader and
+	 * a deferred sender (session_seal) may be on two threads. */
+	atomic_int dead;
 	uint64_t tx_ctr;
 	uint64_t rx_ctr;
 	struct session_keys *keys;    /* sodium_malloc */
@@ -845,37 +848,65 @@ out:
 
 /* ---- records ------------------------------------------------------------ */
 
-/* A failure leaves the stream in an unknown state: refuse from now on. */
+/*
+ * A failure leaves the stream in an unknown state: refuse from now on, and
+ * wipe the key of the direction that failed.  The other direction's key
+ * stays until session_free, because a sender on another thread may be
+ * using it right now; it checks dead before its next use.
+ */
 static int
-session_kill(struct session *s, int status)
+session_kill(struct session *s, int status, unsigned char *key)
 {
-	s->dead = 1;
-	sodium_memzero(s->keys, sizeof(*s->keys));
+	atomic_store(&s->dead, 1);
+	sodium_memzero(key, SKDF_KEY_BYTES);
 	return status;
 }
 
 int
-session_send(struct session *s, const unsigned char *msg, size_t len)
+session_seal(struct session *s, const unsigned char *msg, size_t len,
+    unsigned char **frame, size_t *framelen)
 {
-	unsigned char *ct = NULL;
+	unsigned char *f = NULL;
 	int r;
 
-	if (s == NULL || s->dead)
+	*frame = NULL;
+	*framelen = 0;
+	if (s == NULL || atomic_load(&s->dead))
 		return COFFER_ERR_CRYPTO;
-	/* Too big is the caller's mistake and sends nothing: not fatal. */
+	/* Too big is the caller's mistake and seals nothing: not fatal. */
 	if (len > FRAME_MAX - SKDF_TAG_BYTES)
 		return COFFER_ERR_TOO_BIG;
 	if (msg == NULL && len > 0)
 		return COFFER_ERR_USAGE;
 	if (s->tx_ctr == UINT64_MAX)
-		return session_kill(s, COFFER_ERR_CRYPTO);
-	if ((ct = malloc(len + SKDF_TAG_BYTES)) == NULL)
+		return session_kill(s, COFFER_ERR_CRYPTO, s->keys->tx);
+	if ((f = malloc(FRAME_HEADER_BYTES + len + SKDF_TAG_BYTES)) == NULL)
 		return COFFER_ERR_NOMEM;
-	r = session_kdf_record_seal(ct, msg, len, s->keys->tx, s->tx_ctr++);
-	if (r == COFFER_OK)
-		r = frame_write(s->fd, ct, len + SKDF_TAG_BYTES);
-	free(ct);
-	return r == COFFER_OK ? r : session_kill(s, r);
+	frame_header_put(f, len + SKDF_TAG_BYTES);
+	r = session_kdf_record_seal(f + FRAME_HEADER_BYTES, msg, len,
+	    s->keys->tx, s->tx_ctr++);
+	if (r != COFFER_OK) {
+		free(f);
+		return session_kill(s, r, s->keys->tx);
+	}
+	*frame = f;
+	*framelen = FRAME_HEADER_BYTES + len + SKDF_TAG_BYTES;
+	return COFFER_OK;
+}
+
+int
+session_send(struct session *s, const unsigned char *msg, size_t len)
+{
+	unsigned char *f = NULL;
+	size_t flen = 0;
+	int r;
+
+	if ((r = session_seal(s, msg, len, &f, &flen)) != COFFER_OK)
+		return r;
+	/* One write for header and body: the peer wakes once. */
+	r = frame_write_raw(s->fd, f, flen);
+	free(f);
+	return r == COFFER_OK ? r : session_kill(s, r, s->keys->tx);
 }
 
 int
@@ -887,12 +918,12 @@ session_recv(struct session *s, unsigned char **msg, size_t *len)
 
 	*msg = NULL;
 	*len = 0;
-	if (s == NULL || s->dead)
+	if (s == NULL || atomic_load(&s->dead))
 		return COFFER_ERR_CRYPTO;
 	if (s->rx_ctr == UINT64_MAX)
-		return session_kill(s, COFFER_ERR_CRYPTO);
+		return session_kill(s, COFFER_ERR_CRYPTO, s->keys->rx);
 	if ((r = frame_read(s->fd, FRAME_MAX, &ct, &ctlen)) != COFFER_OK)
-		return session_kill(s, r);
+		return session_kill(s, r, s->keys->rx);
 	r = COFFER_ERR_CRYPTO;
 	if (ctlen < SKDF_TAG_BYTES)
 		goto out;
@@ -908,7 +939,7 @@ session_recv(struct session *s, unsigned char **msg, size_t *len)
 out:
 	free(ct);
 	free(pt);
-	return r == COFFER_OK ? r : session_kill(s, r);
+	return r == COFFER_OK ? r : session_kill(s, r, s->keys->rx);
 }
 
 const char *

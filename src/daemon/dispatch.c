@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "coffer/audit.h"
 #include "coffer/daemon.h"
 #include "coffer/handlers.h"
@@ -16,6 +18,8 @@
 #include "coffer/store.h"
 
 #define OP_NAME_MAX 32
+#define REFUSAL "the audit log is unavailable (cannot be written): " \
+	"request refused and not carried out"
 
 struct op {
 	const char *name;
@@ -334,46 +338,60 @@ decision_of(int status)
 	return status == COFFER_ERR_DENIED ? AUDIT_DENIED : AUDIT_ERROR;
 }
 
+static void
+request_event(const struct request *r, const char *opname, int status,
+    const struct coffer_errdetail *d, const struct audit_facts *f,
+    struct audit_event *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->op = opname[0] ? opname : "invalid";
+	e->actor_id = r->subject.user_id;
+	e->actor = r->user;
+	e->actor_fpr = r->fpr;
+	e->role = r->role;
+	e->session_id = r->session_id;
+	e->peer = r->peer;
+	e->kind = f->kind[0] ? f->kind : NULL;
+	e->target_id = f->target_id;
+	e->target_ids = f->ntids ? f->tids : NULL;
+	e->ntargets = f->ntids;
+	e->fields_returned = f->nfields ? f->fields : NULL;
+	e->nreturned = f->nfields;
+	e->fields_masked = f->nmasked ? f->masked : NULL;
+	e->nmasked = f->nmasked;
+	e->decision = status == COFFER_OK && r->audit_pending ?
+	    AUDIT_PENDING : decision_of(status);
+	e->reason = status == COFFER_OK ? (r->audit_reason[0] ?
+	    r->audit_reason : NULL) :
+	    d->message[0] ? d->message : coffer_strerror(status);
+	e->status = status;
+	e->count = f->count;
+	e->changes = f->nchanges ? f->changes : NULL;
+	e->nchanges = f->nchanges;
+	e->policy_hash = r->policy != NULL ? policy_hash(r->policy) : NULL;
+}
+
+/*
+ * Benchmark-only build (make BENCH_AUDIT_OFF=1, docs/performance.md):
+ * measures what auditing costs.  The Makefile cannot install it and
+ * cofferd warns at start; there is no run-time switch.
+ */
+#ifdef COFFER_BENCH_NO_AUDIT
+#define AUDIT_OFF 1
+#else
+#define AUDIT_OFF 0
+#endif
+
+/* The request's record, durable before this returns. */
 static int
 audit_request(struct request *r, const char *opname, int status,
     const struct coffer_errdetail *d, const struct audit_facts *f)
 {
 	struct audit_event e;
 
-#ifdef COFFER_BENCH_NO_AUDIT
-	/*
-	 * Benchmark-only build (make BENCH_AUDIT_OFF=1, docs/performance.md):
-	 * measures what auditing costs.  The Makefile cannot install it and
-	 * cofferd warns at start; there is no run-time switch.
-	 */
-	return COFFER_OK;
-#endif
-	memset(&e, 0, sizeof(e));
-	e.op = opname[0] ? opname : "invalid";
-	e.actor_id = r->subject.user_id;
-	e.actor = r->user;
-	e.actor_fpr = r->fpr;
-	e.role = r->role;
-	e.session_id = r->session_id;
-	e.peer = r->peer;
-	e.kind = f->kind[0] ? f->kind : NULL;
-	e.target_id = f->target_id;
-	e.target_ids = f->ntids ? f->tids : NULL;
-	e.ntargets = f->ntids;
-	e.fields_returned = f->nfields ? f->fields : NULL;
-	e.nreturned = f->nfields;
-	e.fields_masked = f->nmasked ? f->masked : NULL;
-	e.nmasked = f->nmasked;
-	e.decision = status == COFFER_OK && r->audit_pending ?
-	    AUDIT_PENDING : decision_of(status);
-	e.reason = status == COFFER_OK ? (r->audit_reason[0] ?
-	    r->audit_reason : NULL) :
-	    d->message[0] ? d->message : coffer_strerror(status);
-	e.status = status;
-	e.count = f->count;
-	e.changes = f->nchanges ? f->changes : NULL;
-	e.nchanges = f->nchanges;
-	e.policy_hash = r->policy != NULL ? policy_hash(r->policy) : NULL;
+	if (AUDIT_OFF)
+		return COFFER_OK;
+	request_event(r, opname, status, d, f, &e);
 	return audit_append(r->d->audit, &e, NULL);
 }
 
@@ -422,7 +440,7 @@ dispatch_audit_event(struct daemon_ctx *d, const char *op,
 static int
 run_audited(struct request *r, const struct op *op, const char *opname,
     const cbor_item_t *args, cbor_item_t **result,
-    struct coffer_errdetail *d, struct audit_facts *f)
+    struct coffer_errdetail *d, struct audit_facts *f, int defer)
 {
 	int status, arc = COFFER_OK;
 
@@ -451,6 +469,8 @@ run_audited(struct request *r, const struct op *op, const char *opname,
 		if (op->writes)
 			collect_changes(f, msg_get(args, "fields"), rec);
 	}
+	if (defer)	/* the caller records it with the answer */
+		return status;
 	arc = audit_request(r, opname, status, d, f);
 	if (op == NULL || !op->writes)
 		goto out;
@@ -470,9 +490,7 @@ out:
 			cbor_decref(result);
 		*result = NULL;
 		memset(d, 0, sizeof(*d));
-		status = coffer_detail(d, COFFER_ERR_AUDIT, "", "the audit log "
-		    "is unavailable (cannot be written): request refused and "
-		    "not carried out");
+		status = coffer_detail(d, COFFER_ERR_AUDIT, "", REFUSAL);
 	}
 	return status;
 }
@@ -507,9 +525,64 @@ login_unrecorded(struct request *r, const struct op *op,
 	}
 	if (op->health)
 		return 0;
-	coffer_detail(d, COFFER_ERR_AUDIT, "", "the audit log is unavailable "
-	    "(cannot be written): request refused and not carried out");
+	coffer_detail(d, COFFER_ERR_AUDIT, "", REFUSAL);
 	return 1;
+}
+
+int
+dispatch_refusal(uint64_t id, unsigned char **resp, size_t *len)
+{
+	struct coffer_errdetail d = { "", "" };
+
+	coffer_detail(&d, COFFER_ERR_AUDIT, "", REFUSAL);
+	return encode_response(id, COFFER_ERR_AUDIT, NULL, &d, resp, len);
+}
+
+/*
+ * A read whose answer can wait for its record without holding the session
+ * thread: everything but writes (their commit follows the record), status
+ * (answered even when the log is faulted) and a session whose login is
+ * still unrecorded.
+ */
+static int
+may_defer(const struct request *r, const struct op *op)
+{
+	return !AUDIT_OFF && r->reply != NULL && op != NULL && !op->writes &&
+	    !op->health && !r->login_unrecorded;
+}
+
+/*
+ * Record a deferred request and hand its answer to the session's reply
+ * slot, which sends it once the record is durable.  An answer too large
+ * to be sure to leave without blocking is recorded and returned as usual.
+ */
+static int
+answer_deferred(struct request *r, uint64_t id, const char *opname,
+    int status, cbor_item_t **result, struct coffer_errdetail *d,
+    const struct audit_facts *f, unsigned char **resp, size_t *resplen)
+{
+	struct audit_event e;
+	int rc;
+
+	if ((rc = encode_response(id, status, *result, d, resp, resplen)) !=
+	    COFFER_OK)
+		return rc;
+	if (*resplen > DISPATCH_DEFER_MAX) {
+		if (audit_request(r, opname, status, d, f) == COFFER_OK)
+			return COFFER_OK;
+		sodium_memzero(*resp, *resplen);
+		free(*resp);
+		*resp = NULL;
+		return dispatch_refusal(id, resp, resplen);
+	}
+	reply_slot_post(r->reply, id, *resp, *resplen);
+	*resp = NULL;
+	*resplen = 0;
+	request_event(r, opname, status, d, f, &e);
+	if (audit_append_async(r->d->audit, &e, reply_slot_done, r->reply) !=
+	    COFFER_OK)
+		reply_slot_done(r->reply, COFFER_ERR_AUDIT);
+	return COFFER_OK;
 }
 
 int
@@ -525,8 +598,10 @@ dispatch_request(struct request *r, const unsigned char *msg, size_t len,
 	const struct op *op = NULL;
 	char opname[OP_NAME_MAX] = "";
 	uint64_t id = 0;
-	int status, rc;
+	int status, rc, defer = 0;
 
+	*resp = NULL;
+	*resplen = 0;
 	memset(f, 0, sizeof(*f));
 	/* One policy decides the whole request, its audit record included. */
 	pthread_rwlock_rdlock(&r->d->policy_lock);
@@ -546,7 +621,8 @@ dispatch_request(struct request *r, const unsigned char *msg, size_t len,
 	    login_unrecorded(r, op, &d))
 		status = COFFER_ERR_AUDIT;	/* nothing can be recorded */
 	else if (status == COFFER_OK)
-		status = run_audited(r, op, opname, args, &result, &d, f);
+		status = run_audited(r, op, opname, args, &result, &d, f,
+		    defer = may_defer(r, op));
 	else if (audit_request(r, opname, status, &d, f) != COFFER_OK) {
 		memset(&d, 0, sizeof(d));
 		status = COFFER_ERR_AUDIT;
@@ -555,9 +631,13 @@ dispatch_request(struct request *r, const unsigned char *msg, size_t len,
 		log_debug("%s: %s: %s", r->user, opname[0] ? opname : "?",
 		    coffer_errname(status));
 	atomic_fetch_add(&r->d->requests, 1);
+	if (defer)	/* still under the policy that decided it */
+		rc = answer_deferred(r, id, opname, status, &result, &d, f,
+		    resp, resplen);
 	r->policy = NULL;
 	pthread_rwlock_unlock(&r->d->policy_lock);
-	rc = encode_response(id, status, result, &d, resp, resplen);
+	if (!defer)
+		rc = encode_response(id, status, result, &d, resp, resplen);
 	if (f->before != NULL)
 		cbor_decref(&f->before);
 	free(f->tids);

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "coffer/daemon.h"
 #include "coffer/hostport.h"
 #include "coffer/keys.h"
 #include "coffer/log.h"
@@ -348,6 +349,144 @@ load_subject(struct request *r, const char *name)
 	return COFFER_OK;
 }
 
+/* --- deferred answers ------------------------------------------------ */
+
+/*
+ * A session's answer waiting for its audit record (dispatch.c): posted by
+ * the session thread, which goes straight back to reading, and sent by
+ * the thread that makes the record durable.  That keeps an audited read
+ * at one sleep of the session thread - in read, as without an audit log -
+ * instead of three more waiting on the group commit.
+ */
+struct reply_slot {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct session *sess;
+	const char *peer;
+	int busy;                /* posted and not yet sent */
+	int waiting;             /* the session thread sleeps on cv */
+	int broken;              /* it could not be sent: end the session */
+	uint64_t id;
+	unsigned char *resp;
+	size_t len;
+};
+
+static void
+reply_slot_init(struct reply_slot *s, struct session *sess, const char *peer)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->sess = sess;
+	s->peer = peer;
+}
+
+void
+reply_slot_post(struct reply_slot *s, uint64_t id, unsigned char *resp,
+    size_t len)
+{
+	pthread_mutex_lock(&s->mu);
+	s->busy = 1;
+	s->id = id;
+	s->resp = resp;
+	s->len = len;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/*
+ * Never blocks: this runs on the audit log's commit path.  The socket's
+ * buffer is far larger than a deferred answer (DISPATCH_DEFER_MAX) and a
+ * client has one request outstanding, so a send that would block means a
+ * client that does not read its answers: its session is ended.
+ */
+static int
+reply_send_now(struct reply_slot *s, const unsigned char *resp, size_t len)
+{
+	unsigned char *frame = NULL;
+	size_t flen = 0;
+	ssize_t n = -1;
+	int rc;
+
+	if ((rc = session_seal(s->sess, resp, len, &frame, &flen)) !=
+	    COFFER_OK)
+		return rc;
+	do
+		n = send(session_fd(s->sess), frame, flen,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	free(frame);
+	if (n == (ssize_t)flen)
+		return COFFER_OK;
+	if (n >= 0 || errno == EAGAIN || errno == EWOULDBLOCK)
+		log_warn("%s: the client does not read its answers: session "
+		    "ended", s->peer);
+	shutdown(session_fd(s->sess), SHUT_RDWR);
+	return COFFER_ERR_IO;
+}
+
+void
+reply_slot_done(void *arg, int status)
+{
+	struct reply_slot *s = arg;
+	unsigned char *resp;
+	size_t len;
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	resp = s->resp;
+	len = s->len;
+	s->resp = NULL;
+	pthread_mutex_unlock(&s->mu);
+	if (status != COFFER_OK) {	/* the record is not on disk */
+		sodium_memzero(resp, len);
+		free(resp);
+		resp = NULL;
+		rc = dispatch_refusal(s->id, &resp, &len);
+	} else
+		rc = resp != NULL ? COFFER_OK : COFFER_ERR_INTERNAL;
+	if (rc == COFFER_OK)
+		rc = reply_send_now(s, resp, len);
+	if (resp != NULL) {
+		sodium_memzero(resp, len);
+		free(resp);
+	}
+	pthread_mutex_lock(&s->mu);
+	s->busy = 0;
+	s->broken |= rc != COFFER_OK;
+	if (s->waiting)
+		pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/*
+ * Wait until the answer in the slot, if any, has left: nothing else may
+ * be sent on the session before it, and the slot must be empty before the
+ * session goes away.  Normally it left long ago (the client only asks
+ * again once it has its answer).  COFFER_ERR_IO if it could not be sent.
+ */
+static int
+reply_slot_settle(struct reply_slot *s)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	while (s->busy) {
+		s->waiting = 1;
+		pthread_cond_wait(&s->cv, &s->mu);
+		s->waiting = 0;
+	}
+	rc = s->broken ? COFFER_ERR_IO : COFFER_OK;
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static void
+reply_slot_destroy(struct reply_slot *s)
+{
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+}
+
 /* Requests until the client leaves, the session breaks or we stop. */
 static void
 serve_session(struct conn *c, struct request *r, struct session *sess)
@@ -359,6 +498,8 @@ serve_session(struct conn *c, struct request *r, struct session *sess)
 	set_timeout(c->fd, c->srv->cfg.idle_timeout);
 	for (;;) {
 		rc = session_recv(sess, &msg, &len);
+		if (reply_slot_settle(r->reply) != COFFER_OK)
+			rc = COFFER_ERR_IO;
 		if (rc != COFFER_OK) {
 			if (rc != COFFER_ERR_EOF)
 				log_warn("session %s (%s) ended: %s", r->user,
@@ -371,6 +512,8 @@ serve_session(struct conn *c, struct request *r, struct session *sess)
 		msg = NULL;
 		if (rc != COFFER_OK)
 			break;
+		if (resp == NULL)	/* deferred: sent by the audit commit */
+			continue;
 		rc = session_send(sess, resp, resplen);
 		sodium_memzero(resp, resplen);
 		free(resp);
@@ -378,6 +521,8 @@ serve_session(struct conn *c, struct request *r, struct session *sess)
 		if (rc != COFFER_OK)
 			break;
 	}
+	free(msg);
+	reply_slot_settle(r->reply);
 }
 
 static void *
@@ -387,6 +532,7 @@ conn_main(void *arg)
 	struct server *s = c->srv;
 	struct daemon_ctx *d = s->d;
 	struct session *sess = NULL;
+	struct reply_slot slot;
 	struct request r;
 	int rc;
 
@@ -433,7 +579,11 @@ conn_main(void *arg)
 	}
 	atomic_fetch_add(&d->connections, 1);
 	log_info("%s: %s logged in", c->peer, r.user);
+	reply_slot_init(&slot, sess, c->peer);
+	r.reply = &slot;
 	serve_session(c, &r, sess);
+	r.reply = NULL;
+	reply_slot_destroy(&slot);
 	if (!r.login_unrecorded)
 		dispatch_audit_event(d, "session.logout", &r, COFFER_OK, NULL);
 	atomic_fetch_sub(&d->connections, 1);
@@ -453,7 +603,7 @@ start_conn(struct server *s, int fd, int is_unix)
 	struct conn *c = calloc(1, sizeof(*c));
 	pthread_attr_t attr;
 	pthread_t tid;
-	int one = 1;
+	int one = 1, sndbuf = 4 * DISPATCH_DEFER_MAX;
 
 	if (c == NULL) {
 		close(fd);
@@ -464,6 +614,8 @@ start_conn(struct server *s, int fd, int is_unix)
 	describe_peer(fd, is_unix, c->peer, sizeof(c->peer));
 	if (!is_unix)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* Room for a deferred answer without blocking (reply_send_now). */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	if (!conn_register(s, c)) {
 		log_warn("%s: refused: %u sessions already open", c->peer,
 		    s->cfg.max_clients);

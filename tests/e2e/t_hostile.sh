@@ -29,6 +29,11 @@ expect 0 "trailing bytes -> error response" probe cbor a0ff
 expect 0 "indefinite-length map -> error response" probe cbor bfff
 expect 0 "non-shortest integer -> error response" probe cbor 1800
 alive "hostile CBOR"
+# a client that asks and never reads: its answers leave from the audit
+# commit, which must not block on it; the daemon ends that session only
+expect 0 "a client that never reads its answers is disconnected" probe flood
+expect_grep 0 "does not read its answers" "and the daemon log says why" cat "$TMP/cofferd.log"
+alive "a client that never read"
 
 MARK="ZQXMARKER$$"
 expect 0 "store a marker string" as agent01 create note kind=other "subject=$MARK" "body=$MARK body"

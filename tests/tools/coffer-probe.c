@@ -5,9 +5,10 @@
  * itself, and reports whether the daemon reacted as it must.
  *
  * usage: coffer-probe SOCKET USER KEYFILE MODE [HEX]
- * modes: oversize, hostile-hs, tamper, replay, reorder, cbor HEX
+ * modes: oversize, hostile-hs, tamper, replay, reorder, cbor HEX, flood
  * exit 0: the daemon behaved as required; 1: it did not; 2: usage/setup.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,7 +120,7 @@ copy_forward(void *arg)
 }
 
 static int
-send_request(struct session *s, uint64_t id)
+send_op(struct session *s, uint64_t id, const char *op)
 {
 	cbor_item_t *m = msg_new_map();
 	unsigned char *buf = NULL;
@@ -127,7 +128,7 @@ send_request(struct session *s, uint64_t id)
 	int rc;
 
 	msg_put_uint(m, "id", id);
-	msg_put_str(m, "op", "status");
+	msg_put_str(m, "op", op);
 	msg_put(m, "args", msg_new_map());
 	rc = msg_encode(m, &buf, &len);
 	cbor_decref(&m);
@@ -135,6 +136,12 @@ send_request(struct session *s, uint64_t id)
 		rc = session_send(s, buf, len);
 	free(buf);
 	return rc;
+}
+
+static int
+send_request(struct session *s, uint64_t id)
+{
+	return send_op(s, id, "status");
 }
 
 static int
@@ -261,6 +268,39 @@ out:
 	return ok ? 0 : 1;
 }
 
+/*
+ * Ask and never read the answers: the daemon, which sends a read's answer
+ * from its audit commit without blocking, must end this session rather
+ * than stall (it closes the connection; our sends then fail or we read
+ * to the end).
+ */
+static int
+probe_flood(const char *sock, const char *user, const char *key)
+{
+	struct timeval tv = { 10, 0 };
+	unsigned char buf[65536];
+	struct session *s;
+	int fd = connect_unix(sock), closed = 0;
+	uint64_t i, sent = 0;
+	ssize_t r;
+
+	s = login(fd, user, key);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (i = 1; i <= 200000; i++, sent++)
+		if (send_op(s, i, "whoami") != COFFER_OK)
+			break;
+	/* Whatever was answered, then the end - or a timeout if kept open. */
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		;
+	closed = r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+	printf("%llu requests sent; daemon %s the connection\n",
+	    (unsigned long long)sent, closed ? "closed" : "kept");
+	session_free(s);
+	close(fd);
+	return closed && sent < 200000 ? 0 : 1;
+}
+
 static int
 probe_raw(const char *sock, const unsigned char *bytes, size_t n)
 {
@@ -299,6 +339,8 @@ main(int argc, char **argv)
 		return probe_mangled(argv[1], argv[2], argv[3], M_REPLAY);
 	if (strcmp(mode, "reorder") == 0)
 		return probe_mangled(argv[1], argv[2], argv[3], M_REORDER);
+	if (strcmp(mode, "flood") == 0)
+		return probe_flood(argv[1], argv[2], argv[3]);
 	if (strcmp(mode, "cbor") == 0 && argc == 6)
 		return probe_cbor(argv[1], argv[2], argv[3], argv[5]);
 	fprintf(stderr, "coffer-probe: unknown mode '%s'\n", mode);

@@ -439,6 +439,157 @@ t_reopen_refuses_tampering(void **state)
 	unlink(save);
 }
 
+/* --- appends whose callers do not wait ------------------------------- */
+
+struct async_waiter {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct audit_log *l;
+	int calls, ok, failed;
+	int early;              /* told OK before its record was durable */
+};
+
+static void
+async_done(void *arg, int status)
+{
+	struct async_waiter *w = arg;
+	struct audit_health h;
+
+	pthread_mutex_lock(&w->mu);
+	w->calls++;
+	if (status == COFFER_OK) {
+		/* records become durable in order: the k-th OK needs k */
+		w->ok++;
+		audit_health(w->l, &h);
+		if (h.size < (uint64_t)w->ok)
+			w->early++;
+	} else
+		w->failed++;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static int
+append_async(struct audit_log *l, int64_t target, struct async_waiter *w)
+{
+	struct audit_event e = {
+		.op = "record.get", .actor_id = 3, .actor = "carol",
+		.role = "agent", .kind = "customer", .target_id = target,
+		.decision = AUDIT_ALLOWED, .count = 1
+	};
+
+	return audit_append_async(l, &e, async_done, w);
+}
+
+/* Wait (at most ~5 s) until the waiter has had n callbacks. */
+static void
+async_wait(struct async_waiter *w, int n)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	pthread_mutex_lock(&w->mu);
+	while (w->calls < n)
+		if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) != 0)
+			break;
+	pthread_mutex_unlock(&w->mu);
+}
+
+static struct async_waiter *
+waiter_new(struct audit_log *l)
+{
+	struct async_waiter *w = calloc(1, sizeof(*w));
+
+	assert_non_null(w);
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	w->l = l;
+	return w;
+}
+
+static void
+waiter_free(struct async_waiter *w)
+{
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	free(w);
+}
+
+/*
+ * Nobody waits, so the committer thread must make the records durable and
+ * call back once each; records from waiting callers share the batches.
+ */
+static void
+t_async_committed(void **state)
+{
+	enum { N = 500 };
+	struct fx *f = *state;
+	struct audit_log *l = open_ok(f);
+	struct async_waiter *w = waiter_new(l);
+	struct audit_health h;
+	uint64_t seq;
+	int i;
+
+	for (i = 0; i < N; i++) {
+		assert_int_equal(append_async(l, i, w), COFFER_OK);
+		if (i % 100 == 50)	/* a waiting caller in the middle */
+			assert_int_equal(append(l, 9999, &seq), COFFER_OK);
+	}
+	async_wait(w, N);
+	assert_int_equal(w->calls, N);
+	assert_int_equal(w->ok, N);
+	assert_int_equal(w->early, 0);
+	audit_health(l, &h);
+	assert_int_equal(h.size, N + 5);
+	assert_true(h.syncs < N);
+	/* no callback twice: nothing more arrives */
+	usleep(100 * 1000);
+	assert_int_equal(w->calls, N);
+	audit_close(l);
+	assert_int_equal(verify_dir(f, NULL), AV_OK);
+	waiter_free(w);
+}
+
+/*
+ * A batch that cannot be written fails every queued record's callback
+ * with COFFER_ERR_AUDIT and none with OK; while faulted the append itself
+ * refuses (no callback); after recovery records are accepted again.
+ */
+static void
+t_async_fail_closed(void **state)
+{
+	struct fx *f = *state;
+	struct audit_log *l = open_ok(f);
+	struct async_waiter *w = waiter_new(l);
+	struct audit_health h;
+
+	assert_int_equal(append_async(l, 1, w), COFFER_OK);
+	async_wait(w, 1);
+	assert_int_equal(w->ok, 1);
+	audit_test_fail_writes(l, 2);
+	assert_int_equal(append_async(l, 2, w), COFFER_OK);
+	async_wait(w, 2);
+	assert_int_equal(w->calls, 2);
+	assert_int_equal(w->failed, 1);
+	audit_health(l, &h);
+	assert_false(h.ok);
+	/* faulted, and the recovery attempt fails too: refused, no callback */
+	assert_int_equal(append_async(l, 3, w), COFFER_ERR_AUDIT);
+	usleep(50 * 1000);
+	assert_int_equal(w->calls, 2);
+	/* the fault clears: accepted and made durable */
+	assert_int_equal(append_async(l, 4, w), COFFER_OK);
+	async_wait(w, 3);
+	assert_int_equal(w->ok, 2);
+	assert_int_equal(w->failed, 1);
+	audit_health(l, &h);
+	assert_true(h.ok);
+	audit_close(l);
+	assert_int_equal(verify_dir(f, NULL), AV_OK);
+	waiter_free(w);
+}
+
 static void
 t_fail_closed_injected(void **state)
 {
@@ -633,6 +784,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(t_concurrent_group_commit,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(t_async_committed, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(t_async_fail_closed, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(t_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_reopen_refuses_tampering,
 		    setup, teardown),
