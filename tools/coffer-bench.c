@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -46,7 +47,7 @@ static const char *const workload_names[] = { "get", "list", "create",
 
 struct config {
 	const char *vault, *socket, *label;
-	unsigned clients, agents, ids_per_agent;
+	unsigned clients, threads, agents, ids_per_agent;
 	double duration, warmup;
 	enum workload workload;
 	long pid;
@@ -436,13 +437,13 @@ conn_close(struct conn *c)
 }
 
 /*
- * Send one encoded request, read its response, check the envelope (same
- * id, "ok": true) and return the result map as a new reference.  A daemon
- * error comes back as its status with the message in err.
+ * Read one response, check the envelope (same id, "ok": true) and return
+ * the result map as a new reference.  A daemon error comes back as its
+ * status with the message in err.
  */
 static int
-conn_call(struct conn *c, const struct wr *w, uint64_t id,
-    cbor_item_t **result, char *err, size_t errsz)
+conn_finish(struct conn *c, uint64_t id, cbor_item_t **result, char *err,
+    size_t errsz)
 {
 	unsigned char *buf = NULL;
 	size_t len = 0;
@@ -452,8 +453,7 @@ conn_call(struct conn *c, const struct wr *w, uint64_t id,
 	int ok = 0, rc;
 
 	*result = NULL;
-	if ((rc = session_send(c->s, w->b, w->n)) != COFFER_OK ||
-	    (rc = session_recv(c->s, &buf, &len)) != COFFER_OK) {
+	if ((rc = session_recv(c->s, &buf, &len)) != COFFER_OK) {
 		snprintf(err, errsz, "session: %s", coffer_strerror(rc));
 		return rc;
 	}
@@ -492,6 +492,21 @@ conn_call(struct conn *c, const struct wr *w, uint64_t id,
 out:
 	cbor_decref(&resp);
 	return rc;
+}
+
+/* Send one encoded request and wait for its response (conn_finish). */
+static int
+conn_call(struct conn *c, const struct wr *w, uint64_t id,
+    cbor_item_t **result, char *err, size_t errsz)
+{
+	int rc;
+
+	*result = NULL;
+	if ((rc = session_send(c->s, w->b, w->n)) != COFFER_OK) {
+		snprintf(err, errsz, "session: %s", coffer_strerror(rc));
+		return rc;
+	}
+	return conn_finish(c, id, result, err, errsz);
 }
 
 /* The check each workload applies to what came back. */
@@ -662,15 +677,31 @@ free_agents(struct bench *b)
 
 /* --- the workers ------------------------------------------------------ */
 
+/*
+ * Each worker thread drives its share of the sessions, like pgbench -j:
+ * every session has one request outstanding; poll() says whose response
+ * has arrived, which is read, checked and followed at once by that
+ * session's next request.  Two threads on a 2-core machine leave the
+ * daemon the CPU a thread per session would spend switching.
+ */
+struct slot {
+	struct agent *a;
+	struct conn c;
+	int connected;
+	int outstanding;         /* a request is out, its answer unread */
+	enum opkind k;
+	int64_t cust;
+	uint64_t id, t0, hs_ns;
+};
+
 struct worker {
 	struct bench *b;
-	struct agent *a;
 	pthread_t tid;
+	struct slot *slots;
+	unsigned nslots;
 	uint64_t rs;
 	struct hist h;
 	uint64_t ok, errors, by_op[3];
-	uint64_t hs_ns;
-	int connected;
 };
 
 static enum opkind
@@ -689,34 +720,50 @@ pick_op(struct worker *w)
 	return r < 80 ? OP_GET : r < 95 ? OP_CREATE : OP_LIST;
 }
 
+/* Build and send the slot's next request. */
 static int
-one_request(struct worker *w, struct conn *c, enum opkind k, char *err,
-    size_t errsz)
+issue(struct worker *w, struct slot *sl, char *err, size_t errsz)
 {
-	struct agent *a = w->a;
-	int64_t cust = a->ids[rnd_below(&w->rs, a->nids)];
-	uint64_t id = c->next_id++, span;
-	cbor_item_t *res = NULL;
+	struct agent *a = sl->a;
+	uint64_t span;
 	struct wr req;
 	int rc;
 
-	switch (k) {
+	sl->k = pick_op(w);
+	sl->cust = a->ids[rnd_below(&w->rs, a->nids)];
+	sl->id = sl->c.next_id++;
+	switch (sl->k) {
 	case OP_GET:
-		req_get(&req, id, cust);
+		req_get(&req, sl->id, sl->cust);
 		break;
 	case OP_LIST:
 		span = a->total < LIST_SPAN ? a->total : LIST_SPAN;
-		req_list(&req, id, LIST_LIMIT, span > LIST_LIMIT ?
+		req_list(&req, sl->id, LIST_LIMIT, span > LIST_LIMIT ?
 		    rnd_below(&w->rs, span - LIST_LIMIT + 1) : 0);
 		break;
 	case OP_CREATE:
-		cust = a->callable[rnd_below(&w->rs, a->ncallable)];
-		req_create(&req, id, cust, (uint64_t)time(NULL) -
+		sl->cust = a->callable[rnd_below(&w->rs, a->ncallable)];
+		req_create(&req, sl->id, sl->cust, (uint64_t)time(NULL) -
 		    rnd_below(&w->rs, 86400), 30 + rnd_below(&w->rs, 600));
 		break;
 	}
-	if ((rc = conn_call(c, &req, id, &res, err, errsz)) == COFFER_OK)
-		rc = check_result(k, res, cust, err, errsz);
+	sl->t0 = now_ns();
+	if ((rc = session_send(sl->c.s, req.b, req.n)) != COFFER_OK)
+		snprintf(err, errsz, "session: %s", coffer_strerror(rc));
+	sl->outstanding = rc == COFFER_OK;
+	return rc;
+}
+
+/* Read and check the slot's response. */
+static int
+complete(struct slot *sl, char *err, size_t errsz)
+{
+	cbor_item_t *res = NULL;
+	int rc;
+
+	sl->outstanding = 0;
+	if ((rc = conn_finish(&sl->c, sl->id, &res, err, errsz)) == COFFER_OK)
+		rc = check_result(sl->k, res, sl->cust, err, errsz);
 	if (res != NULL)
 		cbor_decref(&res);
 	return rc;
@@ -731,57 +778,117 @@ note_error(struct bench *b, const char *msg)
 	pthread_mutex_unlock(&b->err_mu);
 }
 
+static void
+slot_failed(struct worker *w, struct slot *sl, int rc, const char *err)
+{
+	w->errors++;
+	note_error(w->b, err);
+	if (rc == COFFER_ERR_IO || rc == COFFER_ERR_EOF ||
+	    rc == COFFER_ERR_CRYPTO || rc == COFFER_ERR_PROTO) {
+		conn_close(&sl->c);
+		sl->connected = 0;
+	}
+}
+
+static void
+open_slots(struct worker *w)
+{
+	char err[256];
+	unsigned i;
+	uint64_t t0;
+	int rc;
+
+	for (i = 0; i < w->nslots; i++) {
+		struct slot *sl = &w->slots[i];
+
+		t0 = now_ns();
+		rc = conn_open(w->b, sl->a, &sl->c);
+		sl->hs_ns = now_ns() - t0;
+		sl->connected = rc == COFFER_OK;
+		if (!sl->connected) {
+			w->errors++;
+			snprintf(err, sizeof(err), "%s: handshake: %s",
+			    sl->a->name, coffer_strerror(rc));
+			note_error(w->b, err);
+		}
+	}
+}
+
+/* One response arrived on sl: record it and send the next request. */
+static void
+turn(struct worker *w, struct slot *sl)
+{
+	char err[256];
+	uint64_t t1;
+	int rc;
+
+	rc = complete(sl, err, sizeof(err));
+	t1 = now_ns();
+	if (rc != COFFER_OK) {
+		slot_failed(w, sl, rc, err);
+	} else if (atomic_load(&w->b->phase) == PH_MEASURE) {
+		hist_add(&w->h, (t1 - sl->t0 + 500) / 1000);
+		w->ok++;
+		w->by_op[sl->k]++;
+	}
+	if (sl->connected && atomic_load(&w->b->phase) != PH_STOP &&
+	    (rc = issue(w, sl, err, sizeof(err))) != COFFER_OK)
+		slot_failed(w, sl, rc, err);
+}
+
 /*
- * Handshake, wait for every session to be up, then send requests back to
- * back until told to stop.  Only requests that complete while the phase is
- * "measure" enter the histogram; errors count in every phase, since a run
- * with any error is invalid.  A session-level failure ends the session.
+ * Handshakes, wait for every session to be up, then keep each session
+ * busy until told to stop.  Only requests that complete while the phase
+ * is "measure" enter the histogram; errors count in every phase, since a
+ * run with any error is invalid.  A session-level failure ends the session.
  */
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct bench *b = w->b;
-	struct conn c;
+	struct pollfd *pf = calloc(w->nslots, sizeof(*pf));
+	struct slot **who = calloc(w->nslots, sizeof(*who));
 	char err[256];
-	uint64_t t0;
+	unsigned i;
+	nfds_t n;
 	int rc;
 
-	t0 = now_ns();
-	rc = conn_open(b, w->a, &c);
-	w->hs_ns = now_ns() - t0;
-	w->connected = rc == COFFER_OK;
-	if (!w->connected) {
-		w->errors++;
-		snprintf(err, sizeof(err), "%s: handshake: %s", w->a->name,
-		    coffer_strerror(rc));
-		note_error(b, err);
+	open_slots(w);
+	pthread_barrier_wait(&w->b->ready);
+	if (pf == NULL || who == NULL)
+		goto out;
+	for (i = 0; i < w->nslots; i++)
+		if (w->slots[i].connected &&
+		    (rc = issue(w, &w->slots[i], err, sizeof(err))) != COFFER_OK)
+			slot_failed(w, &w->slots[i], rc, err);
+	while (atomic_load(&w->b->phase) != PH_STOP) {
+		for (i = 0, n = 0; i < w->nslots; i++)
+			if (w->slots[i].connected) {
+				pf[n] = (struct pollfd){ .fd = w->slots[i].c.fd,
+				    .events = POLLIN };
+				who[n++] = &w->slots[i];
+			}
+		if (n == 0)
+			break;
+		if (poll(pf, n, 100) < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < n; i++)
+			if (pf[i].revents != 0)
+				turn(w, who[i]);
 	}
-	pthread_barrier_wait(&b->ready);
-	while (w->connected && atomic_load(&b->phase) != PH_STOP) {
-		enum opkind k = pick_op(w);
-		uint64_t t1, us;
-
-		t0 = now_ns();
-		rc = one_request(w, &c, k, err, sizeof(err));
-		t1 = now_ns();
-		if (rc != COFFER_OK) {
+	/* The requests still out: their answers are read, not counted. */
+	for (i = 0; i < w->nslots; i++)
+		if (w->slots[i].connected && w->slots[i].outstanding &&
+		    complete(&w->slots[i], err, sizeof(err)) != COFFER_OK) {
 			w->errors++;
-			note_error(b, err);
-			if (rc == COFFER_ERR_IO || rc == COFFER_ERR_EOF ||
-			    rc == COFFER_ERR_CRYPTO || rc == COFFER_ERR_PROTO)
-				break;
-			continue;
+			note_error(w->b, err);
 		}
-		if (atomic_load(&b->phase) == PH_MEASURE) {
-			us = (t1 - t0 + 500) / 1000;
-			hist_add(&w->h, us);
-			w->ok++;
-			w->by_op[k]++;
-		}
-	}
-	if (w->connected)
-		conn_close(&c);
+out:
+	for (i = 0; i < w->nslots; i++)
+		if (w->slots[i].connected)
+			conn_close(&w->slots[i].c);
+	free(pf);
+	free(who);
 	return NULL;
 }
 
@@ -809,7 +916,8 @@ rusage_cpu(void)
 }
 
 static void
-collect(struct worker *ws, unsigned n, struct outcome *o)
+collect(struct worker *ws, unsigned n, struct slot *slots, unsigned nslots,
+    struct outcome *o)
 {
 	double hs_sum = 0;
 	unsigned i;
@@ -821,43 +929,58 @@ collect(struct worker *ws, unsigned n, struct outcome *o)
 		o->errors += ws[i].errors;
 		for (k = 0; k < 3; k++)
 			o->by_op[k] += ws[i].by_op[k];
-		o->sessions += (unsigned)ws[i].connected;
-		hs_sum += (double)ws[i].hs_ns / 1e6;
-		if ((double)ws[i].hs_ns / 1e6 > o->hs_max_ms)
-			o->hs_max_ms = (double)ws[i].hs_ns / 1e6;
 	}
-	o->hs_mean_ms = n ? hs_sum / n : 0;
+	for (i = 0; i < nslots; i++) {
+		hs_sum += (double)slots[i].hs_ns / 1e6;
+		if ((double)slots[i].hs_ns / 1e6 > o->hs_max_ms)
+			o->hs_max_ms = (double)slots[i].hs_ns / 1e6;
+	}
+	o->hs_mean_ms = nslots ? hs_sum / nslots : 0;
 }
 
 static int
 run_load(struct bench *b, struct outcome *o)
 {
 	struct worker *ws = NULL;
+	struct slot *slots = NULL;
+	unsigned nt = b->cfg.threads < b->cfg.clients ? b->cfg.threads :
+	    b->cfg.clients;
 	double cpu0 = 0, cpu1 = 0, ccpu0;
 	uint64_t t0;
 	unsigned i, started = 0;
-	int rc = COFFER_OK;
 
-	if ((ws = calloc(b->cfg.clients, sizeof(*ws))) == NULL)
+	if ((ws = calloc(nt, sizeof(*ws))) == NULL ||
+	    (slots = calloc(b->cfg.clients, sizeof(*slots))) == NULL) {
+		free(ws);
 		return COFFER_ERR_NOMEM;
-	pthread_barrier_init(&b->ready, NULL, b->cfg.clients + 1);
+	}
+	for (i = 0; i < b->cfg.clients; i++)
+		slots[i].a = &b->agents[i % b->nagents];
+	pthread_barrier_init(&b->ready, NULL, nt + 1);
 	atomic_store(&b->phase, PH_WARMUP);
-	for (i = 0; i < b->cfg.clients; i++) {
+	for (i = 0; i < nt; i++) {
+		/* sessions dealt out in contiguous runs, as evenly as may be */
+		unsigned from = (unsigned)((uint64_t)b->cfg.clients * i / nt);
+		unsigned to = (unsigned)((uint64_t)b->cfg.clients * (i + 1) /
+		    nt);
+
 		ws[i].b = b;
-		ws[i].a = &b->agents[i % b->nagents];
+		ws[i].slots = &slots[from];
+		ws[i].nslots = to - from;
 		ws[i].rs = (b->cfg.seed + 1) * 0x9e3779b97f4a7c15ULL + i * 7919u +
 		    1;
 		if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) != 0)
 			break;
 		started++;
 	}
-	if (started < b->cfg.clients) {
+	if (started < nt) {
 		/* The barrier can never fill: say so and stop here. */
-		fprintf(stderr, "coffer-bench: cannot start %u threads\n",
-		    b->cfg.clients);
+		fprintf(stderr, "coffer-bench: cannot start %u threads\n", nt);
 		exit(1);
 	}
 	pthread_barrier_wait(&b->ready);
+	for (i = 0; i < b->cfg.clients; i++)
+		o->sessions += (unsigned)slots[i].connected;
 	sleep_s(b->cfg.warmup);
 	if (b->cfg.pid > 0 && proc_cpu(b->cfg.pid, &cpu0) == 0)
 		o->have_daemon = 1;
@@ -874,10 +997,11 @@ run_load(struct bench *b, struct outcome *o)
 		pthread_join(ws[i].tid, NULL);
 	if (o->have_daemon)
 		proc_status(b->cfg.pid, &o->daemon);
-	collect(ws, started, o);
+	collect(ws, started, slots, b->cfg.clients, o);
 	pthread_barrier_destroy(&b->ready);
+	free(slots);
 	free(ws);
-	return rc;
+	return COFFER_OK;
 }
 
 /* --- output ----------------------------------------------------------- */
@@ -907,10 +1031,11 @@ print_json(const struct bench *b, const struct outcome *o)
 
 	printf("{\"tool\":\"coffer-bench\",\"label\":");
 	json_text(c->label != NULL ? c->label : "");
-	printf(",\"workload\":\"%s\",\"clients\":%u,\"sessions\":%u,"
+	printf(",\"workload\":\"%s\",\"clients\":%u,\"threads\":%u,"
+	    "\"sessions\":%u,"
 	    "\"seconds\":%.3f,\"requests\":%" PRIu64 ",\"errors\":%" PRIu64
 	    ",\"valid\":%s,\"tps\":%.1f,", workload_names[c->workload],
-	    c->clients, o->sessions, o->secs, o->ok, o->errors,
+	    c->clients, c->threads, o->sessions, o->secs, o->ok, o->errors,
 	    o->errors == 0 && o->ok > 0 ? "true" : "false", tps);
 	printf("\"ops\":{\"get\":%" PRIu64 ",\"list\":%" PRIu64 ",\"create\":%"
 	    PRIu64 "},", o->by_op[OP_GET], o->by_op[OP_LIST],
@@ -1040,14 +1165,17 @@ run_policy(const struct config *c)
 
 static const char usage_text[] =
 "usage: coffer-bench -d VAULT [-s SOCKET] [-w get|list|create|mix]\n"
-"                    [-c CLIENTS] [-t SECONDS] [--warmup SECONDS]\n"
+"                    [-c CLIENTS] [-j THREADS] [-t SECONDS]\n"
+"                    [--warmup SECONDS]\n"
 "                    [--pid DAEMON_PID] [--agents N] [--ids N] [--seed S]\n"
 "                    [--label TEXT] [--json]\n"
 "       coffer-bench --policy [-n DECISIONS] [--json]\n"
 "\n"
 "Drive a running cofferd serving a demo vault (coffer-admin demo) with\n"
 "CLIENTS concurrent sessions, each a real handshake as one of the demo\n"
-"agents agent01..agentN (round robin), for SECONDS after a warm-up.  Each\n"
+"agents agent01..agentN (round robin), for SECONDS after a warm-up,\n"
+"driven by THREADS threads (default 2, as pgbench -j 2 in make bench),\n"
+"each keeping one request outstanding on each of its sessions.  Each\n"
 "agent first lists its own customers to collect --ids customer ids (an\n"
 "agent may only read its own), then the workload runs:\n"
 "  get     record.get of a random own customer (the headline)\n"
@@ -1096,6 +1224,7 @@ parse_options(int argc, char **argv, struct config *c)
 		{ "socket", required_argument, NULL, 's' },
 		{ "workload", required_argument, NULL, 'w' },
 		{ "clients", required_argument, NULL, 'c' },
+		{ "threads", required_argument, NULL, 'j' },
 		{ "duration", required_argument, NULL, 't' },
 		{ "warmup", required_argument, NULL, 'W' },
 		{ "pid", required_argument, NULL, 'P' },
@@ -1113,13 +1242,14 @@ parse_options(int argc, char **argv, struct config *c)
 
 	memset(c, 0, sizeof(*c));
 	c->clients = 64;
+	c->threads = 2;
 	c->agents = AGENTS_MAX;
 	c->ids_per_agent = 2000;
 	c->duration = 10;
 	c->warmup = 2;
 	c->seed = 1;
 	c->policy_iters = 20000000;
-	while ((ch = getopt_long(argc, argv, "d:s:w:c:t:n:h", lo, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "d:s:w:c:j:t:n:h", lo, NULL)) !=
 	    -1) {
 		v = 0;
 		switch (ch) {
@@ -1137,6 +1267,11 @@ parse_options(int argc, char **argv, struct config *c)
 			if (parse_num(optarg, 1, 4096, &v) != 0)
 				goto bad;
 			c->clients = (unsigned)v;
+			break;
+		case 'j':
+			if (parse_num(optarg, 1, 256, &v) != 0)
+				goto bad;
+			c->threads = (unsigned)v;
 			break;
 		case 't':
 			if (parse_num(optarg, 0.1, 3600, &c->duration) != 0)
