@@ -31,6 +31,15 @@ int store_open(const char *path, const unsigned char key[32], int create,
     struct store **out);
 void store_close(struct store *st);
 
+/*
+ * Process-wide: past this many bytes of SQLite memory, every connection's
+ * page cache recycles its own least recently used pages instead of
+ * growing (sqlite3_soft_heap_limit64), so a daemon with hundreds of
+ * sessions, each with its own connection, stays near the budget.  0: no
+ * limit.  Nothing fails for it; only caching is bounded.
+ */
+void store_memory_limit(int64_t bytes);
+
 /* Transactions for multi-step writes (BEGIN IMMEDIATE). */
 int store_begin(struct store *st);
 int store_commit(struct store *st);

@@ -45,6 +45,7 @@ enum exit_code {
 };
 
 #define LIMITS_USERS 4096   /* users counted at once for volume limits */
+#define DB_MEMORY_DEFAULT_MIB 64u /* --db-memory: see store_memory_limit */
 
 struct options {
 	const char *vault;
@@ -61,6 +62,7 @@ struct options {
 	unsigned idle_timeout;
 	unsigned retention_every;   /* seconds between retention sweeps */
 	unsigned audit_segment_kib;
+	unsigned db_memory_mib;     /* SQLite's shared memory budget */
 	int syslog;
 	int verbose;
 	int check;
@@ -103,6 +105,9 @@ static const char usage_text[] =
 "                         (the policy's `retention`) has ended are erased\n"
 "                         (default 3600; also once at start); the same sweep\n"
 "                         closes expired change requests\n"
+"      --db-memory MIB    memory all sessions' database page caches share\n"
+"                         (default 64; 0 = no limit, each session's own\n"
+"                         cache then grows to 64 MiB)\n"
 "      --audit-segment-size KIB\n"
 "                         start a new audit segment file past this size\n"
 "                         (default 65536 KiB); sealed segments are read-only\n"
@@ -217,6 +222,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "retention-every", required_argument, NULL, 'R' },
 		{ "audit-segment-size", required_argument, NULL, 'A' },
+		{ "db-memory", required_argument, NULL, 'D' },
 		{ "backup-dir", required_argument, NULL, 'B' },
 		{ "backup-every", required_argument, NULL, 'E' },
 		{ "backup-keep", required_argument, NULL, 'K' },
@@ -236,6 +242,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->max_clients = 256;
 	o->idle_timeout = 900;
 	o->retention_every = RETENTION_EVERY_DEFAULT;
+	o->db_memory_mib = DB_MEMORY_DEFAULT_MIB;
 	while ((c = getopt_long(argc, argv, "d:k:p:s:l:u:vhV", longopts, NULL))
 	    != -1) {
 		switch (c) {
@@ -283,6 +290,14 @@ parse_options(int argc, char **argv, struct options *o)
 				fprintf(stderr, "cofferd: --audit-segment-size "
 				    "%s: not a number of KiB from 1 to 4194304\n",
 				    optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'D':
+			if (parse_uint(optarg, 1024 * 1024, &o->db_memory_mib)
+			    < 0) {
+				fprintf(stderr, "cofferd: --db-memory %s: not a "
+				    "number of MiB from 0 to 1048576\n", optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -893,6 +908,7 @@ main(int argc, char **argv)
 		log_err("libsodium failed to initialise");
 		return EXIT_FAILURE_;
 	}
+	store_memory_limit((int64_t)o.db_memory_mib * 1024 * 1024);
 	if (open_vault(&o, &v) != COFFER_OK)
 		return EXIT_VAULT;
 	if ((rc = vault_lock(v)) != COFFER_OK) {

@@ -749,6 +749,12 @@ configure(sqlite3 *db)
 	    "PRAGMA cache_size = " CACHE_KIB ";");
 }
 
+void
+store_memory_limit(int64_t bytes)
+{
+	sqlite3_soft_heap_limit64(bytes);
+}
+
 static int
 record_migration(sqlite3 *db, const struct migration *m)
 {

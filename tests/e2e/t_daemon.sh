@@ -70,6 +70,7 @@ expect_grep 2 "cofferd --help" "an unknown option: exit 2" "$D" --bogus
 expect_grep 2 'unexpected argument' "a stray argument: exit 2" "$D" -d "$VAULT" extra
 expect_grep 2 'max-clients' "--max-clients 0: exit 2" "$D" -d "$VAULT" --max-clients 0
 expect_grep 2 'idle-timeout' "--idle-timeout abc: exit 2" "$D" -d "$VAULT" --idle-timeout abc
+expect_grep 2 'db-memory 64x' "--db-memory 64x: exit 2, value named" "$D" -d "$VAULT" --db-memory 64x
 expect_grep 2 'not both' "-k and -p together: exit 2" \
     "$D" -d "$VAULT" -k "$VAULT/master.key" -p "$VAULT/master.key"
 expect_grep 3 "$TMP/nowhere" "a vault that does not exist: exit 3, named" \
@@ -105,7 +106,9 @@ release 3
 wait "$HELD_PID" 2>/dev/null
 
 # --- SIGHUP ----------------------------------------------------------------------
-try_start && ok "cofferd starts again" || not_ok "cofferd starts again"
+# A 1 MiB budget for all page caches: the burst below must still succeed.
+try_start --db-memory 1 && ok "cofferd starts again (--db-memory 1)" ||
+    not_ok "cofferd starts again (--db-memory 1)"
 kill -HUP "$DAEMON_PID"
 sleep 0.3
 daemon_alive && ok "SIGHUP does not stop cofferd" || not_ok "SIGHUP does not stop cofferd"
