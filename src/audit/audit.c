@@ -32,7 +32,7 @@
 #define CP_EVERY_MS_DEFAULT 1000
 /* Preallocated past the data so "audit unavailable" fits on a full disk. */
 #define RESERVE_BYTES 4096
-#define PREALLOC_CHUNK (256 * 1024)
+#define PREALLOC_CHUNK (1024 * 1024)
 #define KEYS_LEN (64 + 32)  /* signing key, then hash key */
 #define KEYS_GEN_LIMIT 65536 /* earlier keys accepted at open */
 
@@ -70,8 +70,7 @@ struct audit_log {
 	dev_t dev;
 	ino_t ino;
 	off_t off;               /* end of durable data */
-	off_t alloc_end;         /* preallocated up to here */
-	int no_fallocate;
+	off_t alloc_end;         /* zero-filled up to here (zero_fill) */
 
 	struct av_state tip;     /* after every record queued */
 	struct av_state durable; /* after the last synced batch */
@@ -285,29 +284,44 @@ check_identity(struct audit_log *l, char *why, size_t whysz)
 	return 0;
 }
 
-/* Keep need bytes plus the reserve preallocated past off. */
+/*
+ * Past the data, the open segment holds zero bytes written ahead of the
+ * appends (PREALLOC_CHUNK at a time): a sync then writes data into blocks
+ * the file already has, without changing its size or extents, so most
+ * fdatasync calls need no journal commit (2.4x faster here, measured in
+ * docs/performance.md).  Readers stop at the zeros (FR_PAD).  RESERVE_BYTES
+ * of them always remain, so "audit.unavailable" fits on a full disk.
+ */
+static int
+zero_fill(struct audit_log *l, off_t end)
+{
+	static const unsigned char zeros[64 * 1024];
+	size_t n;
+	int e;
+
+	while (l->alloc_end < end) {
+		n = end - l->alloc_end > (off_t)sizeof(zeros) ? sizeof(zeros) :
+		    (size_t)(end - l->alloc_end);
+		if ((e = pwrite_all(l->fd, zeros, n, l->alloc_end)) != 0)
+			return e;
+		l->alloc_end += (off_t)n;
+	}
+	return 0;
+}
+
 static int
 ensure_space(struct audit_log *l, size_t need)
 {
 	off_t want = l->off + (off_t)need + RESERVE_BYTES;
 
-	if (l->no_fallocate || want <= l->alloc_end)
+	if (want <= l->alloc_end)
 		return 0;
-	if (fallocate(l->fd, FALLOC_FL_KEEP_SIZE, l->off,
-	    (off_t)need + RESERVE_BYTES + PREALLOC_CHUNK) == 0) {
-		l->alloc_end = want + PREALLOC_CHUNK;
+	if (zero_fill(l, want + PREALLOC_CHUNK) == 0)
 		return 0;
-	}
-	if (errno == EOPNOTSUPP || errno == ENOSYS) {
-		l->no_fallocate = 1;
-		return 0;
-	}
-	if (fallocate(l->fd, FALLOC_FL_KEEP_SIZE, l->off,
-	    (off_t)need + RESERVE_BYTES) == 0) {
+	/* Less may still fit: give back what went past it first. */
+	if (l->alloc_end > want && ftruncate(l->fd, want) == 0)
 		l->alloc_end = want;
-		return 0;
-	}
-	return errno;
+	return zero_fill(l, want);
 }
 
 /*
@@ -315,6 +329,35 @@ ensure_space(struct audit_log *l, size_t need)
  * "audit unavailable" record, which may use the preallocated reserve and
  * ignores injected faults.  0 or an errno value, why says what failed.
  */
+/*
+ * A failed batch may have left part of its bytes: zero them again (blocks
+ * the file already has, so this works on a full disk too) and cut what
+ * went past the zeros.  If even that fails, cut the file at the data;
+ * recovery retries the cut.
+ */
+static void
+undo_write(struct audit_log *l, size_t len)
+{
+	static const unsigned char zeros[4096];
+	off_t at = l->off, end = l->off + (off_t)len;
+	size_t n;
+
+	if (end > l->alloc_end)
+		end = l->alloc_end;
+	if (ftruncate(l->fd, l->alloc_end) != 0)
+		goto cut;
+	for (; at < end; at += (off_t)n) {
+		n = end - at > (off_t)sizeof(zeros) ? sizeof(zeros) :
+		    (size_t)(end - at);
+		if (pwrite_all(l->fd, zeros, n, at) != 0)
+			goto cut;
+	}
+	return;
+cut:
+	if (ftruncate(l->fd, l->off) == 0)
+		l->alloc_end = l->off;
+}
+
 static int
 write_durable(struct audit_log *l, const struct wbuf *b, int use_reserve,
     int inject, char *why, size_t whysz)
@@ -337,9 +380,7 @@ write_durable(struct audit_log *l, const struct wbuf *b, int use_reserve,
 	if ((e = pwrite_all(l->fd, b->p, b->len, l->off)) != 0 ||
 	    (fdatasync(l->fd) != 0 && (e = errno) != 0)) {
 		say(why, whysz, "write to %s: %s", name, strerror(e));
-		/* Drop a partial write; recovery retries the cut if this fails. */
-		if (ftruncate(l->fd, l->off) != 0)
-			(void)0;
+		undo_write(l, b->len);
 		return e;
 	}
 	l->off += (off_t)b->len;
@@ -435,8 +476,16 @@ rotate(struct audit_log *l, char *why, size_t whysz)
 		pthread_mutex_unlock(&l->mu);
 		save_checkpoint_file(l, text, tlen);
 	}
-	/* Sealed: never written again; the preallocation is given back. */
-	if (ftruncate(l->fd, l->off) != 0 || fchmod(l->fd, 0440) != 0)
+	/*
+	 * Sealed: never written again.  Its zero padding goes, durably, before
+	 * a newer segment exists: only the newest segment may end in zeros.
+	 */
+	if (ftruncate(l->fd, l->off) != 0 || fdatasync(l->fd) != 0) {
+		e = errno;
+		say(why, whysz, "cannot seal %s: %s", l->seg_path, strerror(e));
+		return e ? e : EIO;
+	}
+	if (fchmod(l->fd, 0440) != 0)
 		(void)0;
 	close(l->fd);
 	l->fd = -1;
@@ -514,9 +563,9 @@ note_unavailable(struct audit_log *l)
 		goto out;
 	*st = l->tip;
 	if (queue_record(&b, st, &pre, &seq) == COFFER_OK) {
+		/* into the reserve: the failed batch's bytes are zeros again */
 		pthread_mutex_unlock(&l->mu);
-		if (ftruncate(l->fd, l->off) == 0)
-			ok = write_durable(l, &b, 1, 0, why, sizeof(why)) == 0;
+		ok = write_durable(l, &b, 1, 0, why, sizeof(why)) == 0;
 		pthread_mutex_lock(&l->mu);
 	}
 	arec_pre_free(&pre);
@@ -1099,6 +1148,9 @@ open_tail(struct audit_log *l, uint64_t first, const struct av_ctx *c,
 	if (c->torn > 0 && (ftruncate(fd, l->off) != 0 || fdatasync(fd) != 0))
 		return coffer_detail(d, COFFER_ERR_AUDIT, "audit", "cannot cut the torn "
 		    "tail of %s: %s", path, strerror(errno));
+	/* Zeros already written past the data: appends overwrite them. */
+	if (c->torn == 0)
+		l->alloc_end = (off_t)(c->valid_end + c->padding);
 	return COFFER_OK;
 }
 

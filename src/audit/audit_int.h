@@ -180,7 +180,8 @@ void seg_name(char out[SEG_NAME_LEN], uint64_t first);
 /* Sorted first sequence numbers of dir's segment files (malloc'd). */
 int seg_list(const char *dir, uint64_t **firsts, size_t *n);
 
-enum frame_res { FR_OK, FR_END, FR_TORN, FR_BAD };
+/* FR_PAD: zero bytes from here to the end (preallocated, never written) */
+enum frame_res { FR_OK, FR_END, FR_PAD, FR_TORN, FR_BAD };
 /* The frame at *pos; advances *pos. */
 enum frame_res frame_next(const unsigned char *p, size_t len, size_t *pos,
     int *type, const unsigned char **payload, size_t *plen);
@@ -258,6 +259,7 @@ struct av_ctx {
 	int have_ckpt;
 	size_t valid_end;         /* end of the last good frame, last seg */
 	size_t torn;              /* bytes of torn tail in the last segment */
+	size_t padding;           /* zero bytes after it, last segment */
 	int fault;                /* enum av_kind */
 	char msg[512];
 	/* working space, so the scan allocates nothing per record */

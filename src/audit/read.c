@@ -145,8 +145,8 @@ scan_segment(const char *dir, uint64_t first, struct scan *s)
 	 */
 	for (seq = first; seq < s->end && !s->done && rc == COFFER_OK;) {
 		fr = frame_next(m, len, &pos, &type, &pl, &plen);
-		if (fr == FR_END || fr == FR_TORN)
-			break;	/* a later segment, or a crash's tail */
+		if (fr == FR_END || fr == FR_PAD || fr == FR_TORN)
+			break;	/* a later segment, padding, a crash's tail */
 		if (fr != FR_OK) {
 			rc = COFFER_ERR_PROTO;
 			break;

@@ -497,6 +497,10 @@ walk_frames(struct av_ctx *c, const unsigned char *p, size_t len, size_t pos,
 			c->torn = len - at;
 			return AV_OK;
 		}
+		if (fr == FR_PAD && last) {
+			c->padding = len - at;
+			return AV_OK;
+		}
 		if (fr != FR_OK)
 			return fault(c, AV_MODIFIED, "%s: damaged frame at byte "
 			    "%zu (after record %" PRIu64 ")", name, at,
@@ -523,6 +527,7 @@ av_segment(struct av_ctx *c, uint64_t first, int trust_header, int last)
 	if (c->fault != AV_OK)
 		return c->fault;
 	c->torn = 0;
+	c->padding = 0;
 	if (seg_path(c, first, path, sizeof(path), &name) != COFFER_OK)
 		return fault(c, AV_IO, "path too long: %s", c->dir);
 	if (av_map(path, &p, &len) != COFFER_OK)

@@ -175,8 +175,10 @@ frame_header(unsigned char out[FRAME_HDR], int type, size_t len)
 
 /*
  * A frame cut short by the end of the file is "torn" (a crash during a
- * write, or truncation - the caller decides which); so is a run of zero
- * bytes to the end, which some file systems show after a crash.
+ * write, or truncation - the caller decides which).  A run of zero bytes
+ * to the end is padding: the writer fills the open segment with zeros
+ * ahead of its appends (and some file systems show zeros after a crash);
+ * no frame begins with a zero byte.
  */
 enum frame_res
 frame_next(const unsigned char *p, size_t len, size_t *pos, int *type,
@@ -189,7 +191,7 @@ frame_next(const unsigned char *p, size_t len, size_t *pos, int *type,
 	if (p[at] == 0) {
 		for (i = at; i < len && p[i] == 0; i++)
 			;
-		return i == len ? FR_TORN : FR_BAD;
+		return i == len ? FR_PAD : FR_BAD;
 	}
 	if (len - at < FRAME_HDR)
 		return FR_TORN;

@@ -343,6 +343,63 @@ t_rotation(void **state)
 	free(c);
 }
 
+/*
+ * The open segment is zero-filled ahead of the appends: a live log (not
+ * closed) verifies, its zeros counted as padding and not as a torn tail;
+ * a reopened log continues after the data; zeros at the end of a sealed
+ * segment are damage.
+ */
+static void
+t_padding(void **state)
+{
+	struct fx *f = *state;
+	struct audit_log *l;
+	struct av_ctx *c = NULL;
+	uint64_t *firsts = NULL;
+	char path[PATH_MAX];
+	struct stat sb;
+	size_t n = 0;
+	int k, fd;
+
+	f->o.segment_max_bytes = 8192;
+	l = open_ok(f);
+	for (k = 0; k < 10; k++)
+		assert_int_equal(append(l, k, NULL), COFFER_OK);
+	assert_int_equal(seg_list(f->dir, &firsts, &n), COFFER_OK);
+	seg_path(f, firsts[n - 1], path, sizeof(path));
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(sb.st_size >= 1024 * 1024);	/* zeros written ahead */
+	assert_int_equal(verify_dir(f, &c), AV_OK);
+	assert_int_equal(c->records, 10);
+	assert_int_equal(c->torn, 0);
+	assert_true(c->padding > 0);
+	free(c);
+	c = NULL;
+	free(firsts);
+	/* a crash leaves the zeros: the next open continues after the data */
+	for (k = 0; k < 60; k++)
+		assert_int_equal(append(l, k, NULL), COFFER_OK);
+	audit_close(l);
+	l = open_ok(f);
+	assert_int_equal(append(l, 99, NULL), COFFER_OK);
+	audit_close(l);
+	assert_int_equal(verify_dir(f, &c), AV_OK);
+	assert_int_equal(c->records, 71);
+	free(c);
+	c = NULL;
+	/* sealed segments were cut to their data; zeros on one are damage */
+	assert_int_equal(seg_list(f->dir, &firsts, &n), COFFER_OK);
+	assert_true(n >= 2);
+	seg_path(f, firsts[0], path, sizeof(path));
+	assert_int_equal(chmod(path, 0640), 0);
+	fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "\0\0\0\0\0\0\0\0", 8), 8);
+	close(fd);
+	assert_int_equal(verify_dir(f, NULL), AV_MODIFIED);
+	free(firsts);
+}
+
 static int
 open_err(struct fx *f, char *msg, size_t sz)
 {
@@ -789,6 +846,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(t_async_fail_closed, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(t_rotation, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_padding, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_reopen_refuses_tampering,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(t_fail_closed_injected, setup,
