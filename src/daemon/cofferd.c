@@ -45,7 +45,7 @@ enum exit_code {
 };
 
 #define LIMITS_USERS 4096   /* users counted at once for volume limits */
-#define DB_MEMORY_DEFAULT_MIB 64u /* --db-memory: see store_memory_limit */
+#define DB_MEMORY_DEFAULT_MIB 128u /* --db-memory: see store_memory_limit */
 
 struct options {
 	const char *vault;
@@ -106,7 +106,7 @@ static const char usage_text[] =
 "                         (default 3600; also once at start); the same sweep\n"
 "                         closes expired change requests\n"
 "      --db-memory MIB    memory all sessions' database page caches share\n"
-"                         (default 64; 0 = no limit, each session's own\n"
+"                         (default 128; 0 = no limit, each session's own\n"
 "                         cache then grows to 64 MiB)\n"
 "      --audit-segment-size KIB\n"
 "                         start a new audit segment file past this size\n"
