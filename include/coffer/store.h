@@ -14,7 +14,7 @@
 #include "coffer/err.h"
 #include "coffer/schema.h"
 
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 #define STORE_LIST_MAX 500 /* largest page a list returns */
 
 struct store;

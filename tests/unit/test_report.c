@@ -1257,7 +1257,8 @@ test_slots_migration(void **state)
 	assert_int_equal(store_open(path, key, 0, &f->st), COFFER_OK);
 	assert_int_equal(sql_count(f->st, "SELECT count(*) FROM migrations"
 	    " WHERE version = 8"), 1);
-	assert_int_equal(sql_count(f->st, "PRAGMA user_version"), 8);
+	assert_int_equal(sql_count(f->st, "PRAGMA user_version"),
+	    STORE_SCHEMA_VERSION);
 	assert_true(sql_count(f->st, "SELECT count(*) FROM call_slots") >
 	    100);
 	assert_int_equal(slots_diff(f), 0);

@@ -1,7 +1,8 @@
 /*
  * test_store.c - the encrypted store: open/reopen and wrong keys, no
  * plaintext on disk, users, record CRUD, row scope (DENIED vs NOT_FOUND),
- * versions, filters, paging, references and bulk loading.
+ * versions, filters, paging, references, bulk loading, and list totals
+ * kept in customer_counts (migration 9) against a plain count(*).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,7 +24,9 @@
 #include "coffer/msg.h"
 #include "coffer/schema.h"
 #include "coffer/store.h"
+#include "coffer/workflow.h"
 
+#include "../../src/store/store_int.h"
 #include "helper.h"
 
 #define MARKER "ZQXJ-plaintext-marker-7731"
@@ -891,6 +894,442 @@ test_bulk(void **state)
 	cbor_decref(&rec);
 }
 
+/* List totals from customer_counts (migration 9) -------------------- */
+
+#define OWNERS 5 /* a1, a2, b1, mgr and nobody */
+
+static uint64_t rnd_state;
+
+static uint64_t
+rnd(uint64_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state % n;
+}
+
+static int64_t
+rnd_owner(const struct fx *f)
+{
+	const int64_t o[OWNERS] = { f->a1, f->a2, f->b1, f->mgr, 0 };
+
+	return o[rnd(OWNERS)];
+}
+
+/* NULL or one of the label enum's values. */
+static const char *
+rnd_label(void)
+{
+	const struct field_def *lf = schema_field(schema_kind("customer"),
+	    "label");
+	size_t n = 0;
+
+	while (lf->enum_values[n] != NULL)
+		n++;
+	n = rnd(n + 1);
+	return n == 0 ? NULL : lf->enum_values[n - 1];
+}
+
+static void
+sql_exec(struct store *st, const char *sql)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(store_sqlite(st), sql, NULL, NULL, &err) !=
+	    SQLITE_OK)
+		print_error("%s: %s\n", sql, err != NULL ? err : "?");
+	assert_null(err);
+}
+
+static int64_t
+sql_int(struct store *st, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t v;
+
+	assert_int_equal(sqlite3_prepare_v2(store_sqlite(st), sql, -1, &s,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* A random live customer's id (with its version), or 0 if none. */
+static int64_t
+pick_live(struct store *st, int64_t *version)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t id = 0, n = sql_int(st, "SELECT count(*) FROM customers"
+	    " WHERE deleted = 0");
+
+	if (n == 0)
+		return 0;
+	assert_int_equal(sqlite3_prepare_v2(store_sqlite(st), "SELECT id,"
+	    " version FROM customers WHERE deleted = 0 ORDER BY id"
+	    " LIMIT 1 OFFSET ?", -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_int64(s, 1, (int64_t)rnd((uint64_t)n));
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	id = sqlite3_column_int64(s, 0);
+	*version = sqlite3_column_int64(s, 1);
+	sqlite3_finalize(s);
+	return id;
+}
+
+/* Any customer, live or not; 0 if there is none. */
+static int64_t
+pick_any(struct store *st)
+{
+	return sql_int(st, "SELECT coalesce((SELECT id FROM customers"
+	    " ORDER BY random() LIMIT 1), 0)");
+}
+
+static int64_t
+version_of(struct store *st, int64_t id)
+{
+	char sql[96];
+
+	snprintf(sql, sizeof(sql), "SELECT version FROM customers WHERE id ="
+	    " %lld", (long long)id);
+	return sql_int(st, sql);
+}
+
+/* Raw SQL, below the store: what an import or a future writer may do. */
+static void
+sql_write(struct fx *f)
+{
+	char sql[256], lbl[32], own[32];
+	const char *l = rnd_label();
+	int64_t o = rnd_owner(f), id = pick_any(f->st);
+
+	snprintf(lbl, sizeof(lbl), l != NULL ? "'%s'" : "NULL", l);
+	snprintf(own, sizeof(own), o > 0 ? "%lld" : "NULL", (long long)o);
+	switch (rnd(5)) {
+	case 0:
+		snprintf(sql, sizeof(sql), "INSERT INTO customers (name, phone,"
+		    " owner_id, label, deleted, created, updated) VALUES"
+		    " ('x', '13800000000', %s, %s, %d, 1, 1)", own, lbl,
+		    (int)rnd(4) == 0);
+		break;
+	case 1:
+		snprintf(sql, sizeof(sql), "UPDATE customers SET owner_id = %s"
+		    " WHERE id = %lld", own, (long long)id);
+		break;
+	case 2:
+		snprintf(sql, sizeof(sql), "UPDATE customers SET label = %s,"
+		    " stage = 'won' WHERE id = %lld", lbl, (long long)id);
+		break;
+	case 3:
+		/* erased = 0 too: an erased row cannot come back otherwise */
+		snprintf(sql, sizeof(sql), "UPDATE customers SET deleted = %d,"
+		    " erased = 0, owner_id = %s WHERE id = %lld", (int)rnd(2),
+		    own, (long long)id);
+		break;
+	default:
+		snprintf(sql, sizeof(sql), "DELETE FROM customers WHERE id ="
+		    " %lld", (long long)id);
+		break;
+	}
+	sql_exec(f->st, sql);
+}
+
+static void
+put_owner_label(cbor_item_t *m, int64_t owner, const char *label)
+{
+	cbor_item_t *nul = msg_new_null();
+
+	assert_non_null(nul);
+	assert_int_equal(owner > 0 ? msg_put_int(m, "owner_id", owner) :
+	    msg_put(m, "owner_id", cbor_copy(nul)), COFFER_OK);
+	assert_int_equal(label != NULL ? msg_put_str(m, "label", label) :
+	    msg_put(m, "label", cbor_copy(nul)), COFFER_OK);
+	cbor_decref(&nul);
+}
+
+/* Through the store's and the workflow's own write paths. */
+static void
+store_write(struct fx *f)
+{
+	const struct kind_def *ck = schema_kind("customer");
+	const char *names[32];
+	struct coffer_errdetail d;
+	cbor_item_t *m = NULL;
+	int64_t ver = 0, id = pick_live(f->st, &ver), to = rnd_owner(f);
+	int64_t ids[4];
+	uint64_t moved, fus;
+	size_t n, nids;
+
+	if (id == 0)
+		return;
+	memset(&d, 0, sizeof(d));
+	switch (rnd(7)) {
+	case 0:
+		m = customer_map("新", "13800000001", 0);
+		put_owner_label(m, rnd_owner(f), rnd_label());
+		create(f->st, "customer", m, &all_scope);
+		return;
+	case 1:
+		assert_non_null(m = msg_new_map());
+		put_owner_label(m, to, rnd_label());
+		assert_int_equal(store_record_update(f->st, ck, id, ver, m,
+		    &all_scope, &d), COFFER_OK);
+		cbor_decref(&m);
+		return;
+	case 2:
+		assert_int_equal(store_record_tombstone(f->st, ck, id, ver),
+		    COFFER_OK);
+		return;
+	case 3:
+		assert_int_equal(store_record_delete(f->st, ck, id, ver,
+		    &all_scope), COFFER_OK);
+		return;
+	case 4:
+		/* a purge of a live customer, or retention of a tombstone */
+		if (rnd(2) == 0) {
+			id = sql_int(f->st, "SELECT coalesce((SELECT id FROM"
+			    " customers WHERE deleted = 1 ORDER BY random()"
+			    " LIMIT 1), 0)");
+			if (id == 0)
+				return;
+			ver = version_of(f->st, id);
+		}
+		n = schema_erasable_fields(ck, names, 32);
+		assert_int_equal(store_record_erase(f->st, ck, id, ver, names,
+		    n), COFFER_OK);
+		return;
+	case 5:
+		if (to > 0)
+			assert_int_equal(wf_move(f->st, &id, 1, to, NULL, NULL),
+			    COFFER_OK);
+		return;
+	default:
+		if (to > 0 && to != f->a1)
+			assert_int_equal(wf_transfer(f->st, f->a1, to, ids, 4,
+			    &nids, &moved, &fus), COFFER_OK);
+		return;
+	}
+}
+
+/* count(*) of live customers by owner set and label allow-list, in SQL
+ * written independently of the store's. */
+static uint64_t
+plain_count(struct store *st, const char *owners, int filter,
+    unsigned allow)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM customers WHERE"
+	    " deleted = 0 AND %s AND (%d = 0 OR label IS NULL OR"
+	    " ((%u >> CASE label WHEN 'public' THEN 0 WHEN 'internal' THEN 1"
+	    " WHEN 'confidential' THEN 2 ELSE 3 END) & 1) = 1)", owners,
+	    filter, allow);
+	return (uint64_t)sql_int(st, sql);
+}
+
+/* First id of the page at offset, in SQL of its own (0 if none). */
+static int64_t
+plain_first(struct store *st, const char *owners, size_t offset)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT coalesce((SELECT id FROM customers"
+	    " WHERE deleted = 0 AND %s ORDER BY id LIMIT 1 OFFSET %zu), 0)",
+	    owners, offset);
+	return sql_int(st, sql);
+}
+
+/* One scope: the list's total against count(*); 1 if they differ. */
+static int
+scope_diff(struct fx *f, struct store_scope sc, const char *owners,
+    int filter, unsigned allow)
+{
+	cbor_item_t *arr = NULL;
+	uint64_t total = 0, want;
+	size_t off = (size_t)rnd(20);
+	int64_t first;
+
+	sc.label_filter = filter;
+	sc.label_allow = allow;
+	assert_int_equal(store_record_list(f->st, schema_kind("customer"),
+	    NULL, 0, &sc, 5, off, &arr, &total), COFFER_OK);
+	want = plain_count(f->st, owners, filter, allow);
+	if (!filter) {
+		/* the page itself: ids ascending from the right offset */
+		first = plain_first(f->st, owners, off);
+		assert_int_equal(cbor_array_size(arr) > 0 ?
+		    rec_int(cbor_array_handle(arr)[0], "id") : 0, first);
+	}
+	cbor_decref(&arr);
+	if (total != want)
+		print_message("scope %d user %lld filter %d allow %u: total"
+		    " %llu, count(*) %llu\n", sc.kind, (long long)sc.user_id,
+		    filter, allow, (unsigned long long)total,
+		    (unsigned long long)want);
+	return total != want;
+}
+
+/* Mismatches over every owner, team and ALL, for a few allow-lists. */
+static int
+totals_diff(struct fx *f)
+{
+	static const unsigned allow[] = { 0, 1, 3, 5, 15 };
+	const int64_t users[] = { f->a1, f->a2, f->b1, f->mgr };
+	char owners[128];
+	size_t i, j;
+	int d = 0;
+
+	for (j = 0; j < sizeof(allow) / sizeof(allow[0]); j++) {
+		for (i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+			snprintf(owners, sizeof(owners), "owner_id = %lld",
+			    (long long)users[i]);
+			d += scope_diff(f, scope_of(SCOPE_OWN, users[i], NULL),
+			    owners, j > 0, allow[j]);
+		}
+		d += scope_diff(f, scope_of(SCOPE_TEAM, f->mgr, "east"),
+		    "owner_id IN (SELECT id FROM users WHERE team = 'east')",
+		    j > 0, allow[j]);
+		d += scope_diff(f, scope_of(SCOPE_TEAM, f->b1, "west"),
+		    "owner_id IN (SELECT id FROM users WHERE team = 'west')",
+		    j > 0, allow[j]);
+		d += scope_diff(f, all_scope, "1", j > 0, allow[j]);
+	}
+	return d;
+}
+
+/* The counters' own invariant: no row counts nothing. */
+static void
+assert_counts_tidy(struct store *st)
+{
+	assert_int_equal(sql_int(st, "SELECT count(*) FROM customer_counts"
+	    " WHERE n <= 0"), 0);
+	assert_int_equal(sql_int(st, "SELECT count(*) FROM (SELECT"
+	    " coalesce(owner_id, 0), coalesce(label, ''), count(*) FROM"
+	    " customers WHERE deleted = 0 GROUP BY 1, 2 EXCEPT SELECT"
+	    " owner_id, label, n FROM customer_counts)"), 0);
+}
+
+static void
+fill_customers(struct fx *f, int n)
+{
+	static const char *const cols[] = { "name", "phone", "owner_id",
+		"label" };
+	struct store_bulk *b = NULL;
+	int64_t o;
+	int i;
+
+	assert_int_equal(store_bulk_open(f->st, schema_kind("customer"), cols,
+	    4, &b), COFFER_OK);
+	assert_int_equal(store_begin(f->st), COFFER_OK);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(store_bulk_text(b, 0, "随机"), COFFER_OK);
+		assert_int_equal(store_bulk_text(b, 1, "13912345678"),
+		    COFFER_OK);
+		if ((o = rnd_owner(f)) > 0)
+			assert_int_equal(store_bulk_int(b, 2, o), COFFER_OK);
+		assert_int_equal(store_bulk_text(b, 3, rnd_label()), COFFER_OK);
+		assert_int_equal(store_bulk_insert(b, NULL), COFFER_OK);
+	}
+	assert_int_equal(store_commit(f->st), COFFER_OK);
+	store_bulk_close(b);
+	sql_exec(f->st, "UPDATE customers SET deleted = 1 WHERE id % 7 = 0");
+}
+
+static void
+seed_rnd(void)
+{
+	rnd_state = ((uint64_t)randombytes_random() << 32) |
+	    randombytes_random() | 1;
+	print_message("seed %llu\n", (unsigned long long)rnd_state);
+}
+
+static void
+test_list_totals_counted(void **state)
+{
+	struct fx *f = *state;
+	int i, r;
+
+	seed_rnd();
+	fill_customers(f, 400);
+	assert_int_equal(totals_diff(f), 0);
+	for (r = 0; r < 6; r++) {
+		for (i = 0; i < 40; i++) {
+			sql_write(f);
+			store_write(f);
+		}
+		assert_int_equal(totals_diff(f), 0);
+		assert_counts_tidy(f->st);
+	}
+	/* the comparison can fail: without one trigger it does */
+	sql_exec(f->st, "DROP TRIGGER customers_count_set;"
+	    "UPDATE customers SET label = 'secret' WHERE deleted = 0"
+	    " AND label IS NOT 'secret' AND owner_id IS NOT NULL;");
+	assert_true(totals_diff(f) > 0);
+}
+
+/* A vault taken back to schema 8 and written without the triggers. */
+static void
+test_list_counts_migration(void **state)
+{
+	struct fx *f = *state;
+	int i;
+
+	seed_rnd();
+	fill_customers(f, 300);
+	sql_exec(f->st, "DROP TRIGGER customers_count_insert;"
+	    "DROP TRIGGER customers_count_unset;"
+	    "DROP TRIGGER customers_count_set;"
+	    "DROP TRIGGER customers_count_delete;"
+	    "DROP INDEX customers_scope_id;"
+	    "DELETE FROM migrations WHERE version = 9;"
+	    "PRAGMA user_version = 8;");
+	for (i = 0; i < 200; i++)
+		sql_write(f);
+	/* stale counters left behind must not survive the migration */
+	assert_true(totals_diff(f) > 0);
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(store_open(f->path, f->key, 0, &f->st), COFFER_OK);
+	assert_int_equal(sql_int(f->st, "PRAGMA user_version"),
+	    STORE_SCHEMA_VERSION);
+	assert_int_equal(sql_int(f->st, "SELECT count(*) FROM migrations"
+	    " WHERE version = 9"), 1);
+	assert_true(sql_int(f->st, "SELECT count(*) FROM customer_counts") >
+	    10);
+	assert_int_equal(totals_diff(f), 0);
+	assert_counts_tidy(f->st);
+	for (i = 0; i < 100; i++) {
+		sql_write(f);
+		store_write(f);
+	}
+	assert_int_equal(totals_diff(f), 0);
+}
+
+/* An agent's page walks customers_scope_id in id order: no sort. */
+static void
+test_list_plan(void **state)
+{
+	struct fx *f = *state;
+	sqlite3_stmt *s = NULL;
+	char plan[1024] = "";
+	size_t n = 0;
+
+	fill_customers(f, 200);
+	sql_exec(f->st, "ANALYZE");
+	assert_int_equal(sqlite3_prepare_v2(store_sqlite(f->st),
+	    "EXPLAIN QUERY PLAN SELECT t.* FROM customers t WHERE"
+	    " t.deleted = 0 AND t.owner_id = ?1 AND (t.label IS NULL OR"
+	    " t.label IN ('public', 'internal')) ORDER BY t.id"
+	    " LIMIT 50 OFFSET 100", -1, &s, NULL), SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		n += (size_t)snprintf(plan + n, sizeof(plan) - n, "%s;",
+		    (const char *)sqlite3_column_text(s, 3));
+	sqlite3_finalize(s);
+	print_message("plan: %s\n", plan);
+	assert_non_null(strstr(plan, "customers_scope_id"));
+	assert_null(strstr(plan, "TEMP B-TREE"));
+}
+
 int
 main(void)
 {
@@ -921,6 +1360,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tables_match_schema,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bulk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_totals_counted, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_list_counts_migration,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_plan, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
