@@ -845,6 +845,22 @@ lead(struct audit_log *l, int force_cp)
 		free(batch.v);
 }
 
+/*
+ * Mutex held: may a record be queued now?  While the log is faulted the
+ * caller first tries to clear the fault; a refusal is counted.
+ */
+static int
+admit(struct audit_log *l)
+{
+	if (l->faulted)
+		try_recover(l);
+	if (!l->faulted)
+		return COFFER_OK;
+	l->refused++;
+	l->refused_in_fault++;
+	return COFFER_ERR_AUDIT;
+}
+
 int
 audit_append(struct audit_log *l, const struct audit_event *e, uint64_t *seq)
 {
@@ -855,13 +871,8 @@ audit_append(struct audit_log *l, const struct audit_event *e, uint64_t *seq)
 	if ((rc = arec_prepare(e, hash_key(l), NULL, &pre)) != COFFER_OK)
 		return rc;
 	pthread_mutex_lock(&l->mu);
-	if (l->faulted)
-		try_recover(l);
-	if (l->faulted) {
-		rc = COFFER_ERR_AUDIT;
-		goto refused;
-	}
-	if ((rc = queue_record(&l->pend, &l->tip, &pre, &my)) != COFFER_OK)
+	if ((rc = admit(l)) != COFFER_OK ||
+	    (rc = queue_record(&l->pend, &l->tip, &pre, &my)) != COFFER_OK)
 		goto out;
 	epoch = l->epoch;
 	for (;;) {
@@ -901,15 +912,8 @@ audit_append_async(struct audit_log *l, const struct audit_event *e,
 	if ((rc = arec_prepare(e, hash_key(l), NULL, &pre)) != COFFER_OK)
 		return rc;
 	pthread_mutex_lock(&l->mu);
-	if (l->faulted)
-		try_recover(l);
-	if (l->faulted) {
-		l->refused++;
-		l->refused_in_fault++;
-		rc = COFFER_ERR_AUDIT;
-		goto out;
-	}
-	if ((rc = done_reserve(&l->pend_done)) != COFFER_OK ||
+	if ((rc = admit(l)) != COFFER_OK ||
+	    (rc = done_reserve(&l->pend_done)) != COFFER_OK ||
 	    (rc = queue_record(&l->pend, &l->tip, &pre, &my)) != COFFER_OK)
 		goto out;
 	l->pend_done.v[l->pend_done.n++] = (struct audit_done){ done, arg };
