@@ -33,7 +33,8 @@ enum access_action {
 	ACT_REQUEST,    /* request.create: ask for an update or a deletion */
 	ACT_BACKUP,     /* backup.create: privilege key_admin */
 	ACT_SCREEN,     /* customer.screen: a fresh lead's stage (workflow) */
-	ACT_REPORT      /* report.kpi: aggregated figures (docs/reports.md) */
+	ACT_REPORT,     /* report.kpi: aggregated figures (docs/reports.md) */
+	ACT_COMPLETE    /* followup.done: an open follow-up done (workflow) */
 };
 
 /* Who is asking, as authenticated by the session. */

@@ -148,6 +148,7 @@ int cmd_approve(struct ctx *c, int argc, char **argv);
 int cmd_reject(struct ctx *c, int argc, char **argv);
 int cmd_history(struct ctx *c, int argc, char **argv);
 int cmd_screen(struct ctx *c, int argc, char **argv);    /* cmd_workflow.c */
+int cmd_done(struct ctx *c, int argc, char **argv);      /* cmd_workflow.c */
 int cmd_assign(struct ctx *c, int argc, char **argv);
 int cmd_today(struct ctx *c, int argc, char **argv);
 int cmd_call(struct ctx *c, int argc, char **argv);

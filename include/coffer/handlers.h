@@ -94,6 +94,8 @@ int handle_backup_create(struct request *, const cbor_item_t *,
 /* The working day (h_workflow.c, docs/workflow.md). */
 int handle_customer_screen(struct request *, const cbor_item_t *,
     cbor_item_t **, struct coffer_errdetail *);
+int handle_followup_done(struct request *, const cbor_item_t *,
+    cbor_item_t **, struct coffer_errdetail *);
 int handle_customer_assign(struct request *, const cbor_item_t *,
     cbor_item_t **, struct coffer_errdetail *);
 int handle_customer_distribute(struct request *, const cbor_item_t *,

@@ -42,6 +42,7 @@ enum policy_action {
 	POLICY_REQUEST,     /* ask for an update/delete by change request */
 	POLICY_SCREEN,      /* set a fresh lead's screening stage (workflow) */
 	POLICY_REPORT,      /* KPI figures aggregated over rows (reports) */
+	POLICY_COMPLETE,    /* mark an open follow-up done (workflow) */
 	/* privileges (k == NULL) */
 	POLICY_USER_READ,   /* user.list */
 	POLICY_USER_ADMIN,  /* user.add / user.update */
@@ -50,7 +51,7 @@ enum policy_action {
 	POLICY_POLICY_ADMIN,/* install / reload the policy */
 	POLICY_ACTION_COUNT_
 };
-#define POLICY_RECORD_ACTIONS (POLICY_REPORT + 1)
+#define POLICY_RECORD_ACTIONS (POLICY_COMPLETE + 1)
 
 /* What a user sees of one field. */
 enum policy_treat { POLICY_SHOW = 0, POLICY_MASK = 1, POLICY_OMIT = 2 };

@@ -89,4 +89,17 @@ int wf_today(struct store *st, int64_t agent, int64_t until,
     unsigned label_allow, struct wf_task *out, size_t max, size_t *n,
     uint64_t *nfollowups, uint64_t *nleads);
 
+/*
+ * Mark the live follow-up id done: status = 'done', updated = now,
+ * version + 1, and outcome = note when note is not NULL (NULL keeps the
+ * outcome it has).  Only an open follow-up (status open or unset) is
+ * closed.  COFFER_ERR_NOT_FOUND if there is no live follow-up id;
+ * COFFER_ERR_CONFLICT if it is no longer open, status (when not NULL)
+ * then getting the status it has ("done", "cancelled"); on COFFER_OK
+ * status gets "open", the status it had.  No scope check: the caller has
+ * decided.  Runs in the caller's transaction.
+ */
+int wf_followup_done(struct store *st, int64_t id, const char *note,
+    char *status, size_t statussz);
+
 #endif

@@ -1,8 +1,8 @@
 /*
  * cmd_workflow.c - the working-day commands (docs/workflow.md): screen a
- * fresh lead, assign customers (by id, from the pool, or all of an agent
- * who leaves), today's list of things to do, and `call`, which logs a
- * call and schedules the next follow-up in one line.
+ * fresh lead, mark a follow-up done, assign customers (by id, from the
+ * pool, or all of an agent who leaves), today's list of things to do, and
+ * `call`, which logs a call and schedules the next follow-up in one line.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -114,6 +114,65 @@ cmd_screen(struct ctx *c, int argc, char **argv)
 		return COFFER_ERR_NOMEM;
 	}
 	return run_op(c, "customer.screen", args, show_screen);
+}
+
+/* ---- done ----------------------------------------------------------- */
+
+static int
+show_done(struct ctx *c, const cbor_item_t *res)
+{
+	const cbor_item_t *fu = msg_get(res, "followup");
+	int64_t id = 0, version = 0;
+
+	(void)c;
+	(void)msg_get_int(fu, "id", &id);
+	(void)msg_get_int(fu, "version", &version);
+	printf("followup %lld: open -> done (version %lld)\n", (long long)id,
+	    (long long)version);
+	return COFFER_OK;
+}
+
+/* done FOLLOWUP-ID [--note TEXT] */
+int
+cmd_done(struct ctx *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "note", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *note = NULL;
+	cbor_item_t *args = NULL;
+	uint64_t id = 0;
+	int opt, rc;
+
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":n:h", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'n': note = optarg; break;
+		case 'h':
+			show_help("done");
+			return COFFER_OK;
+		default:
+			return bad_option(c, "done", argv, opt);
+		}
+	}
+	if (optind + 1 != argc)
+		return fail(c, COFFER_ERR_USAGE, "done: expected FOLLOWUP-ID");
+	if ((rc = parse_id(c, "id", argv[optind], &id)) != COFFER_OK)
+		return rc;
+	if (note != NULL && !cli_utf8_valid(note, strlen(note)))
+		return fail(c, COFFER_ERR_USAGE, "done: text must be UTF-8");
+	if ((args = msg_new_map()) == NULL ||
+	    msg_put_uint(args, "id", id) != COFFER_OK ||
+	    (note != NULL && *note && msg_put_str(args, "note", note) !=
+	    COFFER_OK)) {
+		if (args != NULL)
+			cbor_decref(&args);
+		return COFFER_ERR_NOMEM;
+	}
+	return run_op(c, "followup.done", args, show_done);
 }
 
 /* ---- assign --------------------------------------------------------- */
@@ -362,7 +421,7 @@ task_words(const cbor_item_t *item, int64_t now, char *todo, size_t tsz,
     char *why, size_t wsz)
 {
 	char task[16] = "", what[16] = "", when[40];
-	int64_t due = 0;
+	int64_t due = 0, fid = 0;
 
 	(void)msg_get_str(item, "task", task, sizeof(task));
 	(void)msg_get_str(item, "what", what, sizeof(what));
@@ -373,13 +432,14 @@ task_words(const cbor_item_t *item, int64_t now, char *todo, size_t tsz,
 		return;
 	}
 	(void)msg_get_int(item, "due", &due);
+	(void)msg_get_int(item, "followup", &fid);
 	out_time(due, when, sizeof(when));
 	snprintf(todo, tsz, "%s", strcmp(what, "callback") == 0 ?
 	    "call back" : strcmp(what, "after_sales") == 0 ?
 	    "after-sales revisit" : strcmp(what, "revisit") == 0 ?
 	    "revisit" : what);
-	snprintf(why, wsz, "%s %s", due < now ? "overdue since" : "due",
-	    when);
+	snprintf(why, wsz, "%s %s (follow-up %lld)", due < now ?
+	    "overdue since" : "due", when, (long long)fid);
 }
 
 static int
@@ -434,7 +494,9 @@ today_footer(const cbor_item_t *res, size_t shown)
 	    "  record a sale: coffer create deal customer_id=ID product_id=P "
 	    "amount=YUAN closed=now\n"
 	    "  screen a lead: coffer screen customer ID --stage screened | "
-	    "--stage excluded --reason TEXT\n");
+	    "--stage excluded --reason TEXT\n"
+	    "  follow-up done: coffer done ID [--note TEXT] (ID: the "
+	    "follow-up N under WHY)\n");
 }
 
 static int

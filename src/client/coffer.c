@@ -114,6 +114,7 @@ static const struct command commands[] = {
 	{ "backup verify", cmd_backup_verify },
 	{ "today", cmd_today },
 	{ "screen", cmd_screen },
+	{ "done", cmd_done },
 	{ "assign", cmd_assign },
 	{ "call", cmd_call },
 	{ "import", cmd_import },

@@ -508,10 +508,11 @@ static const struct help_entry entries[] = {
 "revisits), then your fresh leads - customers in stage screened, then new,\n"
 "never called.  Excluded and do-not-call customers never appear.  Each\n"
 "line gives the customer id, the name and phone masked as in 'list', what\n"
-"to do and why (the due time, or \"fresh lead\").  A footer gives the\n"
-"totals and the commands that dial (reveal), log the call (call), record a\n"
-"sale (create deal) and screen a lead (screen).  A manager may look at the\n"
-"day of one of their team with --agent.\n"
+"to do and why (the due time and the follow-up's number, or \"fresh\n"
+"lead\").  A footer gives the totals and the commands that dial (reveal),\n"
+"log the call (call), record a sale (create deal), screen a lead (screen)\n"
+"and close a follow-up (done).  A manager may look at the day of one of\n"
+"their team with --agent.\n"
 "\n"
 "Options:\n"
 "  -a, --agent NAME   another agent's day (managers, their team only)\n"
@@ -584,6 +585,24 @@ static const struct help_entry entries[] = {
 "  coffer screen customer 42 --stage screened\n"
 "  coffer screen customer 43 --stage excluded --reason '不在服务范围'\n"
 "  coffer -u mgr-north screen customer 43 --stage screened\n" },
+
+{ "done", "done FOLLOWUP-ID [--note TEXT]",
+  "mark an open follow-up of yours done",
+"Closes a follow-up once it is handled: its status goes from open to done\n"
+"and it leaves 'coffer today'.  The follow-up's number is the one 'today'\n"
+"shows under WHY (follow-up N).  An agent closes their own follow-ups (the\n"
+"agent responsible); a manager those of the team subtree.  Another agent's\n"
+"follow-up gives exit status 5, an unknown one 6, one already done or\n"
+"cancelled exit status 8.  Every completion is audited.\n"
+"\n"
+"Options:\n"
+"  -n, --note TEXT   what came of it, kept as the follow-up's outcome\n"
+"                    (up to 2000 bytes)\n"
+"\n"
+"Examples:\n"
+"  coffer done 17\n"
+"  coffer done 17 --note '客户已确认订单'\n"
+"  coffer -u mgr-north done 18\n" },
 
 { "assign", "assign customer ID... --to AGENT | --from-pool [--list NAME] "
   "--count N --round-robin A,B,... | --transfer FROM --to AGENT",

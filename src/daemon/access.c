@@ -20,7 +20,7 @@ static const enum policy_action to_policy[] = {
 	[ACT_USER_ADMIN] = POLICY_USER_ADMIN,
 	[ACT_AUDIT_READ] = POLICY_AUDIT_READ, [ACT_REQUEST] = POLICY_REQUEST,
 	[ACT_BACKUP] = POLICY_KEY_ADMIN, [ACT_SCREEN] = POLICY_SCREEN,
-	[ACT_REPORT] = POLICY_REPORT,
+	[ACT_REPORT] = POLICY_REPORT, [ACT_COMPLETE] = POLICY_COMPLETE,
 };
 
 static const char *const action_names[] = {
@@ -30,7 +30,7 @@ static const char *const action_names[] = {
 	[ACT_USER_READ] = "user-read", [ACT_USER_ADMIN] = "user-admin",
 	[ACT_AUDIT_READ] = "audit-read", [ACT_REQUEST] = "request",
 	[ACT_BACKUP] = "backup", [ACT_SCREEN] = "screen",
-	[ACT_REPORT] = "report",
+	[ACT_REPORT] = "report", [ACT_COMPLETE] = "complete",
 };
 
 #define NACTIONS (sizeof(action_names) / sizeof(action_names[0]))

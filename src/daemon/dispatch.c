@@ -62,6 +62,7 @@ static const struct op ops[] = {
 	{ "import.rows", handle_import_rows, 0, 0 },
 	{ "import.commit", handle_import_commit, 1, 0 },
 	{ "customer.screen", handle_customer_screen, 1, 0 }, /* h_workflow.c */
+	{ "followup.done", handle_followup_done, 1, 0 },
 	{ "customer.assign", handle_customer_assign, 1, 0 },
 	{ "customer.distribute", handle_customer_distribute, 1, 0 },
 	{ "customer.transfer", handle_customer_transfer, 1, 0 },
@@ -203,6 +204,11 @@ result_record(const cbor_item_t *result, uint64_t *count)
 		*count = 1;
 		return rec;
 	}
+	/* followup.done answers with the follow-up it closed */
+	if ((rec = msg_get(result, "followup")) != NULL && cbor_isa_map(rec)) {
+		*count = 1;
+		return rec;
+	}
 	recs = msg_get(result, "records");
 	if (recs != NULL && cbor_isa_array(recs)) {
 		*count = cbor_array_size(recs);
@@ -310,6 +316,66 @@ collect_changes(struct audit_facts *f, const cbor_item_t *given,
 	}
 }
 
+/* Two field values equal as encoded; absent and null are the same. */
+static int
+same_value(const cbor_item_t *a, const cbor_item_t *b)
+{
+	unsigned char *ea = NULL, *eb = NULL;
+	size_t la = 0, lb = 0;
+	int same;
+
+	if (a != NULL && cbor_is_null(a))
+		a = NULL;
+	if (b != NULL && cbor_is_null(b))
+		b = NULL;
+	if (a == NULL || b == NULL)
+		return a == b;
+	if (msg_encode(a, &ea, &la) != COFFER_OK ||
+	    msg_encode(b, &eb, &lb) != COFFER_OK)
+		same = 0;	/* unknown: record it as changed */
+	else
+		same = la == lb && memcmp(ea, eb, la) == 0;
+	/* the encodings are customer values: wiped like a response */
+	if (ea != NULL)
+		sodium_memzero(ea, la);
+	if (eb != NULL)
+		sodium_memzero(eb, lb);
+	free(ea);
+	free(eb);
+	return same;
+}
+
+/*
+ * A workflow write that names no fields (followup.done): of the fields it
+ * may write, those whose value differs between the record before and the
+ * answer.  Only these: the answer is presented to the caller (a site
+ * policy may mask other fields), so a masked field must not read as a
+ * change.
+ */
+static void
+collect_diff(struct audit_facts *f, const cbor_item_t *after)
+{
+	static const char *const written[] = { "status", "outcome" };
+	size_t i;
+
+	if (after == NULL || f->before == NULL || !cbor_isa_map(after))
+		return;
+	for (i = 0; i < sizeof(written) / sizeof(written[0]) &&
+	    f->nchanges < FACT_MAX; i++) {
+		struct audit_change *c = &f->changes[f->nchanges];
+		const cbor_item_t *old = msg_get(f->before, written[i]);
+		const cbor_item_t *now = msg_get(after, written[i]);
+
+		if (same_value(old, now))
+			continue;
+		snprintf(f->cnames[f->nchanges], FACT_NAME, "%s", written[i]);
+		c->field = f->cnames[f->nchanges];
+		c->old_value = old;
+		c->new_value = now;
+		f->nchanges++;
+	}
+}
+
 /* Before an update or delete: the record as it was (only hashed). */
 static void
 fetch_before(struct request *r, const char *opname, const cbor_item_t *args,
@@ -319,9 +385,13 @@ fetch_before(struct request *r, const char *opname, const cbor_item_t *args,
 	const struct kind_def *k = schema_kind(f->kind);
 	uint64_t id;
 
-	if (k == NULL || (strcmp(opname, "record.update") != 0 &&
+	if (strcmp(opname, "followup.done") == 0)
+		k = schema_kind("followup");	/* its args name no kind */
+	else if (strcmp(opname, "record.update") != 0 &&
 	    strcmp(opname, "record.delete") != 0 &&
-	    strcmp(opname, "request.create") != 0))
+	    strcmp(opname, "request.create") != 0)
+		return;
+	if (k == NULL)
 		return;
 	if (msg_get_uint(args, "id", &id) != COFFER_OK || id > INT64_MAX)
 		return;
@@ -466,7 +536,9 @@ run_audited(struct request *r, const struct op *op, const char *opname,
 		collect_ids(f, *result);
 		if (f->target_id == 0 && f->ntids == 0 && rec != NULL)
 			msg_get_int(rec, "id", &f->target_id);
-		if (op->writes)
+		if (op->writes && strcmp(opname, "followup.done") == 0)
+			collect_diff(f, rec);
+		else if (op->writes)
 			collect_changes(f, msg_get(args, "fields"), rec);
 	}
 	if (defer)	/* the caller records it with the answer */

@@ -1,9 +1,9 @@
 /*
  * h_workflow.c - the telesales working day (docs/workflow.md): screening
- * a fresh lead, assigning customers to agents (by id, from the pool in
- * round-robin, or every customer of an agent who leaves) and an agent's
- * list of what to do today.  Decisions go through access_decide(); the
- * queries are the store's (workflow.h).
+ * a fresh lead, marking a follow-up done, assigning customers to agents
+ * (by id, from the pool in round-robin, or every customer of an agent who
+ * leaves) and an agent's list of what to do today.  Decisions go through
+ * access_decide(); the queries are the store's (workflow.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,6 +266,178 @@ handle_customer_screen(struct request *r, const cbor_item_t *args,
 	snprintf(r->audit_reason, sizeof(r->audit_reason), "screened: %s -> "
 	    "%s", from, to);
 	rc = screen_result(id, from, to, version + 1, result);
+out:
+	if (fields != NULL)
+		cbor_decref(&fields);
+	if (rec != NULL)
+		cbor_decref(&rec);
+	return rc;
+}
+
+/* ---- completing a follow-up ------------------------------------------ */
+
+#define OUTCOME_MAX 2000       /* followup.outcome */
+
+static const struct kind_def *
+followups(void)
+{
+	return schema_kind("followup");
+}
+
+/*
+ * The live follow-up id if its agent is within the complete decision's
+ * scope (own: the caller; team: the manager's subtree) and its customer's
+ * label within the caller's clearance; refused as record.get refuses it.
+ */
+static int
+followup_in_scope(struct request *r, struct access_decision *dec, int64_t id,
+    cbor_item_t **rec, struct coffer_errdetail *d)
+{
+	struct store_scope all = { SCOPE_ALL, 0, "", 0, 0 };
+	cbor_item_t *cust = NULL;
+	int64_t agent = 0, cid = 0;
+	int rc, in = 0;
+
+	rc = store_record_get(r->st, followups(), id, &all, rec);
+	if (rc == COFFER_ERR_NOT_FOUND)
+		return coffer_detail(d, rc, "id", "followup %lld: no such "
+		    "record", (long long)id);
+	if (rc != COFFER_OK)
+		return rc;
+	(void)msg_get_int(*rec, "agent_id", &agent);
+	(void)msg_get_int(*rec, "customer_id", &cid);
+	if ((rc = wf_user_in_scope(r->st, &dec->pd.scope, agent, &in)) !=
+	    COFFER_OK)
+		goto out;
+	if (!in) {
+		rc = coffer_detail(d, COFFER_ERR_DENIED, "id", "followup %lld: "
+		    "not in your scope", (long long)id);
+		goto out;
+	}
+	if ((rc = store_record_get(r->st, customers(), cid, &all, &cust)) ==
+	    COFFER_OK)
+		rc = row_ok(dec, cust, cid, d);
+out:
+	if (cust != NULL)
+		cbor_decref(&cust);
+	if (rc != COFFER_OK)
+		cbor_decref(rec);
+	return rc;
+}
+
+/* {status: done, ? outcome}: what completing writes, schema-checked. */
+static int
+done_fields(const char *note, cbor_item_t **out, struct coffer_errdetail *d)
+{
+	cbor_item_t *f = msg_new_map();
+	int rc;
+
+	if (f == NULL)
+		return COFFER_ERR_NOMEM;
+	if ((rc = msg_put_str(f, "status", "done")) != COFFER_OK ||
+	    (note[0] && (rc = msg_put_str(f, "outcome", note)) != COFFER_OK) ||
+	    (rc = schema_validate(followups(), f, 0, d)) != COFFER_OK) {
+		cbor_decref(&f);
+		return rc;
+	}
+	*out = f;
+	return COFFER_OK;
+}
+
+/*
+ * {followup: the record after}, as the caller's read decision shows it;
+ * without a read grant only its id, status and version.
+ */
+static int
+done_result(struct request *r, int64_t id, cbor_item_t **result)
+{
+	struct store_scope all = { SCOPE_ALL, 0, "", 0, 0 };
+	struct access_decision rd;
+	cbor_item_t *rec = NULL, *shown = NULL, *res = NULL;
+	int64_t version = 0;
+	int rc;
+
+	if ((rc = store_record_get(r->st, followups(), id, &all, &rec)) !=
+	    COFFER_OK)
+		return rc;
+	if (access_decide(r->policy, &r->subject, ACT_READ, followups(),
+	    &rd) == COFFER_OK)
+		rc = access_present(&rd, rec, &shown, NULL);
+	else if ((shown = msg_new_map()) == NULL ||
+	    msg_get_int(rec, "version", &version) != COFFER_OK ||
+	    msg_put_int(shown, "id", id) != COFFER_OK ||
+	    msg_put_str(shown, "status", "done") != COFFER_OK ||
+	    msg_put_int(shown, "version", version) != COFFER_OK)
+		rc = COFFER_ERR_NOMEM;
+	if (rc != COFFER_OK)
+		goto out;
+	rc = COFFER_ERR_NOMEM;
+	if ((res = msg_new_map()) == NULL ||
+	    msg_put(res, "followup", shown) != COFFER_OK)
+		goto out;
+	shown = NULL; /* taken */
+	*result = res;
+	res = NULL;
+	rc = COFFER_OK;
+out:
+	if (shown != NULL)
+		cbor_decref(&shown);
+	if (res != NULL)
+		cbor_decref(&res);
+	cbor_decref(&rec);
+	return rc;
+}
+
+/*
+ * followup.done {id, ? note} -> {followup}.  Workflow state the agent
+ * records, like screening: the follow-up must be live, its agent in the
+ * complete decision's scope, and open; the note becomes its outcome.
+ */
+int
+handle_followup_done(struct request *r, const cbor_item_t *args,
+    cbor_item_t **result, struct coffer_errdetail *d)
+{
+	struct access_decision dec;
+	cbor_item_t *rec = NULL, *fields = NULL;
+	char note[OUTCOME_MAX + 1], was[16] = "";
+	int64_t id = 0;
+	int rc;
+
+	if ((rc = args_id(args, "id", &id, d)) != COFFER_OK ||
+	    (rc = args_text(args, "note", note, sizeof(note), 0, d)) !=
+	    COFFER_OK)
+		return rc;
+	snprintf(r->audit_kind, sizeof(r->audit_kind), "followup");
+	r->audit_target = id;
+	if ((rc = decide(r, ACT_COMPLETE, followups(), "", &dec, d)) !=
+	    COFFER_OK ||
+	    (rc = followup_in_scope(r, &dec, id, &rec, d)) != COFFER_OK ||
+	    (rc = done_fields(note, &fields, d)) != COFFER_OK)
+		goto out;
+	if (access_check_write(&dec, fields) != COFFER_OK) {
+		rc = coffer_detail(d, COFFER_ERR_DENIED, "status", "%s",
+		    dec.pd.reason);
+		goto out;
+	}
+	if ((rc = handler_volume(r, POLICY_LIMIT_WRITE, 1, d)) != COFFER_OK)
+		goto out;
+	rc = wf_followup_done(r->st, id, note[0] ? note : NULL, was,
+	    sizeof(was));
+	if (rc == COFFER_ERR_CONFLICT) {
+		rc = coffer_detail(d, rc, "id", "followup %lld is %s: only an "
+		    "open follow-up can be marked done", (long long)id, was);
+		goto out;
+	}
+	if (rc == COFFER_ERR_NOT_FOUND) {
+		rc = coffer_detail(d, rc, "id", "followup %lld: no such record",
+		    (long long)id);
+		goto out;
+	}
+	if (rc != COFFER_OK)
+		goto out;
+	snprintf(r->audit_reason, sizeof(r->audit_reason), "followup done: "
+	    "%s -> done", was);
+	rc = done_result(r, id, result);
 out:
 	if (fields != NULL)
 		cbor_decref(&fields);

@@ -110,6 +110,7 @@ verb(enum policy_action a)
 		[POLICY_REQUEST] = "request changes to",
 		[POLICY_SCREEN] = "screen",
 		[POLICY_REPORT] = "see the figures of",
+		[POLICY_COMPLETE] = "complete",
 		[POLICY_USER_READ] = "list users",
 		[POLICY_USER_ADMIN] = "manage users",
 		[POLICY_AUDIT_READ] = "read the audit trail",
@@ -150,6 +151,7 @@ attach_fields(const struct policy *p, struct policy_decision *d, int ki,
 	case POLICY_UPDATE:
 	case POLICY_REQUEST:
 	case POLICY_SCREEN:	/* writes stage and exclude_reason */
+	case POLICY_COMPLETE:	/* writes status and outcome */
 		d->fields = p->write[cl][ki];
 		d->nfields = p->kinds[ki].nfields;
 		break;
@@ -299,7 +301,7 @@ policy_check_write(const struct policy *p, struct policy_decision *d,
 
 	if (!d->allowed || d->kind_ < 0 || (d->action_ != POLICY_CREATE &&
 	    d->action_ != POLICY_UPDATE && d->action_ != POLICY_REQUEST &&
-	    d->action_ != POLICY_SCREEN))
+	    d->action_ != POLICY_SCREEN && d->action_ != POLICY_COMPLETE))
 		return keep_denied(d);
 	k = &p->kinds[d->kind_];
 	if ((f = schema_field(k, field)) == NULL)

@@ -33,6 +33,7 @@ static const char *const action_names[POLICY_ACTION_COUNT_] = {
 	[POLICY_DELETE] = "delete", [POLICY_REVEAL] = "reveal",
 	[POLICY_EXPORT] = "export", [POLICY_REQUEST] = "request",
 	[POLICY_SCREEN] = "screen", [POLICY_REPORT] = "report",
+	[POLICY_COMPLETE] = "complete",
 	[POLICY_USER_READ] = "user_read",
 	[POLICY_USER_ADMIN] = "user_admin", [POLICY_AUDIT_READ] = "audit_read",
 	[POLICY_KEY_ADMIN] = "key_admin", [POLICY_POLICY_ADMIN] = "policy_admin",
@@ -565,7 +566,7 @@ parse_grant(struct cc *c, struct prole *r, const struct ynode *n)
 		if (a < 0)
 			err_at(c, an->kids[i], "unknown action '%s' (expected "
 			    "read, list, create, update, delete, reveal, "
-			    "export, request, screen or report)", s);
+			    "export, request, screen, report or complete)", s);
 		else if (!bad)
 			apply_grant(c, r, kinds, an->kids[i], a, scope, sn);
 	}

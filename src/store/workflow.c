@@ -406,3 +406,62 @@ wf_today(struct store *st, int64_t agent, int64_t until,
 		rc = today_leads(st, leads, agent, out, max, n);
 	return rc;
 }
+
+/* ---- completing a follow-up ----------------------------------------- */
+
+/* Only an open, live follow-up is closed; the note, if any, is its outcome. */
+static const char followup_done_sql[] =
+	"UPDATE followups SET status = 'done', version = version + 1, "
+	"updated = ?2, outcome = coalesce(?3, outcome) WHERE id = ?1 AND "
+	"deleted = 0 AND coalesce(status, 'open') = 'open'";
+static const char followup_status_sql[] =
+	"SELECT coalesce(status, 'open') FROM followups WHERE id = ?1 AND "
+	"deleted = 0";
+
+/* Why nothing changed: gone (NOT_FOUND), or no longer open (CONFLICT). */
+static int
+followup_not_open(struct store *st, int64_t id, char *status, size_t sz)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store_prep(st, followup_status_sql, &s)) != COFFER_OK)
+		return rc;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && status != NULL)
+		store_col_text(status, sz, s, 0);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return COFFER_ERR_CONFLICT;
+	return rc == SQLITE_DONE ? COFFER_ERR_NOT_FOUND : store_db_status(rc);
+}
+
+int
+wf_followup_done(struct store *st, int64_t id, const char *note,
+    char *status, size_t statussz)
+{
+	sqlite3_stmt *s = NULL;
+	size_t changed = 0;
+	int rc;
+
+	if (status != NULL && statussz > 0)
+		status[0] = '\0';
+	if (id <= 0)
+		return COFFER_ERR_NOT_FOUND;
+	if ((rc = store_prep(st, followup_done_sql, &s)) != COFFER_OK)
+		return rc;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, (int64_t)time(NULL));
+	if (note != NULL)
+		sqlite3_bind_text(s, 3, note, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, 3);
+	if ((rc = run_done(s, &changed, st)) != COFFER_OK)
+		return rc;
+	if (changed == 0)
+		return followup_not_open(st, id, status, statussz);
+	if (status != NULL && statussz > 0)
+		snprintf(status, statussz, "open");
+	return COFFER_OK;
+}

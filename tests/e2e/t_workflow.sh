@@ -2,8 +2,9 @@
 # t_workflow.sh - the working day through the real cofferd and coffer
 # (docs/workflow.md): screening and its refusals, assignment within the
 # manager's team and refusals outside it, round-robin from the pool,
-# the transfer of a leaving agent's customers with its audit record, and
-# `today`: order, masking, excluded customers absent, JSON.
+# the transfer of a leaving agent's customers with its audit record,
+# `today`: order, masking, excluded customers absent, JSON, and `done`:
+# closing a follow-up (own, team, refused, conflict, audited).
 . tests/e2e/lib.sh
 # The JSON answers are checked with python3 (json.tool and a few asserts).
 # tools/install-deps installs it: missing, it is a failure, not a skip.
@@ -214,6 +215,66 @@ r=json.load(open('$OUT'))
 raise SystemExit(0 if [x for x in r['records'] if x['id']==$C1 and
     x['task']=='lead'] == [] else 1)"; then ok "a called lead is no longer fresh"
 else not_ok "C1 still a fresh lead"; fi
+
+# --- done: an agent closes their own follow-up ---------------------------
+CD=$(new_customer 13800000107 owner_id="$A1" stage=following)
+CE=$(new_customer 13800000108 owner_id="$A2" stage=following)
+FD=$(as agent01 -q create followup customer_id="$CD" due=-1h kind=callback)
+FM=$(as agent01 -q create followup customer_id="$CD" due=-30m kind=revisit)
+FO=$(as agent02 -q create followup customer_id="$CE" due=-1h kind=callback)
+[ -n "$FD" ] && [ -n "$FM" ] && [ -n "$FO" ] ||
+    { echo "# cannot create the follow-ups"; exit 1; }
+expect_grep 0 "\\(follow-up $FD\\)" "today shows the follow-up's number" \
+    as agent01 today --limit 500
+grep -q "coffer done ID" "$OUT" && ok "the footer names done" ||
+    not_ok "the footer does not name done"
+expect_grep 0 "followup $FD: open -> done" \
+    "an agent marks their own due follow-up done" \
+    as agent01 done "$FD" --note "客户已确认"
+as agent01 today --limit 500 >"$OUT" 2>"$ERR"
+if grep -q "(follow-up $FD)" "$OUT"; then
+	not_ok "a done follow-up leaves today"
+else ok "a done follow-up leaves today"; fi
+grep -q "(follow-up $FM)" "$OUT" && ok "the other follow-up stays" ||
+    not_ok "the other follow-up is gone"
+expect 0 "the follow-up as stored" as agent01 --json show followup "$FD"
+grep -Eq '"status": *"done"' "$OUT" && grep -q "客户已确认" "$OUT" &&
+    ok "status done, the note kept as its outcome" ||
+    not_ok "status/outcome not stored"
+expect_grep 8 "followup $FD is done" "completing it again is a conflict" \
+    as agent01 done "$FD"
+expect_grep 5 "followup $FO: not in your scope" \
+    "another agent's follow-up is refused" as agent01 done "$FO"
+expect 5 "as reading another agent's record is" as agent01 show followup "$FO"
+expect 6 "an unknown follow-up is not found" as agent01 done 999999
+expect_grep 5 "followup $FM: not in your scope" \
+    "a manager of another team may not" as mgr-south done "$FM"
+expect 5 "compliance may not complete" as compliance done "$FM"
+expect_grep 0 "followup $FM: open -> done" \
+    "a manager completes a team member's follow-up" as mgr-north done "$FM"
+expect 0 "done --json" as agent02 --json done "$FO"
+python3 -c "import json
+r=json.load(open('$OUT'))
+raise SystemExit(0 if r['followup']['id']==$FO and
+    r['followup']['status']=='done' else 1)" &&
+    ok "the JSON answer is the follow-up after" || not_ok "done --json answer"
+expect_grep 0 "followup.done +followup $FD +allowed" \
+    "completions are audited, naming the follow-up" \
+    as compliance audit search --op followup.done
+as compliance --json audit search --op followup.done --decision allowed \
+    >"$OUT" 2>"$ERR"
+python3 -c "import json
+r=json.load(open('$OUT'))
+rec=[x for x in r['records'] if x.get('tid')==$FD][0]
+chg={c['f']: c for c in rec.get('chg', [])}
+s=chg['status']
+raise SystemExit(0 if s['old'] and s['new'] and s['old'] != s['new'] and
+    'version' not in chg and 'due' not in chg else 1)" &&
+    ok "the audit record's changes name status (open -> done), not version or due" ||
+    not_ok "the audit record's changes"
+expect_grep 0 "followup.done +followup $FO +denied" \
+    "refused completions are audited" \
+    as compliance audit search --op followup.done --decision denied
 expect 0 "coffer-verify accepts the log" \
     "$BIN/coffer-verify" -q --key "$VAULT/audit/audit.vkey" "$VAULT/audit"
 done_testing

@@ -122,7 +122,7 @@ static const struct bad bad_policies[] = {
 	{ HEAD "roles:\n  agent:\n    grants:\n      - kinds: [customer]\n"
 	  "        actions: [fly]\n        scope: own\n", 7,
 	  "unknown action 'fly' (expected read, list, create, update, delete, "
-	  "reveal, export, request, screen or report)" },
+	  "reveal, export, request, screen, report or complete)" },
 	/* approvals (change requests) */
 	{ HEAD "roles: {a: {}}\napprovals:\n  expiry: 0\n", 5,
 	  "approvals.expiry: expected a duration from 1 second to 366 days "
@@ -441,30 +441,30 @@ load_default(void)
 /*
  * The access matrix of the default policy.  One row per role and kind;
  * the columns are read, list, create, update, delete, reveal, export,
- * request, screen, report:
+ * request, screen, report, complete:
  * O own rows, T team subtree, A all rows, - denied.
  */
 static const struct {
 	const char *role, *kind, *actions;
 } matrix[] = {
-	{ "agent",      "customer", "OOO--O-OOO" },
-	{ "agent",      "call",     "OOO--O-O-O" },
-	{ "agent",      "followup", "OOO--O-O-O" },
-	{ "agent",      "deal",     "OOO--O-O-O" },
-	{ "agent",      "note",     "OOO--O-O-O" },
-	{ "agent",      "product",  "AA--------" },
-	{ "manager",    "customer", "TTTTTT-TTT" },
-	{ "manager",    "call",     "TTTTTT-T-T" },
-	{ "manager",    "followup", "TTTTTT-T-T" },
-	{ "manager",    "deal",     "TTTTTT-T-T" },
-	{ "manager",    "note",     "TTTTTT-T-T" },
-	{ "manager",    "product",  "AAAA------" },
-	{ "compliance", "customer", "----------" },
-	{ "compliance", "deal",     "----------" },
-	{ "compliance", "product",  "----------" },
-	{ "admin",      "customer", "----------" },
-	{ "admin",      "note",     "----------" },
-	{ "admin",      "product",  "----------" },
+	{ "agent",      "customer", "OOO--O-OOO-" },
+	{ "agent",      "call",     "OOO--O-O-O-" },
+	{ "agent",      "followup", "OOO--O-O-OO" },
+	{ "agent",      "deal",     "OOO--O-O-O-" },
+	{ "agent",      "note",     "OOO--O-O-O-" },
+	{ "agent",      "product",  "AA---------" },
+	{ "manager",    "customer", "TTTTTT-TTT-" },
+	{ "manager",    "call",     "TTTTTT-T-T-" },
+	{ "manager",    "followup", "TTTTTT-T-TT" },
+	{ "manager",    "deal",     "TTTTTT-T-T-" },
+	{ "manager",    "note",     "TTTTTT-T-T-" },
+	{ "manager",    "product",  "AAAA-------" },
+	{ "compliance", "customer", "-----------" },
+	{ "compliance", "deal",     "-----------" },
+	{ "compliance", "product",  "-----------" },
+	{ "admin",      "customer", "-----------" },
+	{ "admin",      "note",     "-----------" },
+	{ "admin",      "product",  "-----------" },
 };
 
 /* Privileges: user_read, user_admin, audit_read, key_admin, policy_admin. */
@@ -912,6 +912,60 @@ test_writes(void **state)
 }
 
 /*
+ * The complete action (docs/workflow.md, followup.done): granted on
+ * follow-ups only, own for an agent and team for a manager; its decision
+ * carries the write vector (status and outcome), and it is not an update.
+ */
+static void
+test_complete(void **state)
+{
+	struct policy *p = load_default();
+	const struct kind_def *fu = schema_kind("followup");
+	struct policy_decision d;
+	struct policy_subject s = subject("agent", "confidential");
+	struct policy *q = NULL;
+	struct policy_error e;
+
+	(void)state;
+	assert_int_equal(policy_decide(p, &s, POLICY_COMPLETE, fu, &d),
+	    COFFER_OK);
+	assert_int_equal(d.scope.kind, SCOPE_OWN);
+	assert_non_null(d.fields);
+	assert_int_equal(policy_check_write(p, &d, "status"), COFFER_OK);
+	assert_int_equal(policy_check_write(p, &d, "outcome"), COFFER_OK);
+	assert_int_equal(policy_decide(p, &s, POLICY_COMPLETE,
+	    schema_kind("customer"), &d), COFFER_ERR_DENIED);
+	assert_string_equal(d.reason,
+	    "your role (agent) may not complete customers");
+	assert_int_equal(policy_decide(p, &s, POLICY_UPDATE, fu, &d),
+	    COFFER_ERR_DENIED);
+	s = subject("manager", "secret");
+	assert_int_equal(policy_decide(p, &s, POLICY_COMPLETE, fu, &d),
+	    COFFER_OK);
+	assert_int_equal(d.scope.kind, SCOPE_TEAM);
+	s = subject("compliance", "secret");
+	assert_int_equal(policy_decide(p, &s, POLICY_COMPLETE, fu, &d),
+	    COFFER_ERR_DENIED);
+	assert_string_equal(policy_action_name(POLICY_COMPLETE), "complete");
+	/* "complete" is a record action, never a privilege */
+	assert_int_equal(load_text(HEAD "roles:\n  a:\n    privileges: "
+	    "[complete]\n", &q, &e), COFFER_ERR_INVALID);
+	assert_null(q);
+	/* with status above the clearance the write check refuses it */
+	assert_int_equal(load_text(HEAD "fields:\n  followup:\n    status: "
+	    "{label: secret}\nroles:\n  a:\n    clearance: confidential\n"
+	    "    grants:\n      - kinds: [followup]\n        actions: "
+	    "[complete]\n        scope: own\n", &q, &e), COFFER_OK);
+	s = subject("a", "confidential");
+	assert_int_equal(policy_decide(q, &s, POLICY_COMPLETE, fu, &d),
+	    COFFER_OK);
+	assert_int_equal(policy_check_write(q, &d, "status"),
+	    COFFER_ERR_DENIED);
+	policy_free(q);
+	policy_free(p);
+}
+
+/*
  * The screen action (docs/workflow.md): granted on customers only, its
  * decision carries the write vector (stage and exclude_reason must be
  * writable), and it is not an update.
@@ -1113,6 +1167,7 @@ main(void)
 		cmocka_unit_test(test_reveal_and_do_not_call),
 		cmocka_unit_test(test_writes),
 		cmocka_unit_test(test_screen),
+		cmocka_unit_test(test_complete),
 		cmocka_unit_test(test_report_action),
 		cmocka_unit_test(test_limits_and_names),
 		cmocka_unit_test(test_hash),

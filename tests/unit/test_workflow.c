@@ -2,7 +2,8 @@
  * test_workflow.c - the store queries of the working day (workflow.h):
  * who is within a scope (and that it is the store's own line), moving
  * customers with their follow-ups, the pool of unassigned leads, the
- * transfer of an agent's customers, and the order and filters of today.
+ * transfer of an agent's customers, the order and filters of today, and
+ * marking a follow-up done.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -463,6 +464,86 @@ test_today(void **state)
 	    &nl), COFFER_ERR_INVALID);
 }
 
+/* ---- completing a follow-up ----------------------------------------- */
+
+static void
+status_of(struct fx *f, int64_t id, char *buf, size_t sz)
+{
+	cbor_item_t *rec = NULL;
+
+	buf[0] = '\0';
+	assert_int_equal(store_record_get(f->st, schema_kind("followup"), id,
+	    &all_scope, &rec), COFFER_OK);
+	(void)msg_get_str(rec, "status", buf, sz);
+	cbor_decref(&rec);
+}
+
+static void
+test_followup_done(void **state)
+{
+	struct fx *f = *state;
+	int64_t now = (int64_t)time(NULL);
+	int64_t c1 = customer(f, f->a1, "following", NULL, 0, NULL);
+	int64_t fu = followup(f, c1, f->a1, now - 60, "callback", NULL);
+	int64_t fu2 = followup(f, c1, f->a1, now - 60, "revisit", "open");
+	int64_t fc = followup(f, c1, f->a1, now - 60, "revisit", "cancelled");
+	int64_t fd = followup(f, c1, f->a1, now - 60, "callback", NULL);
+	int64_t other = followup(f, c1, f->a1, now - 60, "callback", NULL);
+	struct wf_task t[8];
+	uint64_t nf = 0, nl = 0;
+	size_t n = 0;
+	char was[16], st[16];
+	cbor_item_t *rec = NULL;
+
+	/* unset status counts as open; the note is kept as the outcome */
+	assert_int_equal(wf_followup_done(f->st, fu, "已确认", was,
+	    sizeof(was)), COFFER_OK);
+	assert_string_equal(was, "open");
+	status_of(f, fu, st, sizeof(st));
+	assert_string_equal(st, "done");
+	assert_int_equal(field_of(f, "followup", fu, "version"), 2);
+	assert_true(field_of(f, "followup", fu, "updated") >= now);
+	assert_int_equal(store_record_get(f->st, schema_kind("followup"), fu,
+	    &all_scope, &rec), COFFER_OK);
+	assert_int_equal(msg_get_str(rec, "outcome", st, sizeof(st)),
+	    COFFER_OK);
+	assert_string_equal(st, "已确认");
+	cbor_decref(&rec);
+	/* without a note, status only; the other follow-ups are untouched */
+	assert_int_equal(wf_followup_done(f->st, fu2, NULL, NULL, 0),
+	    COFFER_OK);
+	assert_int_equal(field_of(f, "followup", fu2, "version"), 2);
+	assert_int_equal(field_of(f, "followup", other, "version"), 1);
+	status_of(f, other, st, sizeof(st));
+	assert_true(st[0] == '\0' || strcmp(st, "open") == 0);
+	/* done again: a conflict naming the status, nothing written */
+	assert_int_equal(wf_followup_done(f->st, fu, NULL, was, sizeof(was)),
+	    COFFER_ERR_CONFLICT);
+	assert_string_equal(was, "done");
+	assert_int_equal(field_of(f, "followup", fu, "version"), 2);
+	/* cancelled: a conflict too */
+	assert_int_equal(wf_followup_done(f->st, fc, "x", was, sizeof(was)),
+	    COFFER_ERR_CONFLICT);
+	assert_string_equal(was, "cancelled");
+	status_of(f, fc, st, sizeof(st));
+	assert_string_equal(st, "cancelled");
+	assert_int_equal(field_of(f, "followup", fc, "version"), 1);
+	/* deleted (tombstoned) and unknown ids: not found */
+	assert_int_equal(store_record_tombstone(f->st, schema_kind("followup"),
+	    fd, 1), COFFER_OK);
+	assert_int_equal(wf_followup_done(f->st, fd, NULL, was, sizeof(was)),
+	    COFFER_ERR_NOT_FOUND);
+	assert_int_equal(wf_followup_done(f->st, other + 100, NULL, was,
+	    sizeof(was)), COFFER_ERR_NOT_FOUND);
+	assert_int_equal(wf_followup_done(f->st, 0, NULL, NULL, 0),
+	    COFFER_ERR_NOT_FOUND);
+	/* a done follow-up leaves the agent's day; the open one stays */
+	assert_int_equal(wf_today(f->st, f->a1, now, ALLOW_CONF, t, 8, &n,
+	    &nf, &nl), COFFER_OK);
+	assert_int_equal(nf, 1);
+	assert_int_equal(t[0].followup_id, other);
+}
+
 int
 main(void)
 {
@@ -473,6 +554,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pool, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transfer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_today, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_followup_done, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
