@@ -285,9 +285,11 @@ followups(void)
 }
 
 /*
- * The live follow-up id if its agent is within the complete decision's
- * scope (own: the caller; team: the manager's subtree) and its customer's
- * label within the caller's clearance; refused as record.get refuses it.
+ * The live follow-up id if its agent, or its customer's owner, is within
+ * the complete decision's scope (own: the caller; team: the manager's
+ * subtree) - `coffer today` lists an agent's customers' follow-ups, also
+ * those a manager scheduled - and its customer's label within the
+ * caller's clearance; refused as record.get refuses it.
  */
 static int
 followup_in_scope(struct request *r, struct access_decision *dec, int64_t id,
@@ -295,7 +297,7 @@ followup_in_scope(struct request *r, struct access_decision *dec, int64_t id,
 {
 	struct store_scope all = { SCOPE_ALL, 0, "", 0, 0 };
 	cbor_item_t *cust = NULL;
-	int64_t agent = 0, cid = 0;
+	int64_t agent = 0, cid = 0, owner = 0;
 	int rc, in = 0;
 
 	rc = store_record_get(r->st, followups(), id, &all, rec);
@@ -306,17 +308,21 @@ followup_in_scope(struct request *r, struct access_decision *dec, int64_t id,
 		return rc;
 	(void)msg_get_int(*rec, "agent_id", &agent);
 	(void)msg_get_int(*rec, "customer_id", &cid);
-	if ((rc = wf_user_in_scope(r->st, &dec->pd.scope, agent, &in)) !=
+	if ((rc = store_record_get(r->st, customers(), cid, &all, &cust)) !=
 	    COFFER_OK)
+		goto out;
+	(void)msg_get_int(cust, "owner_id", &owner);
+	if ((rc = wf_user_in_scope(r->st, &dec->pd.scope, agent, &in)) !=
+	    COFFER_OK || (!in && owner != 0 &&
+	    (rc = wf_user_in_scope(r->st, &dec->pd.scope, owner, &in)) !=
+	    COFFER_OK))
 		goto out;
 	if (!in) {
 		rc = coffer_detail(d, COFFER_ERR_DENIED, "id", "followup %lld: "
 		    "not in your scope", (long long)id);
 		goto out;
 	}
-	if ((rc = store_record_get(r->st, customers(), cid, &all, &cust)) ==
-	    COFFER_OK)
-		rc = row_ok(dec, cust, cid, d);
+	rc = row_ok(dec, cust, cid, d);
 out:
 	if (cust != NULL)
 		cbor_decref(&cust);

@@ -252,6 +252,13 @@ expect_grep 5 "followup $FM: not in your scope" \
 expect 5 "compliance may not complete" as compliance done "$FM"
 expect_grep 0 "followup $FM: open -> done" \
     "a manager completes a team member's follow-up" as mgr-north done "$FM"
+# one a manager scheduled for agent01's customer: in agent01's today,
+# so agent01 may close it (the customer is theirs)
+FS=$(as mgr-north -q create followup customer_id="$CD" due=-10m kind=callback)
+expect_grep 0 "\\(follow-up $FS\\)" "a follow-up the manager scheduled is in the agent's today" \
+    as agent01 today --limit 500
+expect_grep 0 "followup $FS: open -> done" \
+    "and the agent may close it: the customer is theirs" as agent01 done "$FS"
 expect 0 "done --json" as agent02 --json done "$FO"
 python3 -c "import json
 r=json.load(open('$OUT'))
