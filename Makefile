@@ -14,6 +14,9 @@ FUZZ_SECONDS ?= 20   # per harness, in `make check`
 # 1: benchmark-only daemon that does not audit requests (docs/performance.md);
 # always built into its own directory and never installable.
 BENCH_AUDIT_OFF ?= 0
+# 1: cofferd reads COFFER_AUDIT_FAIL_AFTER/TIMES (fault injection for the
+# tests, docs/audit-format.md §7).  `make install` builds without them.
+TEST_HOOKS ?= 1
 
 ifeq ($(strip $(BENCH_AUDIT_OFF)),1)
   override O := build-bench-noaudit
@@ -53,6 +56,12 @@ ifeq ($(strip $(BENCH_AUDIT_OFF)),1)
   AUDIT_GUARD := -DCOFFER_BENCH_NO_AUDIT
 else
   AUDIT_GUARD := -UCOFFER_BENCH_NO_AUDIT
+endif
+# Likewise the test hooks come only from TEST_HOOKS=1.
+ifeq ($(strip $(TEST_HOOKS)),1)
+  AUDIT_GUARD += -DCOFFER_TEST_HOOKS
+else
+  AUDIT_GUARD += -UCOFFER_TEST_HOOKS
 endif
 ALL_CPPFLAGS = $(BASE_CPPFLAGS) $(CPPFLAGS) $(AUDIT_GUARD)
 ALL_LDFLAGS  = $(BASE_LDFLAGS) $(LDFLAGS)
@@ -189,9 +198,14 @@ demo: deps
 	$(MAKE) all
 	sh tools/demo-run
 
-install: all
+# What is installed is built apart, in $(O)-release, without the test
+# hooks: a shipped daemon cannot be told to fail its audit log.
+REL_PROGS = $(patsubst $(OUT)/%,$(O)-release/%,$(PROGS))
+install:
+	$(MAKE) O=$(O)-release SAN=0 TEST_HOOKS=0 all
+	! grep -q COFFER_AUDIT_FAIL $(O)-release/bin/cofferd
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
-	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(REL_PROGS) $(DESTDIR)$(BINDIR)/
 	for m in docs/man/*.1; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
 	for m in docs/man/*.8; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done; true
 
@@ -199,6 +213,6 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS)))
 
 clean:
-	rm -rf build build-san build-bench-noaudit
+	rm -rf build build-san build-bench-noaudit build-release
 
 -include $(shell find $(OUT)/obj $(OUT)/fuzzobj -name '*.d' 2>/dev/null)
