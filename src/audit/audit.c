@@ -288,7 +288,7 @@ check_identity(struct audit_log *l, char *why, size_t whysz)
  * Past the data, the open segment holds zero bytes written ahead of the
  * appends (PREALLOC_CHUNK at a time): a sync then writes data into blocks
  * the file already has, without changing its size or extents, so most
- * fdatasync calls need no journal commit (2.4x faster here, measured in
+ * fdatasync calls write no inode update (2.4x faster here, measured in
  * docs/performance.md).  Readers stop at the zeros (FR_PAD).  RESERVE_BYTES
  * of them always remain, so "audit.unavailable" fits on a full disk.
  */
