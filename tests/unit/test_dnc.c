@@ -24,6 +24,7 @@
 #include "coffer/store.h"
 
 #include "helper.h"
+#include "helper_store.h"
 
 /* store_int.h is private to src/store; the test needs the connection */
 sqlite3 *store_sqlite(struct store *st);
@@ -37,23 +38,6 @@ struct fx {
 };
 
 static const struct store_scope all_scope = { .kind = SCOPE_ALL };
-
-static int64_t
-add_user(struct store *st, const char *name, enum user_role role)
-{
-	struct store_user u;
-	struct coffer_errdetail d;
-
-	memset(&u, 0, sizeof(u));
-	snprintf(u.name, sizeof(u.name), "%s", name);
-	snprintf(u.team, sizeof(u.team), "east");
-	snprintf(u.clearance, sizeof(u.clearance), "confidential");
-	u.role = role;
-	u.active = 1;
-	randombytes_buf(u.pubkey, sizeof(u.pubkey));
-	assert_int_equal(store_user_add(st, &u, &d), COFFER_OK);
-	return u.id;
-}
 
 static int64_t
 customer(struct fx *f, const char *phone)
@@ -93,19 +77,13 @@ static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	unsigned char key[32];
-	char path[128];
 
-	if (f == NULL || sodium_init() < 0 ||
-	    test_tmpdir(f->dir, sizeof(f->dir), "dnc") != 0)
+	if (f == NULL || test_store_new(f->dir, sizeof(f->dir), "dnc", NULL, 0,
+	    NULL, &f->st) != 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/vault.db", f->dir);
-	randombytes_buf(key, sizeof(key));
-	if (store_open(path, key, 1, &f->st) != COFFER_OK)
-		return -1;
-	f->agent = add_user(f->st, "a1", ROLE_AGENT);
-	f->agent2 = add_user(f->st, "a2", ROLE_AGENT);
-	f->mgr = add_user(f->st, "mgr", ROLE_MANAGER);
+	f->agent = test_user_add(f->st, "a1", ROLE_AGENT, "east", 0);
+	f->agent2 = test_user_add(f->st, "a2", ROLE_AGENT, "east", 0);
+	f->mgr = test_user_add(f->st, "mgr", ROLE_MANAGER, "east", 0);
 	*state = f;
 	return 0;
 }

@@ -912,6 +912,37 @@ test_writes(void **state)
 }
 
 /*
+ * A workflow action (screen, complete) is a record action, never a
+ * privilege, and its decision carries the write vector: with field of kind
+ * labelled above the caller's clearance, the write check refuses it.
+ */
+static void
+check_workflow_action(enum policy_action a, const char *kind,
+    const char *field)
+{
+	const char *name = policy_action_name(a);
+	struct policy_subject s = subject("a", "confidential");
+	struct policy_decision d;
+	struct policy_error e;
+	struct policy *q = NULL;
+	char yaml[512];
+
+	snprintf(yaml, sizeof(yaml), HEAD "roles:\n  a:\n    privileges: "
+	    "[%s]\n", name);
+	assert_int_equal(load_text(yaml, &q, &e), COFFER_ERR_INVALID);
+	assert_null(q);
+	snprintf(yaml, sizeof(yaml), HEAD "fields:\n  %s:\n    %s: "
+	    "{label: secret}\nroles:\n  a:\n    clearance: confidential\n"
+	    "    grants:\n      - kinds: [%s]\n        actions: [%s]\n"
+	    "        scope: own\n", kind, field, kind, name);
+	assert_int_equal(load_text(yaml, &q, &e), COFFER_OK);
+	assert_int_equal(policy_decide(q, &s, a, schema_kind(kind), &d),
+	    COFFER_OK);
+	assert_int_equal(policy_check_write(q, &d, field), COFFER_ERR_DENIED);
+	policy_free(q);
+}
+
+/*
  * The complete action (docs/workflow.md, followup.done): granted on
  * follow-ups only, own for an agent and team for a manager; its decision
  * carries the write vector (status and outcome), and it is not an update.
@@ -923,8 +954,6 @@ test_complete(void **state)
 	const struct kind_def *fu = schema_kind("followup");
 	struct policy_decision d;
 	struct policy_subject s = subject("agent", "confidential");
-	struct policy *q = NULL;
-	struct policy_error e;
 
 	(void)state;
 	assert_int_equal(policy_decide(p, &s, POLICY_COMPLETE, fu, &d),
@@ -947,21 +976,7 @@ test_complete(void **state)
 	assert_int_equal(policy_decide(p, &s, POLICY_COMPLETE, fu, &d),
 	    COFFER_ERR_DENIED);
 	assert_string_equal(policy_action_name(POLICY_COMPLETE), "complete");
-	/* "complete" is a record action, never a privilege */
-	assert_int_equal(load_text(HEAD "roles:\n  a:\n    privileges: "
-	    "[complete]\n", &q, &e), COFFER_ERR_INVALID);
-	assert_null(q);
-	/* with status above the clearance the write check refuses it */
-	assert_int_equal(load_text(HEAD "fields:\n  followup:\n    status: "
-	    "{label: secret}\nroles:\n  a:\n    clearance: confidential\n"
-	    "    grants:\n      - kinds: [followup]\n        actions: "
-	    "[complete]\n        scope: own\n", &q, &e), COFFER_OK);
-	s = subject("a", "confidential");
-	assert_int_equal(policy_decide(q, &s, POLICY_COMPLETE, fu, &d),
-	    COFFER_OK);
-	assert_int_equal(policy_check_write(q, &d, "status"),
-	    COFFER_ERR_DENIED);
-	policy_free(q);
+	check_workflow_action(POLICY_COMPLETE, "followup", "status");
 	policy_free(p);
 }
 
@@ -977,8 +992,6 @@ test_screen(void **state)
 	const struct kind_def *cust = schema_kind("customer");
 	struct policy_decision d;
 	struct policy_subject s = subject("agent", "confidential");
-	struct policy *q = NULL;
-	struct policy_error e;
 
 	(void)state;
 	assert_int_equal(policy_decide(p, &s, POLICY_SCREEN, cust, &d),
@@ -997,21 +1010,7 @@ test_screen(void **state)
 	assert_int_equal(policy_decide(p, &s, POLICY_SCREEN, cust, &d),
 	    COFFER_ERR_DENIED);
 	assert_string_equal(policy_action_name(POLICY_SCREEN), "screen");
-	/* "screen" is a record action, never a privilege */
-	assert_int_equal(load_text(HEAD "roles:\n  a:\n    privileges: "
-	    "[screen]\n", &q, &e), COFFER_ERR_INVALID);
-	assert_null(q);
-	/* and with stage above the clearance the write check refuses it */
-	assert_int_equal(load_text(HEAD "fields:\n  customer:\n    stage: "
-	    "{label: secret}\nroles:\n  a:\n    clearance: confidential\n"
-	    "    grants:\n      - kinds: [customer]\n        actions: "
-	    "[screen]\n        scope: own\n", &q, &e), COFFER_OK);
-	s = subject("a", "confidential");
-	assert_int_equal(policy_decide(q, &s, POLICY_SCREEN, cust, &d),
-	    COFFER_OK);
-	assert_int_equal(policy_check_write(q, &d, "stage"),
-	    COFFER_ERR_DENIED);
-	policy_free(q);
+	check_workflow_action(POLICY_SCREEN, "customer", "stage");
 	policy_free(p);
 }
 

@@ -27,6 +27,7 @@
 #include "../../src/store/store_int.h"
 
 #include "helper.h"
+#include "helper_store.h"
 
 #define DAY 86400
 #define ALLOW_CONF 0x7u   /* public, internal, confidential */
@@ -42,25 +43,6 @@ struct fx {
 };
 
 static const struct store_scope all_scope = { .kind = SCOPE_ALL };
-
-static int64_t
-add_user(struct store *st, const char *name, enum user_role role,
-    const char *team, int64_t manager)
-{
-	struct store_user u;
-	struct coffer_errdetail d;
-
-	memset(&u, 0, sizeof(u));
-	snprintf(u.name, sizeof(u.name), "%s", name);
-	snprintf(u.team, sizeof(u.team), "%s", team);
-	snprintf(u.clearance, sizeof(u.clearance), "confidential");
-	u.role = role;
-	u.active = 1;
-	u.manager_id = manager;
-	randombytes_buf(u.pubkey, sizeof(u.pubkey));
-	assert_int_equal(store_user_add(st, &u, &d), COFFER_OK);
-	return u.id;
-}
 
 static int64_t
 create(struct store *st, const char *kind, cbor_item_t *fields)
@@ -254,6 +236,38 @@ fill_requests(struct fx *f)
 	request(f, f->a1, "product", f->product, "update", "applied", 600);
 }
 
+/*
+ * A new database DIR/NAME under a random key in place of f->st; path and
+ * key say where, for a test that reopens it.
+ */
+static void
+open_vault(struct fx *f, const char *name, char *path, size_t pathsz,
+    unsigned char key[32])
+{
+	snprintf(path, pathsz, "%s/%s", f->dir, name);
+	randombytes_buf(key, 32);
+	if (f->st != NULL)
+		store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(store_open(path, key, 1, &f->st), COFFER_OK);
+}
+
+/* The fixed people and customers the hand-computed figures are about. */
+static void
+add_people(struct fx *f)
+{
+	f->mgr = test_user_add(f->st, "mgr", ROLE_MANAGER, "east", 0);
+	f->a1 = test_user_add(f->st, "a1", ROLE_AGENT, "east", f->mgr);
+	f->a2 = test_user_add(f->st, "a2", ROLE_AGENT, "east", f->mgr);
+	f->mgr2 = test_user_add(f->st, "mgr2", ROLE_MANAGER, "west", 0);
+	f->b1 = test_user_add(f->st, "b1", ROLE_AGENT, "west", f->mgr2);
+	f->c1 = customer(f, f->a1, NULL);
+	f->c2 = customer(f, f->a1, NULL);
+	f->c3 = customer(f, f->a2, NULL);
+	f->c4 = customer(f, f->b1, NULL);
+	f->c5 = customer(f, f->a1, "secret");
+}
+
 static int
 setup(void **state)
 {
@@ -265,22 +279,11 @@ setup(void **state)
 	assert_non_null(f);
 	assert_int_equal(sodium_init() >= 0, 1);
 	assert_int_equal(test_tmpdir(f->dir, sizeof(f->dir), "report"), 0);
-	snprintf(path, sizeof(path), "%s/db", f->dir);
-	randombytes_buf(key, sizeof(key));
-	assert_int_equal(store_open(path, key, 1, &f->st), COFFER_OK);
+	open_vault(f, "db", path, sizeof(path), key);
 	/* now lies in [t0 + 3 days, t0 + 4 days): the period is t0 + 7 days */
 	f->now = (int64_t)time(NULL);
 	f->t0 = f->now / DAY * DAY - 3 * DAY;
-	f->mgr = add_user(f->st, "mgr", ROLE_MANAGER, "east", 0);
-	f->a1 = add_user(f->st, "a1", ROLE_AGENT, "east", f->mgr);
-	f->a2 = add_user(f->st, "a2", ROLE_AGENT, "east", f->mgr);
-	f->mgr2 = add_user(f->st, "mgr2", ROLE_MANAGER, "west", 0);
-	f->b1 = add_user(f->st, "b1", ROLE_AGENT, "west", f->mgr2);
-	f->c1 = customer(f, f->a1, NULL);
-	f->c2 = customer(f, f->a1, NULL);
-	f->c3 = customer(f, f->a2, NULL);
-	f->c4 = customer(f, f->b1, NULL);
-	f->c5 = customer(f, f->a1, "secret");
+	add_people(f);
 	m = msg_new_map();
 	assert_int_equal(msg_put_str(m, "name", "CRM"), COFFER_OK);
 	f->product = create(f->st, "product", m);
@@ -727,21 +730,8 @@ test_firsts_migration(void **state)
 	unsigned char key[32];
 	char path[128];
 
-	snprintf(path, sizeof(path), "%s/db7", f->dir);
-	randombytes_buf(key, sizeof(key));
-	store_close(f->st);
-	f->st = NULL;
-	assert_int_equal(store_open(path, key, 1, &f->st), COFFER_OK);
-	f->mgr = add_user(f->st, "mgr", ROLE_MANAGER, "east", 0);
-	f->a1 = add_user(f->st, "a1", ROLE_AGENT, "east", f->mgr);
-	f->a2 = add_user(f->st, "a2", ROLE_AGENT, "east", f->mgr);
-	f->mgr2 = add_user(f->st, "mgr2", ROLE_MANAGER, "west", 0);
-	f->b1 = add_user(f->st, "b1", ROLE_AGENT, "west", f->mgr2);
-	f->c1 = customer(f, f->a1, NULL);
-	f->c2 = customer(f, f->a1, NULL);
-	f->c3 = customer(f, f->a2, NULL);
-	f->c4 = customer(f, f->b1, NULL);
-	f->c5 = customer(f, f->a1, "secret");
+	open_vault(f, "db7", path, sizeof(path), key);
+	add_people(f);
 	fill_calls(f);
 	assert_int_equal(sqlite3_exec(store_sqlite(f->st),
 	    "DROP TRIGGER calls_first_insert; DROP TRIGGER calls_first_update;"
@@ -1225,21 +1215,8 @@ test_slots_migration(void **state)
 	unsigned char key[32];
 	int i;
 
-	snprintf(path, sizeof(path), "%s/db8", f->dir);
-	randombytes_buf(key, sizeof(key));
-	store_close(f->st);
-	f->st = NULL;
-	assert_int_equal(store_open(path, key, 1, &f->st), COFFER_OK);
-	f->mgr = add_user(f->st, "mgr", ROLE_MANAGER, "east", 0);
-	f->a1 = add_user(f->st, "a1", ROLE_AGENT, "east", f->mgr);
-	f->a2 = add_user(f->st, "a2", ROLE_AGENT, "east", f->mgr);
-	f->mgr2 = add_user(f->st, "mgr2", ROLE_MANAGER, "west", 0);
-	f->b1 = add_user(f->st, "b1", ROLE_AGENT, "west", f->mgr2);
-	f->c1 = customer(f, f->a1, NULL);
-	f->c2 = customer(f, f->a1, NULL);
-	f->c3 = customer(f, f->a2, NULL);
-	f->c4 = customer(f, f->b1, NULL);
-	f->c5 = customer(f, f->a1, "secret");
+	open_vault(f, "db8", path, sizeof(path), key);
+	add_people(f);
 	fill_calls(f);
 	sql_exec(f, "DROP TRIGGER calls_slot_insert;"
 	    "DROP TRIGGER calls_slot_unset; DROP TRIGGER calls_slot_set;"

@@ -28,6 +28,7 @@
 #include "../../src/store/store_int.h"
 
 #include "helper.h"
+#include "helper_store.h"
 
 struct fx {
 	char dir[64];
@@ -42,25 +43,6 @@ static const unsigned char diff_bytes[] = { /* {"intent": ["low", "high"]} */
 	0x64, 'h', 'i', 'g', 'h'
 };
 
-static int64_t
-add_user(struct store *st, const char *name, enum user_role role,
-    const char *team, int64_t manager)
-{
-	struct store_user u;
-	struct coffer_errdetail d;
-
-	memset(&u, 0, sizeof(u));
-	snprintf(u.name, sizeof(u.name), "%s", name);
-	snprintf(u.team, sizeof(u.team), "%s", team);
-	snprintf(u.clearance, sizeof(u.clearance), "confidential");
-	u.role = role;
-	u.active = 1;
-	u.manager_id = manager;
-	randombytes_buf(u.pubkey, sizeof(u.pubkey));
-	assert_int_equal(store_user_add(st, &u, &d), COFFER_OK);
-	return u.id;
-}
-
 static int
 setup(void **state)
 {
@@ -70,14 +52,12 @@ setup(void **state)
 	cbor_item_t *c = msg_new_map();
 
 	assert_non_null(f);
-	assert_int_equal(test_tmpdir(f->dir, sizeof(f->dir), "req"), 0);
-	snprintf(f->path, sizeof(f->path), "%s/vault.db", f->dir);
-	randombytes_buf(f->key, sizeof(f->key));
-	assert_int_equal(store_open(f->path, f->key, 1, &f->st), COFFER_OK);
-	f->boss = add_user(f->st, "boss", ROLE_MANAGER, "hq", 0);
-	f->mgr = add_user(f->st, "mgr", ROLE_MANAGER, "east", f->boss);
-	f->agent = add_user(f->st, "agent", ROLE_AGENT, "east", f->mgr);
-	f->other = add_user(f->st, "other", ROLE_MANAGER, "west", 0);
+	assert_int_equal(test_store_new(f->dir, sizeof(f->dir), "req", f->path,
+	    sizeof(f->path), f->key, &f->st), 0);
+	f->boss = test_user_add(f->st, "boss", ROLE_MANAGER, "hq", 0);
+	f->mgr = test_user_add(f->st, "mgr", ROLE_MANAGER, "east", f->boss);
+	f->agent = test_user_add(f->st, "agent", ROLE_AGENT, "east", f->mgr);
+	f->other = test_user_add(f->st, "other", ROLE_MANAGER, "west", 0);
 	assert_int_equal(msg_put_str(c, "name", "Zhang"), COFFER_OK);
 	assert_int_equal(msg_put_str(c, "phone", "13800000001"), COFFER_OK);
 	assert_int_equal(msg_put_str(c, "intent", "low"), COFFER_OK);

@@ -28,6 +28,7 @@
 
 #include "../../src/store/store_int.h"
 #include "helper.h"
+#include "helper_store.h"
 
 #define MARKER "ZQXJ-plaintext-marker-7731"
 
@@ -41,26 +42,6 @@ struct fx {
 };
 
 /* Helpers ------------------------------------------------------------ */
-
-static int64_t
-add_user(struct store *st, const char *name, enum user_role role,
-    const char *team)
-{
-	struct store_user u;
-	struct coffer_errdetail d;
-
-	memset(&u, 0, sizeof(u));
-	snprintf(u.name, sizeof(u.name), "%s", name);
-	snprintf(u.display, sizeof(u.display), "User %s", name);
-	snprintf(u.team, sizeof(u.team), "%s", team);
-	snprintf(u.clearance, sizeof(u.clearance), "confidential");
-	u.role = role;
-	u.active = 1;
-	randombytes_buf(u.pubkey, sizeof(u.pubkey));
-	assert_int_equal(store_user_add(st, &u, &d), COFFER_OK);
-	assert_true(u.id > 0);
-	return u.id;
-}
 
 static struct store_scope
 scope_of(enum scope_kind k, int64_t user, const char *team)
@@ -172,19 +153,13 @@ setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 	cbor_item_t *p;
 
-	if (f == NULL || sodium_init() < 0)
+	if (f == NULL || test_store_new(f->dir, sizeof(f->dir), "store", f->path,
+	    sizeof(f->path), f->key, &f->st) != 0)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/coffer-store-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/vault.db", f->dir);
-	randombytes_buf(f->key, sizeof(f->key));
-	if (store_open(f->path, f->key, 1, &f->st) != COFFER_OK)
-		return -1;
-	f->a1 = add_user(f->st, "a1", ROLE_AGENT, "east");
-	f->a2 = add_user(f->st, "a2", ROLE_AGENT, "east");
-	f->b1 = add_user(f->st, "b1", ROLE_AGENT, "west");
-	f->mgr = add_user(f->st, "boss", ROLE_MANAGER, "east");
+	f->a1 = test_user_add(f->st, "a1", ROLE_AGENT, "east", 0);
+	f->a2 = test_user_add(f->st, "a2", ROLE_AGENT, "east", 0);
+	f->b1 = test_user_add(f->st, "b1", ROLE_AGENT, "west", 0);
+	f->mgr = test_user_add(f->st, "boss", ROLE_MANAGER, "east", 0);
 	p = msg_new_map();
 	msg_put_str(p, "name", "云呼叫中心 标准版");
 	msg_put_int(p, "list_price", 980000);
@@ -724,7 +699,7 @@ test_team_subtree(void **state)
 	struct store_user boss, head;
 	int64_t c, cw;
 
-	head.id = add_user(f->st, "head", ROLE_MANAGER, "hq");
+	head.id = test_user_add(f->st, "head", ROLE_MANAGER, "hq", 0);
 	head_scope = scope_of(SCOPE_TEAM, head.id, "hq");
 	assert_int_equal(store_user_get_id(f->st, f->mgr, &boss), COFFER_OK);
 	boss.manager_id = head.id;

@@ -25,6 +25,7 @@
 #include "coffer/workflow.h"
 
 #include "helper.h"
+#include "helper_store.h"
 
 struct fx {
 	char dir[64];
@@ -38,26 +39,6 @@ static const struct store_scope all_scope = { .kind = SCOPE_ALL };
 /* public, internal, confidential (bits 0-2); secret is bit 3 */
 #define ALLOW_CONF 0x7u
 #define ALLOW_ALL 0xfu
-
-static int64_t
-add_user(struct store *st, const char *name, enum user_role role,
-    const char *team, int64_t manager)
-{
-	struct store_user u;
-	struct coffer_errdetail d;
-
-	memset(&u, 0, sizeof(u));
-	snprintf(u.name, sizeof(u.name), "%s", name);
-	snprintf(u.display, sizeof(u.display), "User %s", name);
-	snprintf(u.team, sizeof(u.team), "%s", team);
-	snprintf(u.clearance, sizeof(u.clearance), "confidential");
-	u.role = role;
-	u.active = 1;
-	u.manager_id = manager;
-	randombytes_buf(u.pubkey, sizeof(u.pubkey));
-	assert_int_equal(store_user_add(st, &u, &d), COFFER_OK);
-	return u.id;
-}
 
 static struct store_scope
 scope_of(enum scope_kind k, int64_t user, const char *team)
@@ -166,22 +147,16 @@ static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	unsigned char key[32];
-	char path[128];
 
-	if (f == NULL || sodium_init() < 0 ||
-	    test_tmpdir(f->dir, sizeof(f->dir), "workflow") != 0)
+	if (f == NULL || test_store_new(f->dir, sizeof(f->dir), "workflow", NULL, 0,
+	    NULL, &f->st) != 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/vault.db", f->dir);
-	randombytes_buf(key, sizeof(key));
-	if (store_open(path, key, 1, &f->st) != COFFER_OK)
-		return -1;
-	f->lead = add_user(f->st, "lead", ROLE_MANAGER, "hq", 0);
-	f->mgr = add_user(f->st, "mgr", ROLE_MANAGER, "east", f->lead);
-	f->a1 = add_user(f->st, "a1", ROLE_AGENT, "east", f->mgr);
-	f->a2 = add_user(f->st, "a2", ROLE_AGENT, "east", f->mgr);
-	f->mgr2 = add_user(f->st, "mgr2", ROLE_MANAGER, "west", 0);
-	f->b1 = add_user(f->st, "b1", ROLE_AGENT, "west", f->mgr2);
+	f->lead = test_user_add(f->st, "lead", ROLE_MANAGER, "hq", 0);
+	f->mgr = test_user_add(f->st, "mgr", ROLE_MANAGER, "east", f->lead);
+	f->a1 = test_user_add(f->st, "a1", ROLE_AGENT, "east", f->mgr);
+	f->a2 = test_user_add(f->st, "a2", ROLE_AGENT, "east", f->mgr);
+	f->mgr2 = test_user_add(f->st, "mgr2", ROLE_MANAGER, "west", 0);
+	f->b1 = test_user_add(f->st, "b1", ROLE_AGENT, "west", f->mgr2);
 	*state = f;
 	return 0;
 }
