@@ -105,6 +105,12 @@ struct request {
 	 * on the disk (dispatch_request).
 	 */
 	struct reply_slot *reply;
+	/*
+	 * Set by the server when this request runs on a thread of its own;
+	 * without it an operation that may run long is not started
+	 * (dispatch_request returns DISPATCH_LONG).  Tools and tests set it.
+	 */
+	int on_own_thread;
 };
 
 /*
@@ -112,8 +118,8 @@ struct request {
  * answer (ownership passes); reply_slot_done, an audit_done_fn, sends it
  * once the request's audit record is durable, or the refusal of
  * dispatch_refusal when the record could not be written.  A session has
- * at most one answer waiting: its thread settles it before it dispatches
- * or sends anything else.
+ * at most one answer waiting: the server reads its next request only
+ * after the answer has left and dispatch_request has returned.
  */
 struct reply_slot;
 void reply_slot_post(struct reply_slot *s, uint64_t id, unsigned char *resp,
@@ -140,8 +146,13 @@ int dispatch_audit_event(struct daemon_ctx *d, const char *op,
  * only if no response could be built at all.  With r->reply set, a read's
  * answer (up to DISPATCH_DEFER_MAX bytes) is instead posted there and sent
  * when its audit record is durable: *resp is then NULL.
+ *
+ * DISPATCH_LONG (not a status) when the operation may run long and
+ * r->on_own_thread is not set: nothing was done or recorded; run the same
+ * message again on a thread of its own.
  */
 #define DISPATCH_DEFER_MAX (64u * 1024u)
+#define DISPATCH_LONG (-1)
 int dispatch_request(struct request *r, const unsigned char *msg, size_t len,
     unsigned char **resp, size_t *resplen);
 

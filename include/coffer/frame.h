@@ -31,4 +31,32 @@ int frame_write_raw(int fd, const unsigned char *p, size_t n);
  */
 int frame_read(int fd, size_t max, unsigned char **out, size_t *outlen);
 
+/*
+ * A frame read in pieces from a non-blocking socket (the daemon's event
+ * loop, server.c): the state between the pieces.  Zero it to start;
+ * frame_reader_reset frees a partial frame.
+ */
+struct frame_reader {
+	unsigned char hdr[FRAME_HEADER_BYTES];
+	size_t hgot;             /* header bytes in */
+	unsigned char *body;     /* malloc'd once the header is in */
+	size_t len, got;         /* declared body length, bytes in */
+};
+
+/*
+ * Read what has arrived of the current frame, never blocking and never
+ * past its end (so the socket, not this buffer, holds whatever follows:
+ * readiness is the socket's).  *done is set when the frame is whole;
+ * take it with frame_reader_take.  Errors as frame_read; on an error the
+ * caller resets the reader.
+ */
+int frame_reader_fill(struct frame_reader *fr, int fd, size_t max, int *done);
+
+/* Hand the whole frame's body (malloc'd) to the caller; the reader is
+ * ready for the next frame. */
+void frame_reader_take(struct frame_reader *fr, unsigned char **out,
+    size_t *outlen);
+
+void frame_reader_reset(struct frame_reader *fr);
+
 #endif

@@ -1,9 +1,11 @@
 /*
  * server.h - listening sockets and connections.  One thread accepts on the
- * Unix socket (and, if asked, one TCP address); each connection gets its
- * own thread, its own database connection and its own session.  The
- * thread runs the handshake, then decrypt -> dispatch -> encrypt until the
- * client leaves or the daemon stops.  See docs/architecture.md.
+ * Unix socket (and, if asked, one TCP address); each connection runs its
+ * handshake on a thread of its own and keeps its own database connection
+ * and session.  After the login, a pool of workers waiting on one epoll
+ * set serves every session's requests (decrypt -> dispatch -> encrypt);
+ * requests that may run long get a thread of their own.  See
+ * docs/architecture.md.
  */
 #ifndef COFFER_SERVER_H
 #define COFFER_SERVER_H
@@ -16,6 +18,7 @@ struct server_config {
 	unsigned max_clients;     /* sessions at once; more are refused */
 	unsigned handshake_timeout; /* seconds */
 	unsigned idle_timeout;    /* seconds without a request; 0 = none */
+	unsigned workers;         /* event-loop threads serving requests */
 	/* Called in the accept thread after server_reload (SIGHUP); may be
 	 * NULL. */
 	void (*reload)(struct daemon_ctx *d);

@@ -108,6 +108,15 @@ int session_seal(struct session *s, const unsigned char *msg, size_t len,
  */
 int session_recv(struct session *s, unsigned char **msg, size_t *len);
 
+/*
+ * Decrypt one frame's body (ct, ctlen bytes, as read off the wire without
+ * its length prefix) into a malloc'd message: session_recv for a caller
+ * that reads frames itself (the daemon's event loop).  Same errors, same
+ * death of the session on any failure.
+ */
+int session_open(struct session *s, const unsigned char *ct, size_t ctlen,
+    unsigned char **msg, size_t *len);
+
 /* Authenticated user name (server side) or our own name (client side). */
 const char *session_user(const struct session *s);
 /* Random per-session id, for the audit log. */

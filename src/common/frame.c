@@ -68,6 +68,14 @@ frame_read_all(int fd, unsigned char *p, size_t n, size_t *got)
 	return COFFER_OK;
 }
 
+/* The length a frame header declares. */
+static size_t
+frame_header_get(const unsigned char hdr[FRAME_HEADER])
+{
+	return ((size_t)hdr[0] << 24) | ((size_t)hdr[1] << 16) |
+	    ((size_t)hdr[2] << 8) | (size_t)hdr[3];
+}
+
 void
 frame_header_put(unsigned char hdr[FRAME_HEADER_BYTES], size_t len)
 {
@@ -114,8 +122,7 @@ frame_read(int fd, size_t max, unsigned char **out, size_t *outlen)
 		r = COFFER_ERR_IO;	/* closed inside the header */
 	if (r != COFFER_OK)
 		goto out;
-	len = ((size_t)hdr[0] << 24) | ((size_t)hdr[1] << 16) |
-	    ((size_t)hdr[2] << 8) | (size_t)hdr[3];
+	len = frame_header_get(hdr);
 	if (len == 0) {
 		r = COFFER_ERR_PROTO;
 		goto out;
@@ -139,4 +146,89 @@ frame_read(int fd, size_t max, unsigned char **out, size_t *outlen)
 out:
 	free(body);
 	return r;
+}
+
+/* --- reading in pieces from a non-blocking socket ---------------------- */
+
+/*
+ * recv() without blocking.  1 if bytes came, 0 if none are there yet;
+ * otherwise a status: COFFER_ERR_EOF for a close, COFFER_ERR_IO.
+ */
+static int
+frame_recv_some(int fd, unsigned char *p, size_t n, size_t *got)
+{
+	ssize_t r;
+
+	do
+		r = recv(fd, p, n, MSG_DONTWAIT);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 :
+		    -COFFER_ERR_IO;
+	if (r == 0)
+		return -COFFER_ERR_EOF;
+	*got += (size_t)r;
+	return 1;
+}
+
+/* The header is in: check its length and make room for the body. */
+static int
+frame_reader_start_body(struct frame_reader *fr, size_t max)
+{
+	fr->len = frame_header_get(fr->hdr);
+	if (fr->len == 0)
+		return COFFER_ERR_PROTO;
+	if (fr->len > max)
+		return COFFER_ERR_TOO_BIG;
+	if ((fr->body = malloc(fr->len)) == NULL)
+		return COFFER_ERR_NOMEM;
+	return COFFER_OK;
+}
+
+int
+frame_reader_fill(struct frame_reader *fr, int fd, size_t max, int *done)
+{
+	int r;
+
+	*done = 0;
+	while (fr->hgot < FRAME_HEADER) {
+		r = frame_recv_some(fd, fr->hdr + fr->hgot,
+		    FRAME_HEADER - fr->hgot, &fr->hgot);
+		if (r == 0)
+			return COFFER_OK;
+		if (r < 0)	/* a close inside the header is a truncation */
+			return fr->hgot > 0 && r == -COFFER_ERR_EOF ?
+			    COFFER_ERR_IO : -r;
+		if (fr->hgot == FRAME_HEADER &&
+		    (r = frame_reader_start_body(fr, max)) != COFFER_OK)
+			return r;
+	}
+	while (fr->got < fr->len) {
+		r = frame_recv_some(fd, fr->body + fr->got, fr->len - fr->got,
+		    &fr->got);
+		if (r == 0)
+			return COFFER_OK;
+		if (r < 0)
+			return COFFER_ERR_IO;	/* a truncated body */
+	}
+	*done = 1;
+	return COFFER_OK;
+}
+
+void
+frame_reader_take(struct frame_reader *fr, unsigned char **out,
+    size_t *outlen)
+{
+	*out = fr->body;
+	*outlen = fr->len;
+	fr->body = NULL;
+	frame_reader_reset(fr);
+}
+
+void
+frame_reader_reset(struct frame_reader *fr)
+{
+	free(fr->body);
+	fr->body = NULL;
+	fr->hgot = fr->len = fr->got = 0;
 }

@@ -910,22 +910,18 @@ session_send(struct session *s, const unsigned char *msg, size_t len)
 }
 
 int
-session_recv(struct session *s, unsigned char **msg, size_t *len)
+session_open(struct session *s, const unsigned char *ct, size_t ctlen,
+    unsigned char **msg, size_t *len)
 {
-	unsigned char *ct = NULL, *pt = NULL;
-	size_t ctlen = 0;
+	unsigned char *pt = NULL;
 	int r;
 
 	*msg = NULL;
 	*len = 0;
 	if (s == NULL || atomic_load(&s->dead))
 		return COFFER_ERR_CRYPTO;
-	if (s->rx_ctr == UINT64_MAX)
-		return session_kill(s, COFFER_ERR_CRYPTO, s->keys->rx);
-	if ((r = frame_read(s->fd, FRAME_MAX, &ct, &ctlen)) != COFFER_OK)
-		return session_kill(s, r, s->keys->rx);
 	r = COFFER_ERR_CRYPTO;
-	if (ctlen < SKDF_TAG_BYTES)
+	if (s->rx_ctr == UINT64_MAX || ctlen < SKDF_TAG_BYTES)
 		goto out;
 	r = COFFER_ERR_NOMEM;
 	if ((pt = malloc(ctlen - SKDF_TAG_BYTES + 1)) == NULL)
@@ -937,9 +933,26 @@ session_recv(struct session *s, unsigned char **msg, size_t *len)
 	*len = ctlen - SKDF_TAG_BYTES;
 	pt = NULL;	/* transferred */
 out:
-	free(ct);
 	free(pt);
 	return r == COFFER_OK ? r : session_kill(s, r, s->keys->rx);
+}
+
+int
+session_recv(struct session *s, unsigned char **msg, size_t *len)
+{
+	unsigned char *ct = NULL;
+	size_t ctlen = 0;
+	int r;
+
+	*msg = NULL;
+	*len = 0;
+	if (s == NULL || atomic_load(&s->dead))
+		return COFFER_ERR_CRYPTO;
+	if ((r = frame_read(s->fd, FRAME_MAX, &ct, &ctlen)) != COFFER_OK)
+		return session_kill(s, r, s->keys->rx);
+	r = session_open(s, ct, ctlen, msg, len);
+	free(ct);
+	return r;
 }
 
 const char *

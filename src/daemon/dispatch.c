@@ -31,49 +31,55 @@ struct op {
 	 * the audit log is faulted.
 	 */
 	int health;
+	/*
+	 * May run long (scans, reports, imports, backups) or answer more than
+	 * DISPATCH_DEFER_MAX: run on a thread of its own, not on one of the
+	 * few event-loop workers every session shares (server.c).
+	 */
+	int runs_long;
 };
 
 static const struct op ops[] = {
-	{ "status", handle_status, 0, 1 },
-	{ "whoami", handle_whoami, 0, 0 },
-	{ "record.get", handle_record_get, 0, 0 },
-	{ "record.list", handle_record_list, 0, 0 },
-	{ "record.create", handle_record_create, 1, 0 },
-	{ "record.update", handle_record_update, 1, 0 },
-	{ "record.delete", handle_record_delete, 1, 0 },
-	{ "record.reveal", handle_record_reveal, 0, 0 },
-	{ "user.list", handle_user_list, 0, 0 },
-	{ "user.add", handle_user_add, 1, 0 },
-	{ "user.update", handle_user_update, 1, 0 },
-	{ "audit.search", handle_audit_search, 0, 0 },
-	{ "audit.show", handle_audit_show, 0, 0 },
-	{ "audit.checkpoint", handle_audit_checkpoint, 0, 0 },
-	{ "audit.export", handle_audit_export, 0, 0 },
+	{ "status", handle_status, 0, 1, 0 },
+	{ "whoami", handle_whoami, 0, 0, 0 },
+	{ "record.get", handle_record_get, 0, 0, 0 },
+	{ "record.list", handle_record_list, 0, 0, 1 },
+	{ "record.create", handle_record_create, 1, 0, 0 },
+	{ "record.update", handle_record_update, 1, 0, 0 },
+	{ "record.delete", handle_record_delete, 1, 0, 0 },
+	{ "record.reveal", handle_record_reveal, 0, 0, 0 },
+	{ "user.list", handle_user_list, 0, 0, 1 },
+	{ "user.add", handle_user_add, 1, 0, 0 },
+	{ "user.update", handle_user_update, 1, 0, 0 },
+	{ "audit.search", handle_audit_search, 0, 0, 1 },
+	{ "audit.show", handle_audit_show, 0, 0, 1 },
+	{ "audit.checkpoint", handle_audit_checkpoint, 0, 0, 1 },
+	{ "audit.export", handle_audit_export, 0, 0, 1 },
 	/* change requests (h_requests.c); all write: expiry is lazy */
-	{ "request.create", handle_request_create, 1, 0 },
-	{ "request.list", handle_request_list, 1, 0 },
-	{ "request.show", handle_request_show, 1, 0 },
-	{ "request.approve", handle_request_approve, 1, 0 },
-	{ "request.reject", handle_request_reject, 1, 0 },
-	{ "request.withdraw", handle_request_withdraw, 1, 0 },
-	{ "record.history", handle_record_history, 0, 0 },
-	{ "backup.create", handle_backup_create, 0, 0 }, /* h_backup.c */
-	{ "import.begin", handle_import_begin, 0, 0 },   /* h_import.c */
-	{ "import.rows", handle_import_rows, 0, 0 },
-	{ "import.commit", handle_import_commit, 1, 0 },
-	{ "customer.screen", handle_customer_screen, 1, 0 }, /* h_workflow.c */
-	{ "followup.done", handle_followup_done, 1, 0 },
-	{ "customer.assign", handle_customer_assign, 1, 0 },
-	{ "customer.distribute", handle_customer_distribute, 1, 0 },
-	{ "customer.transfer", handle_customer_transfer, 1, 0 },
-	{ "workflow.today", handle_workflow_today, 0, 0 },
-	{ "report.kpi", handle_report_kpi, 0, 0 },       /* h_report.c */
-	{ "dnc.add", handle_dnc_add, 1, 0 },             /* h_dnc.c */
-	{ "dnc.remove", handle_dnc_remove, 1, 0 },
-	{ "dnc.approve", handle_dnc_approve, 1, 0 },
-	{ "dnc.reject", handle_dnc_reject, 1, 0 },
-	{ "dnc.list", handle_dnc_list, 0, 0 },
-	{ "dnc.check", handle_dnc_check, 0, 0 },
+	{ "request.create", handle_request_create, 1, 0, 0 },
+	{ "request.list", handle_request_list, 1, 0, 1 },
+	{ "request.show", handle_request_show, 1, 0, 0 },
+	{ "request.approve", handle_request_approve, 1, 0, 0 },
+	{ "request.reject", handle_request_reject, 1, 0, 0 },
+	{ "request.withdraw", handle_request_withdraw, 1, 0, 0 },
+	{ "record.history", handle_record_history, 0, 0, 1 },
+	{ "backup.create", handle_backup_create, 0, 0, 1 }, /* h_backup.c */
+	{ "import.begin", handle_import_begin, 0, 0, 1 },   /* h_import.c */
+	{ "import.rows", handle_import_rows, 0, 0, 1 },
+	{ "import.commit", handle_import_commit, 1, 0, 1 },
+	{ "customer.screen", handle_customer_screen, 1, 0, 0 }, /* h_workflow.c */
+	{ "followup.done", handle_followup_done, 1, 0, 0 },
+	{ "customer.assign", handle_customer_assign, 1, 0, 0 },
+	{ "customer.distribute", handle_customer_distribute, 1, 0, 1 },
+	{ "customer.transfer", handle_customer_transfer, 1, 0, 1 },
+	{ "workflow.today", handle_workflow_today, 0, 0, 1 },
+	{ "report.kpi", handle_report_kpi, 0, 0, 1 },       /* h_report.c */
+	{ "dnc.add", handle_dnc_add, 1, 0, 0 },             /* h_dnc.c */
+	{ "dnc.remove", handle_dnc_remove, 1, 0, 0 },
+	{ "dnc.approve", handle_dnc_approve, 1, 0, 0 },
+	{ "dnc.reject", handle_dnc_reject, 1, 0, 0 },
+	{ "dnc.list", handle_dnc_list, 0, 0, 1 },
+	{ "dnc.check", handle_dnc_check, 0, 0, 0 },
 };
 
 static const struct op *
@@ -670,7 +676,7 @@ dispatch_request(struct request *r, const unsigned char *msg, size_t len,
 	const struct op *op = NULL;
 	char opname[OP_NAME_MAX] = "";
 	uint64_t id = 0;
-	int status, rc, defer = 0;
+	int status, rc = COFFER_OK, defer = 0;
 
 	*resp = NULL;
 	*resplen = 0;
@@ -685,6 +691,10 @@ dispatch_request(struct request *r, const unsigned char *msg, size_t len,
 	if (status == COFFER_OK && (op = op_find(opname)) == NULL)
 		status = coffer_detail(&d, COFFER_ERR_NOT_FOUND, "op",
 		    "unknown operation '%s'", opname);
+	if (status == COFFER_OK && op->runs_long && !r->on_own_thread) {
+		rc = DISPATCH_LONG;	/* nothing done yet: run it there */
+		goto unlock;
+	}
 	if (status == COFFER_OK && args == NULL &&
 	    (args = empty = msg_new_map()) == NULL)
 		status = COFFER_ERR_NOMEM;
@@ -706,9 +716,10 @@ dispatch_request(struct request *r, const unsigned char *msg, size_t len,
 	if (defer)	/* still under the policy that decided it */
 		rc = answer_deferred(r, id, opname, status, &result, &d, f,
 		    resp, resplen);
+unlock:
 	r->policy = NULL;
 	pthread_rwlock_unlock(&r->d->policy_lock);
-	if (!defer)
+	if (!defer && rc != DISPATCH_LONG)
 		rc = encode_response(id, status, result, &d, resp, resplen);
 	if (f->before != NULL)
 		cbor_decref(&f->before);

@@ -1,8 +1,10 @@
 /*
- * server.c - listeners, the accept loop and the per-connection threads.
- * Thread-per-connection (docs/architecture.md says why): each thread owns
- * its session and its database handle, so nothing on the request path is
- * shared but the write lock and a few counters.
+ * server.c - listeners, the accept loop, logins and the event loop.  A
+ * connection logs in on a thread of its own, then its requests are served
+ * by a small pool of workers waiting on one epoll set (docs/architecture.md
+ * says why): each session keeps its own database handle, and exactly one
+ * thread owns it at a time, so nothing on the request path is shared but
+ * the write lock and a few counters.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <netinet/in.h>
@@ -22,6 +26,7 @@
 #include <unistd.h>
 
 #include "coffer/daemon.h"
+#include "coffer/frame.h"
 #include "coffer/hostport.h"
 #include "coffer/keys.h"
 #include "coffer/log.h"
@@ -31,11 +36,34 @@
 #define PEER_TEXT (NI_MAXHOST + NI_MAXSERV + 8)
 #define BACKOFF_MAX_MS 4000u
 
+struct conn;
+
+/*
+ * A session's answer waiting for its audit record (dispatch.c): posted by
+ * the worker that served the request, which goes on to other sessions,
+ * and sent by the thread that makes the record durable.
+ */
+struct reply_slot {
+	struct conn *c;
+	uint64_t id;
+	unsigned char *resp;
+	size_t len;
+	atomic_int broken;       /* it could not be sent: end the session */
+};
+
 struct conn {
 	struct server *srv;
 	int fd;
 	char peer[PEER_TEXT];
-	struct conn *next;
+	struct conn *next;       /* registry */
+	/* From the login on: */
+	struct session *sess;
+	struct request r;
+	struct frame_reader in;  /* the request being read */
+	struct reply_slot slot;
+	atomic_int refs;         /* holders of a deferred turn (conn_release) */
+	atomic_int armed;        /* waiting in epoll for its next request */
+	_Atomic int64_t last_request; /* CLOCK_MONOTONIC seconds */
 };
 
 struct server {
@@ -43,6 +71,10 @@ struct server {
 	struct server_config cfg;
 	int unix_fd, tcp_fd;
 	int wake[2];                /* self-pipe: server_stop writes here */
+	int ep;                     /* the sessions' epoll set */
+	int stop_ev;                /* eventfd: tells the workers to stop */
+	pthread_t *workers;
+	unsigned nworkers;
 	pthread_mutex_t lock;       /* guards conns, nconns */
 	pthread_cond_t idle;        /* signalled when nconns drops */
 	struct conn *conns;
@@ -138,9 +170,14 @@ server_open(struct daemon_ctx *d, const struct server_config *c,
 	s->d = d;
 	s->cfg = *c;
 	s->unix_fd = s->tcp_fd = s->wake[0] = s->wake[1] = -1;
+	s->ep = s->stop_ev = -1;
+	if (s->cfg.workers == 0)
+		s->cfg.workers = 1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->idle, NULL);
-	if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+	if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) < 0 ||
+	    (s->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    (s->stop_ev = eventfd(0, EFD_CLOEXEC)) < 0) {
 		rc = COFFER_ERR_IO;
 		goto fail;
 	}
@@ -171,6 +208,11 @@ server_close(struct server *s)
 		close(s->wake[0]);
 	if (s->wake[1] >= 0)
 		close(s->wake[1]);
+	if (s->ep >= 0)
+		close(s->ep);
+	if (s->stop_ev >= 0)
+		close(s->stop_ev);
+	free(s->workers);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->idle);
 	free(s);
@@ -351,76 +393,48 @@ load_subject(struct request *r, const char *name)
 
 /* --- deferred answers ------------------------------------------------ */
 
-/*
- * A session's answer waiting for its audit record (dispatch.c): posted by
- * the session thread, which goes straight back to reading, and sent by
- * the thread that makes the record durable.  That keeps an audited read
- * at one sleep of the session thread - in read, as without an audit log -
- * instead of three more waiting on the group commit.
- */
-struct reply_slot {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct session *sess;
-	const char *peer;
-	int busy;                /* posted and not yet sent */
-	int waiting;             /* the session thread sleeps on cv */
-	int broken;              /* it could not be sent: end the session */
-	uint64_t id;
-	unsigned char *resp;
-	size_t len;
-};
-
-static void
-reply_slot_init(struct reply_slot *s, struct session *sess, const char *peer)
-{
-	memset(s, 0, sizeof(*s));
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
-	s->sess = sess;
-	s->peer = peer;
-}
+static void conn_release(struct conn *c);
 
 void
 reply_slot_post(struct reply_slot *s, uint64_t id, unsigned char *resp,
     size_t len)
 {
-	pthread_mutex_lock(&s->mu);
-	s->busy = 1;
 	s->id = id;
 	s->resp = resp;
 	s->len = len;
-	pthread_mutex_unlock(&s->mu);
+	/* Two must let go before the next request is read: the thread in
+	 * dispatch_request and the one that sends this answer. */
+	atomic_store(&s->c->refs, 2);
 }
 
 /*
- * Never blocks: this runs on the audit log's commit path.  The socket's
- * buffer is far larger than a deferred answer (DISPATCH_DEFER_MAX) and a
- * client has one request outstanding, so a send that would block means a
- * client that does not read its answers: its session is ended.
+ * Never blocks: this runs on the audit log's commit path or on a worker
+ * every session shares.  The socket's buffer is far larger than an answer
+ * sent this way (DISPATCH_DEFER_MAX) and a client has one request
+ * outstanding, so a send that would block means a client that does not
+ * read its answers: its session is ended.
  */
 static int
-reply_send_now(struct reply_slot *s, const unsigned char *resp, size_t len)
+send_now(struct conn *c, const unsigned char *resp, size_t len)
 {
 	unsigned char *frame = NULL;
 	size_t flen = 0;
 	ssize_t n = -1;
 	int rc;
 
-	if ((rc = session_seal(s->sess, resp, len, &frame, &flen)) !=
+	if ((rc = session_seal(c->sess, resp, len, &frame, &flen)) !=
 	    COFFER_OK)
 		return rc;
 	do
-		n = send(session_fd(s->sess), frame, flen,
-		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		n = send(c->fd, frame, flen, MSG_DONTWAIT | MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	free(frame);
 	if (n == (ssize_t)flen)
 		return COFFER_OK;
 	if (n >= 0 || errno == EAGAIN || errno == EWOULDBLOCK)
 		log_warn("%s: the client does not read its answers: session "
-		    "ended", s->peer);
-	shutdown(session_fd(s->sess), SHUT_RDWR);
+		    "ended", c->peer);
+	shutdown(c->fd, SHUT_RDWR);
 	return COFFER_ERR_IO;
 }
 
@@ -428,15 +442,11 @@ void
 reply_slot_done(void *arg, int status)
 {
 	struct reply_slot *s = arg;
-	unsigned char *resp;
-	size_t len;
+	unsigned char *resp = s->resp;
+	size_t len = s->len;
 	int rc;
 
-	pthread_mutex_lock(&s->mu);
-	resp = s->resp;
-	len = s->len;
 	s->resp = NULL;
-	pthread_mutex_unlock(&s->mu);
 	if (status != COFFER_OK) {	/* the record is not on disk */
 		sodium_memzero(resp, len);
 		free(resp);
@@ -445,155 +455,385 @@ reply_slot_done(void *arg, int status)
 	} else
 		rc = resp != NULL ? COFFER_OK : COFFER_ERR_INTERNAL;
 	if (rc == COFFER_OK)
-		rc = reply_send_now(s, resp, len);
+		rc = send_now(s->c, resp, len);
 	if (resp != NULL) {
 		sodium_memzero(resp, len);
 		free(resp);
 	}
-	pthread_mutex_lock(&s->mu);
-	s->busy = 0;
-	s->broken |= rc != COFFER_OK;
-	if (s->waiting)
-		pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
+	if (rc != COFFER_OK)
+		atomic_store(&s->broken, 1);
+	conn_release(s->c);
+}
+
+/* --- the event loop --------------------------------------------------- */
+
+static int64_t
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
 }
 
 /*
- * Wait until the answer in the slot, if any, has left: nothing else may
- * be sent on the session before it, and the slot must be empty before the
- * session goes away.  Normally it left long ago (the client only asks
- * again once it has its answer).  COFFER_ERR_IO if it could not be sent.
+ * Give the connection back to the event loop: the next request wakes one
+ * worker.  One-shot, so exactly one thread owns a session at any time.
+ * After this call another thread may already own (and free) c: nothing
+ * here touches it after epoll_ctl.
  */
-static int
-reply_slot_settle(struct reply_slot *s)
+static void
+conn_arm(struct conn *c)
 {
-	int rc;
+	struct epoll_event ev;
+	int ep = c->srv->ep, fd = c->fd;
 
-	pthread_mutex_lock(&s->mu);
-	while (s->busy) {
-		s->waiting = 1;
-		pthread_cond_wait(&s->cv, &s->mu);
-		s->waiting = 0;
-	}
-	rc = s->broken ? COFFER_ERR_IO : COFFER_OK;
-	pthread_mutex_unlock(&s->mu);
-	return rc;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+	ev.data.ptr = c;
+	atomic_store(&c->armed, 1);
+	if (epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) < 0)
+		log_err("epoll_ctl: %s: a session is stuck", strerror(errno));
+}
+
+/* A deferred answer's two parties let go; the last one arms.  A session
+ * whose answer could not be sent is shut, so its worker sees the end. */
+static void
+conn_release(struct conn *c)
+{
+	if (atomic_fetch_sub(&c->refs, 1) != 1)
+		return;
+	if (atomic_load(&c->slot.broken))
+		shutdown(c->fd, SHUT_RDWR);
+	conn_arm(c);
 }
 
 static void
-reply_slot_destroy(struct reply_slot *s)
+conn_free(struct conn *c)
 {
-	pthread_mutex_destroy(&s->mu);
-	pthread_cond_destroy(&s->cv);
+	struct server *s = c->srv;
+
+	frame_reader_reset(&c->in);
+	session_free(c->sess);
+	store_close(c->r.st);
+	/* Out of the registry before the fd number can be reused. */
+	conn_unregister(s, c);
+	close(c->fd);
+	free(c);
 }
 
-/* Requests until the client leaves, the session breaks or we stop. */
+/* The session is over: record the logout and free it.  Only its owner
+ * (a worker or its own thread) calls this, never the audit committer. */
 static void
-serve_session(struct conn *c, struct request *r, struct session *sess)
+conn_end(struct conn *c, int rc)
 {
-	unsigned char *msg = NULL, *resp = NULL;
+	struct daemon_ctx *d = c->srv->d;
+
+	if (rc != COFFER_OK && rc != COFFER_ERR_EOF)
+		log_warn("session %s (%s) ended: %s", c->r.user, c->peer,
+		    coffer_strerror(rc));
+	epoll_ctl(c->srv->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	if (!c->r.login_unrecorded)
+		dispatch_audit_event(d, "session.logout", &c->r, COFFER_OK,
+		    NULL);
+	atomic_fetch_sub(&d->connections, 1);
+	log_info("%s: %s logged out", c->peer, c->r.user);
+	conn_free(c);
+}
+
+static void conn_turn(struct conn *c, unsigned char *msg, size_t len,
+    int own_thread);
+
+/* Work that leaves the workers: a long request, or a big answer that may
+ * block in send. */
+struct long_job {
+	struct conn *c;
+	unsigned char *msg, *resp;
 	size_t len, resplen;
+};
+
+static void *
+long_main(void *arg)
+{
+	struct long_job *j = arg;
+	struct conn *c = j->c;
 	int rc;
 
-	set_timeout(c->fd, c->srv->cfg.idle_timeout);
-	for (;;) {
-		rc = session_recv(sess, &msg, &len);
-		if (reply_slot_settle(r->reply) != COFFER_OK)
-			rc = COFFER_ERR_IO;
-		if (rc != COFFER_OK) {
-			if (rc != COFFER_ERR_EOF)
-				log_warn("session %s (%s) ended: %s", r->user,
-				    c->peer, coffer_strerror(rc));
-			break;
-		}
-		rc = dispatch_request(r, msg, len, &resp, &resplen);
-		sodium_memzero(msg, len);
-		free(msg);
-		msg = NULL;
-		if (rc != COFFER_OK)
-			break;
-		if (resp == NULL)	/* deferred: sent by the audit commit */
-			continue;
-		rc = session_send(sess, resp, resplen);
+	if (j->msg != NULL) {
+		conn_turn(c, j->msg, j->len, 1);
+		free(j);
+		return NULL;
+	}
+	rc = session_send(c->sess, j->resp, j->resplen);
+	sodium_memzero(j->resp, j->resplen);
+	free(j->resp);
+	free(j);
+	if (rc != COFFER_OK)
+		conn_end(c, rc);
+	else
+		conn_arm(c);
+	return NULL;
+}
+
+/* Hand the job to a new thread, or, if none can start, do it here. */
+static void
+conn_run_long(struct conn *c, unsigned char *msg, size_t len,
+    unsigned char *resp, size_t resplen)
+{
+	struct long_job *j = calloc(1, sizeof(*j));
+	pthread_attr_t attr;
+	pthread_t tid;
+	int started = 0;
+
+	if (j != NULL) {
+		*j = (struct long_job){ c, msg, resp, len, resplen };
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		started = pthread_create(&tid, &attr, long_main, j) == 0;
+		pthread_attr_destroy(&attr);
+		if (started)
+			return;
+		free(j);
+	}
+	log_warn("%s: cannot start a thread: served on a worker", c->peer);
+	if (msg != NULL) {
+		conn_turn(c, msg, len, 1);
+		return;
+	}
+	if (session_send(c->sess, resp, resplen) != COFFER_OK) {
 		sodium_memzero(resp, resplen);
 		free(resp);
-		resp = NULL;
-		if (rc != COFFER_OK)
-			break;
+		conn_end(c, COFFER_ERR_IO);
+		return;
 	}
-	free(msg);
-	reply_slot_settle(r->reply);
+	sodium_memzero(resp, resplen);
+	free(resp);
+	conn_arm(c);
 }
 
+/*
+ * One request, start to answer, on a worker (own_thread 0) or on a thread
+ * of its own.  Takes msg.  Ends with the connection armed, handed on (a
+ * deferred answer, a long request) or ended.
+ */
+static void
+conn_turn(struct conn *c, unsigned char *msg, size_t len, int own_thread)
+{
+	unsigned char *resp = NULL;
+	size_t resplen = 0;
+	int rc;
+
+	c->r.on_own_thread = own_thread;
+	rc = dispatch_request(&c->r, msg, len, &resp, &resplen);
+	c->r.on_own_thread = 0;
+	if (rc == DISPATCH_LONG) {
+		conn_run_long(c, msg, len, NULL, 0);
+		return;
+	}
+	sodium_memzero(msg, len);
+	free(msg);
+	if (rc != COFFER_OK) {
+		conn_end(c, rc);
+		return;
+	}
+	if (resp == NULL) {	/* deferred: sent by the audit commit */
+		conn_release(c);
+		return;
+	}
+	if (!own_thread && resplen > DISPATCH_DEFER_MAX) {
+		conn_run_long(c, NULL, 0, resp, resplen);
+		return;
+	}
+	rc = own_thread ? session_send(c->sess, resp, resplen) :
+	    send_now(c, resp, resplen);
+	sodium_memzero(resp, resplen);
+	free(resp);
+	if (rc != COFFER_OK)
+		conn_end(c, rc);
+	else
+		conn_arm(c);
+}
+
+/* A worker got c from epoll: read what came; a whole frame is a request. */
+static void
+conn_serve(struct conn *c)
+{
+	unsigned char *ct = NULL, *msg = NULL;
+	size_t ctlen = 0, len = 0;
+	int rc, whole = 0;
+
+	atomic_store(&c->armed, 0);
+	rc = frame_reader_fill(&c->in, c->fd, FRAME_MAX, &whole);
+	if (rc == COFFER_OK && !whole) {
+		conn_arm(c);
+		return;
+	}
+	if (rc == COFFER_OK) {
+		frame_reader_take(&c->in, &ct, &ctlen);
+		rc = session_open(c->sess, ct, ctlen, &msg, &len);
+		free(ct);
+	}
+	if (rc != COFFER_OK) {
+		conn_end(c, rc);
+		return;
+	}
+	atomic_store(&c->last_request, now_seconds());
+	conn_turn(c, msg, len, 0);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct server *s = arg;
+	struct epoll_event ev;
+	int n;
+
+	for (;;) {
+		n = epoll_wait(s->ep, &ev, 1, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_err("epoll_wait: %s", strerror(errno));
+			break;
+		}
+		if (n == 0)
+			continue;
+		if (ev.data.ptr == NULL)	/* server_run is done */
+			break;
+		conn_serve(ev.data.ptr);
+	}
+	return NULL;
+}
+
+static int
+workers_start(struct server *s)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;	/* level: every worker sees it */
+	ev.data.ptr = NULL;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->stop_ev, &ev) < 0)
+		return COFFER_ERR_IO;
+	if ((s->workers = calloc(s->cfg.workers, sizeof(pthread_t))) == NULL)
+		return COFFER_ERR_NOMEM;
+	for (s->nworkers = 0; s->nworkers < s->cfg.workers; s->nworkers++)
+		if (pthread_create(&s->workers[s->nworkers], NULL, worker_main,
+		    s) != 0)
+			return COFFER_ERR_INTERNAL;
+	return COFFER_OK;
+}
+
+static void
+workers_stop(struct server *s)
+{
+	uint64_t one = 1;
+	unsigned i;
+
+	if (write(s->stop_ev, &one, sizeof(one)) != sizeof(one))
+		log_err("cannot stop the workers: %s", strerror(errno));
+	for (i = 0; i < s->nworkers; i++)
+		pthread_join(s->workers[i], NULL);
+	s->nworkers = 0;
+}
+
+/* Close sessions idle for cfg.idle_timeout; their workers see the end. */
+static void
+sweep_idle(struct server *s)
+{
+	int64_t now = now_seconds();
+	struct conn *c;
+
+	pthread_mutex_lock(&s->lock);
+	for (c = s->conns; c != NULL; c = c->next)
+		if (atomic_load(&c->armed) &&
+		    now - atomic_load(&c->last_request) >=
+		    (int64_t)s->cfg.idle_timeout &&
+		    atomic_exchange(&c->armed, 0)) {
+			log_info("%s: idle for %u s: session closed", c->peer,
+			    s->cfg.idle_timeout);
+			shutdown(c->fd, SHUT_RDWR);
+		}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* --- one connection's login ------------------------------------------ */
+
+/*
+ * The login runs on a thread of the connection's own (it blocks, and a
+ * failed one sleeps in the back-off); once the session is up it joins the
+ * event loop and the thread ends.
+ */
 static void *
 conn_main(void *arg)
 {
 	struct conn *c = arg;
 	struct server *s = c->srv;
 	struct daemon_ctx *d = s->d;
-	struct session *sess = NULL;
-	struct reply_slot slot;
-	struct request r;
+	struct request *r = &c->r;
+	struct epoll_event ev;
 	int rc;
 
-	memset(&r, 0, sizeof(r));
-	r.d = d;
+	r->d = d;
 	set_timeout(c->fd, s->cfg.handshake_timeout);
-	if ((rc = store_open(d->keys.db_path, d->keys.db_key, 0, &r.st)) !=
+	if ((rc = store_open(d->keys.db_path, d->keys.db_key, 0, &r->st)) !=
 	    COFFER_OK) {
 		log_err("%s: cannot open the database: %s", c->peer,
 		    coffer_strerror(rc));
-		goto out;
+		goto fail;
 	}
-	r.peer = c->peer;
+	r->peer = c->peer;
 	rc = session_server_rot(c->fd, d->keys.identity_pk, d->keys.sign,
-	    d->keys.sign_arg, lookup_user, &r, d->keys.idrot, d->keys.nidrot,
-	    &sess);
+	    d->keys.sign_arg, lookup_user, r, d->keys.idrot, d->keys.nidrot,
+	    &c->sess);
 	if (rc != COFFER_OK) {
 		atomic_fetch_add(&d->auth_failures, 1);
 		log_warn("%s: login failed: %s", c->peer, coffer_strerror(rc));
-		dispatch_audit_event(d, "session.login", &r, rc,
+		dispatch_audit_event(d, "session.login", r, rc,
 		    "handshake failed");
 		if (rc == COFFER_ERR_AUTH)
 			login_backoff(s);
-		goto out;
+		goto fail;
 	}
 	if (atomic_load(&s->recent_failures) > 0)
 		atomic_fetch_sub(&s->recent_failures, 1);
-	r.user = session_user(sess);
-	r.session_id = session_id(sess);
-	userkey_fingerprint(session_peer_key(sess), r.fpr, sizeof(r.fpr));
-	if ((rc = load_subject(&r, r.user)) != COFFER_OK)
-		goto out;
-	r.role = store_role_name(r.subject.role);
+	r->user = session_user(c->sess);
+	r->session_id = session_id(c->sess);
+	userkey_fingerprint(session_peer_key(c->sess), r->fpr, sizeof(r->fpr));
+	if ((rc = load_subject(r, r->user)) != COFFER_OK)
+		goto fail;
+	r->role = store_role_name(r->subject.role);
 	/*
 	 * An unrecorded login is not served, but the session stays open so
 	 * the client is told why (and may still ask for status): dispatch
 	 * retries the login record before each request.
 	 */
-	if (dispatch_audit_event(d, "session.login", &r, COFFER_OK, NULL) !=
+	if (dispatch_audit_event(d, "session.login", r, COFFER_OK, NULL) !=
 	    COFFER_OK) {
 		log_err("%s: %s: the audit log cannot be written; requests "
-		    "refused until the login is recorded", c->peer, r.user);
-		r.login_unrecorded = 1;
+		    "refused until the login is recorded", c->peer, r->user);
+		r->login_unrecorded = 1;
 	}
 	atomic_fetch_add(&d->connections, 1);
-	log_info("%s: %s logged in", c->peer, r.user);
-	reply_slot_init(&slot, sess, c->peer);
-	r.reply = &slot;
-	serve_session(c, &r, sess);
-	r.reply = NULL;
-	reply_slot_destroy(&slot);
-	if (!r.login_unrecorded)
-		dispatch_audit_event(d, "session.logout", &r, COFFER_OK, NULL);
-	atomic_fetch_sub(&d->connections, 1);
-	log_info("%s: %s logged out", c->peer, r.user);
-out:
-	session_free(sess);
-	store_close(r.st);
-	close(c->fd);
-	conn_unregister(s, c);
-	free(c);
+	log_info("%s: %s logged in", c->peer, r->user);
+	/* The receive timeout is the sweep's job now; sends on a long
+	 * request's thread still block at most this long. */
+	set_timeout(c->fd, s->cfg.idle_timeout);
+	c->slot.c = c;
+	r->reply = &c->slot;
+	atomic_store(&c->last_request, now_seconds());
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+	ev.data.ptr = c;
+	atomic_store(&c->armed, 1);
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, c->fd, &ev) == 0)
+		return NULL;	/* the event loop owns it now */
+	log_err("%s: epoll_ctl: %s", c->peer, strerror(errno));
+	atomic_store(&c->armed, 0);
+	conn_end(c, COFFER_ERR_IO);
+	return NULL;
+fail:
+	conn_free(c);
 	return NULL;
 }
 
@@ -614,7 +854,7 @@ start_conn(struct server *s, int fd, int is_unix)
 	describe_peer(fd, is_unix, c->peer, sizeof(c->peer));
 	if (!is_unix)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	/* Room for a deferred answer without blocking (reply_send_now). */
+	/* Room for a deferred answer without blocking (send_now). */
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	if (!conn_register(s, c)) {
 		log_warn("%s: refused: %u sessions already open", c->peer,
@@ -627,9 +867,7 @@ start_conn(struct server *s, int fd, int is_unix)
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&tid, &attr, conn_main, c) != 0) {
 		log_err("%s: cannot start a thread", c->peer);
-		close(fd);
-		conn_unregister(s, c);
-		free(c);
+		conn_free(c);
 	}
 	pthread_attr_destroy(&attr);
 }
@@ -659,18 +897,27 @@ server_run(struct server *s)
 {
 	struct pollfd pfd[3];
 	nfds_t n = 0, i;
+	/* Often enough that a session outlives its idle time by < 1 s. */
+	int tick = s->cfg.idle_timeout > 0 ? 250 : -1, rc;
 
+	if ((rc = workers_start(s)) != COFFER_OK) {
+		log_err("cannot start the workers: %s", coffer_strerror(rc));
+		workers_stop(s);
+		return rc;
+	}
 	pfd[n++] = (struct pollfd){ .fd = s->wake[0], .events = POLLIN };
 	pfd[n++] = (struct pollfd){ .fd = s->unix_fd, .events = POLLIN };
 	if (s->tcp_fd >= 0)
 		pfd[n++] = (struct pollfd){ .fd = s->tcp_fd, .events = POLLIN };
 	for (;;) {
-		if (poll(pfd, n, -1) < 0) {
+		if (poll(pfd, n, tick) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
 			break;
 		}
+		if (tick > 0)
+			sweep_idle(s);
 		if (pfd[0].revents && wake_reason(s) == WAKE_STOP)
 			break;
 		for (i = 1; i < n; i++) {
@@ -689,5 +936,6 @@ server_run(struct server *s)
 		}
 	}
 	drain(s);
+	workers_stop(s);
 	return COFFER_OK;
 }

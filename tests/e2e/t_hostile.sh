@@ -1,11 +1,14 @@
 #!/bin/sh
 # t_hostile.sh - what must fail, fails cleanly: oversize frames, hostile
-# CBOR, tampered, replayed and reordered frames.  After each, the daemon
-# still serves other clients.  And the database is unreadable without the
+# CBOR, tampered, replayed and reordered frames, requests stalled halfway,
+# dribbled a byte at a time or pipelined.  After each, the daemon still
+# serves other clients.  And the database is unreadable without the
 # key: sqlite3 cannot open it and no test string appears in its files.
 . tests/e2e/lib.sh
 make_vault 50
-start_daemon
+# Two workers: fewer than the stalled sessions below, so a worker that
+# waited on one of them would show.
+start_daemon --workers 2
 as agent01 status >/dev/null 2>&1   # pin the key
 
 probe() { "$TOOLS/coffer-probe" "$SOCK" agent01 "$VAULT/keys/agent01.key" "$@"; }
@@ -34,6 +37,10 @@ alive "hostile CBOR"
 expect 0 "a client that never reads its answers is disconnected" probe flood
 expect_grep 0 "does not read its answers" "and the daemon log says why" cat "$TMP/cofferd.log"
 alive "a client that never read"
+expect 0 "sessions stalled halfway through a request do not hold the workers" probe stall
+expect 0 "a request written a byte at a time is answered" probe dribble
+expect 0 "requests pipelined in one write are answered in order" probe pipeline
+alive "stalled, dribbled and pipelined requests"
 
 MARK="ZQXMARKER$$"
 expect 0 "store a marker string" as agent01 create note kind=other "subject=$MARK" "body=$MARK body"

@@ -5,7 +5,8 @@
  * itself, and reports whether the daemon reacted as it must.
  *
  * usage: coffer-probe SOCKET USER KEYFILE MODE [HEX]
- * modes: oversize, hostile-hs, tamper, replay, reorder, cbor HEX, flood
+ * modes: oversize, hostile-hs, tamper, replay, reorder, cbor HEX, flood,
+ *        stall, dribble, pipeline
  * exit 0: the daemon behaved as required; 1: it did not; 2: usage/setup.
  */
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <sodium.h>
 
@@ -301,6 +303,150 @@ probe_flood(const char *sock, const char *user, const char *key)
 	return closed && sent < 200000 ? 0 : 1;
 }
 
+/* A sealed request frame, whole, for a caller that writes it itself. */
+static int
+seal_op(struct session *s, uint64_t id, const char *op, unsigned char **f,
+    size_t *flen)
+{
+	cbor_item_t *m = msg_new_map();
+	unsigned char *buf = NULL;
+	size_t len;
+	int rc;
+
+	msg_put_uint(m, "id", id);
+	msg_put_str(m, "op", op);
+	msg_put(m, "args", msg_new_map());
+	rc = msg_encode(m, &buf, &len);
+	cbor_decref(&m);
+	if (rc == COFFER_OK)
+		rc = session_seal(s, buf, len, f, flen);
+	free(buf);
+	return rc;
+}
+
+/* The id of the next answer, or 0 if none came in 5 s or it failed. */
+static uint64_t
+answer_id(struct session *s)
+{
+	struct timeval tv = { 5, 0 };
+	cbor_item_t *resp = NULL;
+	unsigned char *buf = NULL;
+	uint64_t id = 0;
+	size_t len;
+	int ok = 0;
+
+	setsockopt(session_fd(s), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (session_recv(s, &buf, &len) == COFFER_OK &&
+	    msg_decode(buf, len, &resp) == COFFER_OK &&
+	    msg_get_uint(resp, "id", &id) == COFFER_OK &&
+	    msg_get_bool(resp, "ok", &ok) == COFFER_OK && !ok)
+		id = 0;
+	if (resp != NULL)
+		cbor_decref(&resp);
+	free(buf);
+	return id;
+}
+
+#define STALLED 4
+
+/*
+ * Sessions that send part of a request and stop must not hold the
+ * daemon's workers: with more of them than workers (run cofferd with
+ * --workers 2), a fresh session must still be answered.
+ */
+static int
+probe_stall(const char *sock, const char *user, const char *key)
+{
+	struct session *st[STALLED], *s;
+	unsigned char *f = NULL;
+	size_t flen = 0, i;
+	int fd[STALLED], fresh, ok;
+
+	for (i = 0; i < STALLED; i++) {
+		fd[i] = connect_unix(sock);
+		st[i] = login(fd[i], user, key);
+		/* the header and half the body of a request, then nothing */
+		if (seal_op(st[i], 1, "whoami", &f, &flen) != COFFER_OK ||
+		    write(fd[i], f, flen / 2) != (ssize_t)(flen / 2))
+			return 2;
+		free(f);
+		f = NULL;
+	}
+	fresh = connect_unix(sock);
+	s = login(fresh, user, key);
+	ok = send_op(s, 7, "whoami") == COFFER_OK && answer_id(s) == 7;
+	printf("%d half-sent requests held; a fresh session was %s\n",
+	    STALLED, ok ? "answered" : "not answered in 5 s");
+	session_free(s);
+	close(fresh);
+	for (i = 0; i < STALLED; i++) {
+		session_free(st[i]);
+		close(fd[i]);
+	}
+	return ok ? 0 : 1;
+}
+
+/* A request sent a byte at a time is read across all its pieces. */
+static int
+probe_dribble(const char *sock, const char *user, const char *key)
+{
+	struct timespec pause = { 0, 5 * 1000 * 1000 };
+	unsigned char *f = NULL;
+	struct session *s;
+	size_t flen = 0, i;
+	int fd = connect_unix(sock), ok;
+
+	s = login(fd, user, key);
+	if (seal_op(s, 5, "whoami", &f, &flen) != COFFER_OK)
+		return 2;
+	for (i = 0; i < flen; i++) {
+		if (write(fd, f + i, 1) != 1)
+			return 1;
+		nanosleep(&pause, NULL);
+	}
+	free(f);
+	ok = answer_id(s) == 5;
+	printf("a request in %zu one-byte writes was %s\n", flen,
+	    ok ? "answered" : "not answered");
+	session_free(s);
+	close(fd);
+	return ok ? 0 : 1;
+}
+
+#define PIPELINED 3
+
+/* Requests written back to back in one write are all answered, in order. */
+static int
+probe_pipeline(const char *sock, const char *user, const char *key)
+{
+	static const char *const op[PIPELINED] = { "whoami", "status",
+	    "whoami" };
+	unsigned char all[4096], *f = NULL;
+	struct session *s;
+	size_t n = 0, flen = 0, i;
+	int fd = connect_unix(sock), ok = 1;
+
+	s = login(fd, user, key);
+	for (i = 0; i < PIPELINED; i++) {
+		if (seal_op(s, 11 + i, op[i], &f, &flen) != COFFER_OK ||
+		    n + flen > sizeof(all))
+			return 2;
+		memcpy(all + n, f, flen);
+		n += flen;
+		free(f);
+		f = NULL;
+	}
+	if (write(fd, all, n) != (ssize_t)n)
+		return 1;
+	for (i = 0; i < PIPELINED; i++)
+		ok = ok && answer_id(s) == 11 + i;
+	printf("%d requests in one write: %s\n", PIPELINED,
+	    ok ? "all answered in order" : "not all answered in order");
+	session_free(s);
+	close(fd);
+	return ok ? 0 : 1;
+}
+
 static int
 probe_raw(const char *sock, const unsigned char *bytes, size_t n)
 {
@@ -341,6 +487,12 @@ main(int argc, char **argv)
 		return probe_mangled(argv[1], argv[2], argv[3], M_REORDER);
 	if (strcmp(mode, "flood") == 0)
 		return probe_flood(argv[1], argv[2], argv[3]);
+	if (strcmp(mode, "stall") == 0)
+		return probe_stall(argv[1], argv[2], argv[3]);
+	if (strcmp(mode, "dribble") == 0)
+		return probe_dribble(argv[1], argv[2], argv[3]);
+	if (strcmp(mode, "pipeline") == 0)
+		return probe_pipeline(argv[1], argv[2], argv[3]);
 	if (strcmp(mode, "cbor") == 0 && argc == 6)
 		return probe_cbor(argv[1], argv[2], argv[3], argv[5]);
 	fprintf(stderr, "coffer-probe: unknown mode '%s'\n", mode);
