@@ -38,6 +38,13 @@
 
 struct conn;
 
+/* An event-loop thread, with the database connection its requests use. */
+struct worker {
+	struct server *s;
+	pthread_t tid;
+	struct store *st;        /* its own database connection */
+};
+
 /*
  * A session's answer waiting for its audit record (dispatch.c): posted by
  * the worker that served the request, which goes on to other sessions,
@@ -58,6 +65,7 @@ struct conn {
 	struct conn *next;       /* registry */
 	/* From the login on: */
 	struct session *sess;
+	struct store *st;        /* the session's own database connection */
 	struct request r;
 	struct frame_reader in;  /* the request being read */
 	struct reply_slot slot;
@@ -73,7 +81,7 @@ struct server {
 	int wake[2];                /* self-pipe: server_stop writes here */
 	int ep;                     /* the sessions' epoll set */
 	int stop_ev;                /* eventfd: tells the workers to stop */
-	pthread_t *workers;
+	struct worker *workers;
 	unsigned nworkers;
 	pthread_mutex_t lock;       /* guards conns, nconns */
 	pthread_cond_t idle;        /* signalled when nconns drops */
@@ -515,7 +523,7 @@ conn_free(struct conn *c)
 
 	frame_reader_reset(&c->in);
 	session_free(c->sess);
-	store_close(c->r.st);
+	store_close(c->st);
 	/* Out of the registry before the fd number can be reused. */
 	conn_unregister(s, c);
 	close(c->fd);
@@ -542,7 +550,7 @@ conn_end(struct conn *c, int rc)
 }
 
 static void conn_turn(struct conn *c, unsigned char *msg, size_t len,
-    int own_thread);
+    struct store *worker_st);
 
 /* Work that leaves the workers: a long request, or a big answer that may
  * block in send. */
@@ -560,7 +568,7 @@ long_main(void *arg)
 	int rc;
 
 	if (j->msg != NULL) {
-		conn_turn(c, j->msg, j->len, 1);
+		conn_turn(c, j->msg, j->len, NULL);
 		free(j);
 		return NULL;
 	}
@@ -597,7 +605,7 @@ conn_run_long(struct conn *c, unsigned char *msg, size_t len,
 	}
 	log_warn("%s: cannot start a thread: served on a worker", c->peer);
 	if (msg != NULL) {
-		conn_turn(c, msg, len, 1);
+		conn_turn(c, msg, len, NULL);
 		return;
 	}
 	if (session_send(c->sess, resp, resplen) != COFFER_OK) {
@@ -612,20 +620,24 @@ conn_run_long(struct conn *c, unsigned char *msg, size_t len,
 }
 
 /*
- * One request, start to answer, on a worker (own_thread 0) or on a thread
- * of its own.  Takes msg.  Ends with the connection armed, handed on (a
+ * One request, start to answer, on a worker (with the worker's database
+ * connection) or, worker_st NULL, on a thread of its own (with the
+ * session's).  Takes msg.  Ends with the connection armed, handed on (a
  * deferred answer, a long request) or ended.
  */
 static void
-conn_turn(struct conn *c, unsigned char *msg, size_t len, int own_thread)
+conn_turn(struct conn *c, unsigned char *msg, size_t len,
+    struct store *worker_st)
 {
 	unsigned char *resp = NULL;
 	size_t resplen = 0;
-	int rc;
+	int rc, own_thread = worker_st == NULL;
 
 	c->r.on_own_thread = own_thread;
+	c->r.st = own_thread ? c->st : worker_st;
 	rc = dispatch_request(&c->r, msg, len, &resp, &resplen);
 	c->r.on_own_thread = 0;
+	c->r.st = c->st;
 	if (rc == DISPATCH_LONG) {
 		conn_run_long(c, msg, len, NULL, 0);
 		return;
@@ -656,7 +668,7 @@ conn_turn(struct conn *c, unsigned char *msg, size_t len, int own_thread)
 
 /* A worker got c from epoll: read what came; a whole frame is a request. */
 static void
-conn_serve(struct conn *c)
+conn_serve(struct conn *c, struct store *worker_st)
 {
 	unsigned char *ct = NULL, *msg = NULL;
 	size_t ctlen = 0, len = 0;
@@ -678,13 +690,21 @@ conn_serve(struct conn *c)
 		return;
 	}
 	atomic_store(&c->last_request, now_seconds());
-	conn_turn(c, msg, len, 0);
+	conn_turn(c, msg, len, worker_st != NULL ? worker_st : c->st);
 }
 
+/*
+ * A worker reads and writes through a database connection of its own,
+ * whichever session it serves: a few connections with large, warm page
+ * caches rather than one per session with a sliver of the memory budget
+ * each (a point read then rarely decrypts a page).  Long requests use the
+ * session's own connection (an import's staging table lives there).
+ */
 static void *
 worker_main(void *arg)
 {
-	struct server *s = arg;
+	struct worker *w = arg;
+	struct server *s = w->s;
 	struct epoll_event ev;
 	int n;
 
@@ -700,7 +720,7 @@ worker_main(void *arg)
 			continue;
 		if (ev.data.ptr == NULL)	/* server_run is done */
 			break;
-		conn_serve(ev.data.ptr);
+		conn_serve(ev.data.ptr, w->st);
 	}
 	return NULL;
 }
@@ -708,19 +728,30 @@ worker_main(void *arg)
 static int
 workers_start(struct server *s)
 {
+	struct daemon_ctx *d = s->d;
 	struct epoll_event ev;
+	struct worker *w;
+	int rc;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;	/* level: every worker sees it */
 	ev.data.ptr = NULL;
 	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->stop_ev, &ev) < 0)
 		return COFFER_ERR_IO;
-	if ((s->workers = calloc(s->cfg.workers, sizeof(pthread_t))) == NULL)
+	if ((s->workers = calloc(s->cfg.workers, sizeof(*s->workers))) == NULL)
 		return COFFER_ERR_NOMEM;
-	for (s->nworkers = 0; s->nworkers < s->cfg.workers; s->nworkers++)
-		if (pthread_create(&s->workers[s->nworkers], NULL, worker_main,
-		    s) != 0)
+	for (s->nworkers = 0; s->nworkers < s->cfg.workers; s->nworkers++) {
+		w = &s->workers[s->nworkers];
+		w->s = s;
+		if ((rc = store_open(d->keys.db_path, d->keys.db_key, 0,
+		    &w->st)) != COFFER_OK)
+			return rc;
+		if (pthread_create(&w->tid, NULL, worker_main, w) != 0) {
+			store_close(w->st);
+			w->st = NULL;
 			return COFFER_ERR_INTERNAL;
+		}
+	}
 	return COFFER_OK;
 }
 
@@ -732,8 +763,10 @@ workers_stop(struct server *s)
 
 	if (write(s->stop_ev, &one, sizeof(one)) != sizeof(one))
 		log_err("cannot stop the workers: %s", strerror(errno));
-	for (i = 0; i < s->nworkers; i++)
-		pthread_join(s->workers[i], NULL);
+	for (i = 0; i < s->nworkers; i++) {
+		pthread_join(s->workers[i].tid, NULL);
+		store_close(s->workers[i].st);
+	}
 	s->nworkers = 0;
 }
 
@@ -776,12 +809,13 @@ conn_main(void *arg)
 
 	r->d = d;
 	set_timeout(c->fd, s->cfg.handshake_timeout);
-	if ((rc = store_open(d->keys.db_path, d->keys.db_key, 0, &r->st)) !=
+	if ((rc = store_open(d->keys.db_path, d->keys.db_key, 0, &c->st)) !=
 	    COFFER_OK) {
 		log_err("%s: cannot open the database: %s", c->peer,
 		    coffer_strerror(rc));
 		goto fail;
 	}
+	r->st = c->st;
 	r->peer = c->peer;
 	rc = session_server_rot(c->fd, d->keys.identity_pk, d->keys.sign,
 	    d->keys.sign_arg, lookup_user, r, d->keys.idrot, d->keys.nidrot,

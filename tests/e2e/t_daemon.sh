@@ -70,6 +70,7 @@ expect_grep 2 "cofferd --help" "an unknown option: exit 2" "$D" --bogus
 expect_grep 2 'unexpected argument' "a stray argument: exit 2" "$D" -d "$VAULT" extra
 expect_grep 2 'max-clients' "--max-clients 0: exit 2" "$D" -d "$VAULT" --max-clients 0
 expect_grep 2 'idle-timeout' "--idle-timeout abc: exit 2" "$D" -d "$VAULT" --idle-timeout abc
+expect_grep 2 'workers 0' "--workers 0: exit 2, value named" "$D" -d "$VAULT" --workers 0
 expect_grep 2 'db-memory 64x' "--db-memory 64x: exit 2, value named" "$D" -d "$VAULT" --db-memory 64x
 expect_grep 2 'not both' "-k and -p together: exit 2" \
     "$D" -d "$VAULT" -k "$VAULT/master.key" -p "$VAULT/master.key"
