@@ -31,11 +31,13 @@ void h256_final(struct h256 *h, unsigned char out[32]);
 void h256(unsigned char out[32], const void *p, size_t n);
 /*
  * SHA-256(prefix || a) and SHA-256(prefix || b) together (twice as fast
- * with SHA-NI); scratch holds 2 * (H256_X2_MAX + 73) bytes.  Longer
- * inputs are hashed one by one.
+ * with SHA-NI); scratch holds H256_X2_SCRATCH bytes (the first and last
+ * blocks of each; the others are read in place).  Longer inputs are
+ * hashed one by one.
  */
 #define H256_X2_MAX 4096
-#define H256_X2_SCRATCH (2 * (H256_X2_MAX + 73 + 63))
+#define H256_X2_BLOCKS ((H256_X2_MAX + 1 + 9 + 63) / 64)
+#define H256_X2_SCRATCH (2 * 3 * 64)
 void h256_prefixed2(unsigned char prefix, const unsigned char *a,
     size_t alen, unsigned char outa[32], const unsigned char *b, size_t blen,
     unsigned char outb[32], unsigned char *scratch);
@@ -122,8 +124,9 @@ int arec_parse(const unsigned char *p, size_t len, struct arec_view *v);
 /* The record as one JSON object line (no newline), malloc'd. */
 int arec_json(const struct arec_view *v, char **out);
 /*
- * Values of a parsed record, for search filters.  COFFER_ERR_NOT_FOUND:
- * the key is absent.  arec_text points into the record (not NUL-ended).
+ * Values of a record arec_parse accepted, for search filters (not checked
+ * again).  COFFER_ERR_NOT_FOUND: the key is absent.  arec_text points
+ * into the record (not NUL-ended).
  */
 int arec_text(const struct arec_view *v, enum arec_key k,
     const unsigned char **s, size_t *n);
@@ -219,13 +222,14 @@ struct av_ref {                   /* a checkpoint the log must agree with */
 	int matched;
 };
 
-#define AV_BATCH 16
+/* Records hashed together: a power of two, AV_BATCH = 1 << AV_BATCH_LOG. */
+#define AV_BATCH_LOG 4
+#define AV_BATCH (1 << AV_BATCH_LOG)
 
 struct av_rec {                   /* a parsed record waiting for its hash */
 	const unsigned char *pl;
 	size_t plen, at, next;    /* bytes, frame offset, next frame */
 	struct arec_view v;
-	unsigned char leaf[32];
 };
 
 /* Audit keys a scan follows (the first one and every announced one). */
@@ -264,6 +268,15 @@ struct av_ctx {
 	char msg[512];
 	/* working space, so the scan allocates nothing per record */
 	struct av_rec batch[AV_BATCH];
+	/*
+	 * The batch's leaf hashes (level 0) and the Merkle nodes over them
+	 * (level h: subtrees of 2^h leaves, aligned as in the tree, wholly
+	 * inside the batch), hashed two at a time before the records are
+	 * checked in order.  The node over leaves [a, a + 2^h) is at
+	 * tree[h][(a - first) >> h], first being the batch's first leaf.
+	 */
+	unsigned char tree[AV_BATCH_LOG + 1][AV_BATCH][32];
+	uint64_t tree_first;
 	unsigned char scratch[H256_X2_SCRATCH];
 };
 

@@ -6,7 +6,6 @@
  * because coffer-verify runs it on every record.  CDDL: docs/audit-format.md.
  */
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,30 +115,6 @@ put_bytes(struct arec_pre *p, const unsigned char *b, size_t n)
 	int rc = put_head(p, MT_BYTES, n);
 
 	return rc != COFFER_OK ? rc : put_raw(p, b, n);
-}
-
-
-static int
-utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0, k;
-	unsigned char any = 0;
-
-	/* Nearly every string in a record is ASCII: one OR over it decides. */
-	for (k = 0; k < n; k++)
-		any |= s[k];
-	if (any < 0x80)
-		return 1;
-	while (i < n) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((k = utf8_decode(s + i, n - i, NULL)) == 0)
-			return 0;
-		i += k;
-	}
-	return 1;
 }
 
 /* Text, cut at AREC_STR_MAX, bytes that are not UTF-8 become '?'. */
@@ -411,13 +386,447 @@ arec_assemble(const struct arec_pre *p, uint64_t seq, uint64_t ts,
 
 /* ---- parsing ----------------------------------------------------------- */
 
+/*
+ * coffer-verify parses every record of the log, so the parser is written
+ * for speed as well as strictness: it reads the record where it lies (no
+ * copy, no allocation), each step takes a cursor and returns it advanced
+ * past what the CDDL allows there or NULL, the small steps are inlined,
+ * and text is decoded as UTF-8 only when a word-wide test finds a byte
+ * above 0x7f (record text is nearly always ASCII).  What it accepts is
+ * exactly the canonical form arec_assemble writes; test_audit_record.c
+ * holds it against a plain byte-at-a-time reference parser.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define PARSE_STEP static inline __attribute__((always_inline))
+#else
+#define PARSE_STEP static inline
+#endif
+
+#define HIGH_BITS 0x8080808080808080ULL
+
+/*
+ * Words read straight from the record are compared with these, so they
+ * are laid out in memory order: KB puts byte c at offset i of a word.
+ */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define KB(c, i) ((uint64_t)(unsigned char)(c) << (56 - 8 * (i)))
+#else
+#define KB(c, i) ((uint64_t)(unsigned char)(c) << (8 * (i)))
+#endif
+#define K1(a) (KB(0x61, 0) | KB(a, 1))
+#define K2(a, b) (KB(0x62, 0) | KB(a, 1) | KB(b, 2))
+#define K3(a, b, c) (KB(0x63, 0) | KB(a, 1) | KB(b, 2) | KB(c, 3))
+#define K4(a, b, c, d) (KB(0x64, 0) | KB(a, 1) | KB(b, 2) | KB(c, 3) | \
+    KB(d, 4))
+#define K5(a, b, c, d, e) (KB(0x65, 0) | KB(a, 1) | KB(b, 2) | KB(c, 3) | \
+    KB(d, 4) | KB(e, 5))
+
+/* Each key's encoding (head byte and letters) as a zero-padded word. */
+static const uint64_t arec_key_words[AK_COUNT_] = {
+	K1('n'), K1('v'), K2('o', 'p'), K2('s', 't'), K2('t', 's'),
+	K3('a', 'i', 'd'), K3('c', 'h', 'g'), K3('d', 'e', 'c'),
+	K3('p', 'o', 'l'), K3('r', 'e', 't'), K3('s', 'e', 'q'),
+	K3('t', 'i', 'd'), K3('w', 'h', 'y'), K4('a', 'f', 'p', 'r'),
+	K4('d', 'o', 'w', 'n'), K4('k', 'i', 'n', 'd'),
+	K4('m', 'a', 's', 'k'), K4('n', 'k', 'e', 'y'),
+	K4('n', 's', 'i', 'g'), K4('p', 'e', 'e', 'r'),
+	K4('p', 'r', 'e', 'v'), K4('r', 'o', 'l', 'e'),
+	K4('s', 'e', 's', 's'), K4('t', 'i', 'd', 's'),
+	K5('a', 'c', 't', 'o', 'r')
+};
+
+/* word_mask[k] keeps the first k bytes (in memory order) of a word. */
+#define WM(k) (KB(0xff, 0) * ((k) > 0) | KB(0xff, 1) * ((k) > 1) | \
+    KB(0xff, 2) * ((k) > 2) | KB(0xff, 3) * ((k) > 3) | \
+    KB(0xff, 4) * ((k) > 4) | KB(0xff, 5) * ((k) > 5) | \
+    KB(0xff, 6) * ((k) > 6) | KB(0xff, 7) * ((k) > 7))
+static const uint64_t word_mask[9] = {
+	WM(0), WM(1), WM(2), WM(3), WM(4), WM(5), WM(6), WM(7), WM(8)
+};
+
+static int
+utf8_valid(const unsigned char *s, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < n) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((k = utf8_decode(s + i, n - i, NULL)) == 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+/*
+ * Are the n bytes at s UTF-8?  Whole words are OR-ed together and tested
+ * for a byte above 0x7f at once.  A string of up to 16 bytes is read as
+ * two words, the second ending where the string ends; when it is shorter
+ * than a word and the record (which ends at end) has the bytes, the first
+ * word reaches past it and its extra bytes are masked off.
+ */
+PARSE_STEP int
+text_ok(const unsigned char *s, size_t n, const unsigned char *end)
+{
+	uint64_t w, x, any = 0;
+	size_t i;
+
+	if (n <= 16 && end - s >= 8) {
+		memcpy(&w, s, 8);
+		memcpy(&x, s + (n > 8 ? n - 8 : 0), 8);
+		any = (w | x) & word_mask[n < 8 ? n : 8];
+	} else if (n >= 8) {
+		for (i = 0; n - i >= 8; i += 8) {
+			memcpy(&w, s + i, 8);
+			any |= w;
+		}
+		memcpy(&w, s + n - 8, 8);
+		any |= w;
+	} else {
+		for (i = 0; i < n; i++)
+			any |= s[i];
+	}
+	return (any & HIGH_BITS) == 0 || utf8_valid(s, n);
+}
+
+/* A head of major type `major` in shortest form; its argument in *v. */
+PARSE_STEP const unsigned char *
+ph_head(const unsigned char *p, const unsigned char *end, unsigned major,
+    uint64_t *v)
+{
+	unsigned info;
+	uint64_t x;
+	int i;
+
+	if (p == end || (unsigned)(*p >> 5) != major)
+		return NULL;
+	info = *p++ & 0x1f;
+	if (info < 24) {
+		*v = info;
+		return p;
+	}
+	switch (info) {
+	case 24:
+		if (p == end || p[0] < 24)
+			return NULL;
+		*v = p[0];
+		return p + 1;
+	case 25:
+		if (end - p < 2 || p[0] == 0)
+			return NULL;
+		*v = (uint64_t)p[0] << 8 | p[1];
+		return p + 2;
+	case 26:
+		if (end - p < 4 || (p[0] | p[1]) == 0)
+			return NULL;
+		*v = (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 |
+		    (uint64_t)p[2] << 8 | p[3];
+		return p + 4;
+	case 27:
+		if (end - p < 8 || (p[0] | p[1] | p[2] | p[3]) == 0)
+			return NULL;
+		for (x = 0, i = 0; i < 8; i++)
+			x = x << 8 | p[i];
+		*v = x;
+		return p + 8;
+	default:
+		return NULL;
+	}
+}
+
+/* A byte or text string (not checked as UTF-8) of at most AREC_STR_MAX. */
+PARSE_STEP const unsigned char *
+ph_str(const unsigned char *p, const unsigned char *end, unsigned major,
+    const unsigned char **s, size_t *n)
+{
+	uint64_t v;
+
+	if ((p = ph_head(p, end, major, &v)) == NULL || v > AREC_STR_MAX ||
+	    v > (uint64_t)(end - p))
+		return NULL;
+	*s = p;
+	*n = (size_t)v;
+	return p + v;
+}
+
+PARSE_STEP const unsigned char *
+ph_text(const unsigned char *p, const unsigned char *end,
+    const unsigned char **s, size_t *n)
+{
+	if ((p = ph_str(p, end, MT_TEXT, s, n)) == NULL ||
+	    !text_ok(*s, *n, end))
+		return NULL;
+	return p;
+}
+
+PARSE_STEP const unsigned char *
+ph_any_text(const unsigned char *p, const unsigned char *end)
+{
+	const unsigned char *s;
+	size_t n;
+
+	return ph_text(p, end, &s, &n);
+}
+
+/* Exactly want bytes (want < 256): its one shortest head, then the bytes. */
+PARSE_STEP const unsigned char *
+ph_bytes(const unsigned char *p, const unsigned char *end, size_t want)
+{
+	size_t h = want < 24 ? 1 : 2;
+
+	if ((size_t)(end - p) < h + want)
+		return NULL;
+	if (want < 24 ? p[0] != (0x40 | want) :
+	    p[0] != 0x58 || p[1] != want)
+		return NULL;
+	return p + h + want;
+}
+
+/* An int: unsigned, or negative down to INT64_MIN. */
+PARSE_STEP const unsigned char *
+ph_int(const unsigned char *p, const unsigned char *end)
+{
+	uint64_t v;
+
+	if (p == end)
+		return NULL;
+	if ((*p >> 5) == MT_UINT)
+		return ph_head(p, end, MT_UINT, &v);
+	p = ph_head(p, end, MT_NEG, &v);
+	return p == NULL || v > INT64_MAX ? NULL : p;
+}
+
+/* A definite, non-empty array of at most AREC_LIST_MAX; its count. */
+PARSE_STEP const unsigned char *
+ph_array(const unsigned char *p, const unsigned char *end, uint64_t *n)
+{
+	if ((p = ph_head(p, end, MT_ARRAY, n)) == NULL || *n == 0 ||
+	    *n > AREC_LIST_MAX)
+		return NULL;
+	return p;
+}
+
+/* The exact bytes lit[0..n) (a key inside a value, in its only form). */
+PARSE_STEP const unsigned char *
+ph_lit(const unsigned char *p, const unsigned char *end, const char *lit,
+    size_t n)
+{
+	if ((size_t)(end - p) < n || memcmp(p, lit, n) != 0)
+		return NULL;
+	return p + n;
+}
+
+/* null or a 32-byte HMAC */
+PARSE_STEP const unsigned char *
+ph_hash_or_null(const unsigned char *p, const unsigned char *end)
+{
+	if (p != end && *p == 0xf6)
+		return p + 1;
+	return ph_bytes(p, end, 32);
+}
+
+/* [+ {"f": text, "new": hash/null, "old": hash/null}] */
+static const unsigned char *
+ph_changes(const unsigned char *p, const unsigned char *end)
+{
+	uint64_t n, i;
+
+	if ((p = ph_array(p, end, &n)) == NULL)
+		return NULL;
+	for (i = 0; i < n && p != NULL; i++) {
+		if ((p = ph_lit(p, end, "\xa3\x61" "f", 3)) == NULL ||
+		    (p = ph_any_text(p, end)) == NULL ||
+		    (p = ph_lit(p, end, "\x63new", 4)) == NULL ||
+		    (p = ph_hash_or_null(p, end)) == NULL ||
+		    (p = ph_lit(p, end, "\x63old", 4)) == NULL)
+			return NULL;
+		p = ph_hash_or_null(p, end);
+	}
+	return p;
+}
+
+static const unsigned char *
+ph_text_list(const unsigned char *p, const unsigned char *end)
+{
+	uint64_t n, i;
+
+	if ((p = ph_array(p, end, &n)) == NULL)
+		return NULL;
+	for (i = 0; i < n && p != NULL; i++)
+		p = ph_any_text(p, end);
+	return p;
+}
+
+static const unsigned char *
+ph_int_list(const unsigned char *p, const unsigned char *end)
+{
+	uint64_t n, i;
+
+	if ((p = ph_array(p, end, &n)) == NULL)
+		return NULL;
+	for (i = 0; i < n && p != NULL; i++)
+		p = ph_int(p, end);
+	return p;
+}
+
+PARSE_STEP const unsigned char *
+ph_decision(const unsigned char *p, const unsigned char *end)
+{
+	const unsigned char *s;
+	size_t n, i;
+
+	if ((p = ph_str(p, end, MT_TEXT, &s, &n)) == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(arec_decisions) / sizeof(*arec_decisions); i++)
+		if (n == strlen(arec_decisions[i]) &&
+		    memcmp(s, arec_decisions[i], n) == 0)
+			return p;
+	return NULL;
+}
+
+/* [unavailable-since, unavailable-until], from <= to */
+PARSE_STEP const unsigned char *
+ph_down(const unsigned char *p, const unsigned char *end)
+{
+	uint64_t n, a, b;
+
+	if ((p = ph_array(p, end, &n)) == NULL || n != 2 ||
+	    (p = ph_head(p, end, MT_UINT, &a)) == NULL ||
+	    (p = ph_head(p, end, MT_UINT, &b)) == NULL || a > b)
+		return NULL;
+	return p;
+}
+
+/* The value of key k, checked against the CDDL. */
+PARSE_STEP const unsigned char *
+ph_value(const unsigned char *p, const unsigned char *end, enum arec_key k,
+    struct arec_view *v)
+{
+	const unsigned char *s;
+	size_t n;
+
+	switch (k) {
+	case AK_N:
+		return ph_head(p, end, MT_UINT, &v->n);
+	case AK_V:
+		return p != end && *p == 0x01 ? p + 1 : NULL;
+	case AK_TS:
+		return ph_head(p, end, MT_UINT, &v->ts);
+	case AK_SEQ:
+		return ph_head(p, end, MT_UINT, &v->seq);
+	case AK_OP:
+		p = ph_text(p, end, &s, &n);
+		return n == 0 ? NULL : p;
+	case AK_ST: case AK_AID: case AK_TID:
+		return ph_int(p, end);
+	case AK_WHY: case AK_AFPR: case AK_KIND: case AK_PEER: case AK_ROLE:
+	case AK_ACTOR:
+		return ph_any_text(p, end);
+	case AK_CHG:
+		return ph_changes(p, end);
+	case AK_DEC:
+		return ph_decision(p, end);
+	case AK_POL: case AK_NKEY:
+		return ph_bytes(p, end, 32);
+	case AK_NSIG:
+		return ph_bytes(p, end, 64);
+	case AK_PREV:
+		if ((p = ph_bytes(p, end, 32)) != NULL)
+			v->prev = p - 32;
+		return p;
+	case AK_SESS:
+		return ph_bytes(p, end, 16);
+	case AK_RET: case AK_MASK:
+		return ph_text_list(p, end);
+	case AK_TIDS:
+		return ph_int_list(p, end);
+	case AK_DOWN:
+		return ph_down(p, end);
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * The next key: its head byte and letters read as one word, and *k moved
+ * on to that key's slot (canonical order: only forward), the slots passed
+ * over marked absent.
+ */
+PARSE_STEP const unsigned char *
+ph_key(const unsigned char *p, const unsigned char *end, unsigned *k,
+    struct arec_view *v)
+{
+	unsigned char b[8];
+	uint64_t w;
+	size_t n;
+	unsigned i;
+
+	if (p == end || (*p & 0xe0) != 0x60 || (n = *p & 0x1f) > 5 ||
+	    (size_t)(end - p) - 1 < n)
+		return NULL;
+	if (end - p >= 8) {
+		memcpy(&w, p, 8);
+		w &= word_mask[n + 1];
+	} else {
+		memset(b, 0, sizeof(b));
+		memcpy(b, p, n + 1);
+		memcpy(&w, b, 8);
+	}
+	for (i = *k; i < AK_COUNT_ && arec_key_words[i] != w; i++)
+		v->val[i] = NULL;
+	*k = i;
+	/* unknown, repeated or out of order */
+	return i < AK_COUNT_ ? p + 1 + n : NULL;
+}
+
+#define AK_BIT(k) (1u << (k))
+#define AK_REQUIRED (AK_BIT(AK_N) | AK_BIT(AK_V) | AK_BIT(AK_OP) | \
+    AK_BIT(AK_TS) | AK_BIT(AK_DEC) | AK_BIT(AK_SEQ) | AK_BIT(AK_PREV))
+
+int
+arec_parse(const unsigned char *p, size_t len, struct arec_view *v)
+{
+	const unsigned char *end = p + len, *q, *at;
+	unsigned seen = 0, k = 0;
+	uint64_t nk, i;
+
+	if (len > AREC_MAX || (q = ph_head(p, end, MT_MAP, &nk)) == NULL ||
+	    nk > AK_COUNT_)
+		goto bad;
+	for (i = 0; i < nk; i++) {
+		if ((q = ph_key(q, end, &k, v)) == NULL)
+			goto bad;
+		at = q;
+		if ((q = ph_value(q, end, (enum arec_key)k, v)) == NULL)
+			goto bad;
+		v->val[k] = at;
+		v->vlen[k] = (size_t)(q - at);
+		seen |= AK_BIT(k);
+		k++;
+	}
+	if (q != end || (seen & AK_REQUIRED) != AK_REQUIRED)
+		goto bad;
+	for (; k < AK_COUNT_; k++)
+		v->val[k] = NULL;
+	return COFFER_OK;
+bad:
+	memset(v->val, 0, sizeof(v->val));
+	return COFFER_ERR_PROTO;
+}
+
+/* ---- values for search filters ----------------------------------------- */
+
+/* A cursor over one value that arec_parse has already checked. */
 struct rd {
 	const unsigned char *p;
 	size_t len, pos;
 };
 
-/* One head in shortest form; major 7 only as the simple value null. */
-static inline int
+/* One head in shortest form; major 7 only as a simple value. */
+static int
 rd_head(struct rd *r, unsigned *major, uint64_t *v)
 {
 	unsigned ib, info;
@@ -445,317 +854,24 @@ rd_head(struct rd *r, unsigned *major, uint64_t *v)
 	return COFFER_OK;
 }
 
-static int
-rd_uint(struct rd *r, uint64_t *v)
-{
-	unsigned mt;
-
-	if (rd_head(r, &mt, v) != COFFER_OK || mt != MT_UINT)
-		return COFFER_ERR_PROTO;
-	return COFFER_OK;
-}
-
-static int
-rd_int(struct rd *r)
-{
-	unsigned mt;
-	uint64_t v;
-
-	if (rd_head(r, &mt, &v) != COFFER_OK || mt > MT_NEG)
-		return COFFER_ERR_PROTO;
-	return (mt == MT_UINT || v <= INT64_MAX) ? COFFER_OK : COFFER_ERR_PROTO;
-}
-
-/* A string of major type mt; *s and *n point at its content. */
-static int
-rd_str(struct rd *r, unsigned want, const unsigned char **s, size_t *n)
-{
-	unsigned mt;
-	uint64_t v;
-
-	if (rd_head(r, &mt, &v) != COFFER_OK || mt != want ||
-	    v > r->len - r->pos || v > AREC_STR_MAX)
-		return COFFER_ERR_PROTO;
-	*s = r->p + r->pos;
-	*n = (size_t)v;
-	r->pos += (size_t)v;
-	if (want == MT_TEXT && !utf8_valid(*s, *n))
-		return COFFER_ERR_PROTO;
-	return COFFER_OK;
-}
-
-static int
-rd_text(struct rd *r)
-{
-	const unsigned char *s;
-	size_t n;
-
-	return rd_str(r, MT_TEXT, &s, &n);
-}
-
-static int
-rd_fixed_bytes(struct rd *r, size_t want)
-{
-	const unsigned char *s;
-	size_t n;
-
-	if (rd_str(r, MT_BYTES, &s, &n) != COFFER_OK || n != want)
-		return COFFER_ERR_PROTO;
-	return COFFER_OK;
-}
-
-/* A definite, non-empty array of at most AREC_LIST_MAX; its count. */
-static int
-rd_array(struct rd *r, uint64_t *n)
-{
-	unsigned mt;
-
-	if (rd_head(r, &mt, n) != COFFER_OK || mt != MT_ARRAY || *n == 0 ||
-	    *n > AREC_LIST_MAX)
-		return COFFER_ERR_PROTO;
-	return COFFER_OK;
-}
-
-static int
-rd_key_is(struct rd *r, const char *k)
-{
-	const unsigned char *s;
-	size_t n;
-
-	if (rd_str(r, MT_TEXT, &s, &n) != COFFER_OK || n != strlen(k) ||
-	    memcmp(s, k, n) != 0)
-		return COFFER_ERR_PROTO;
-	return COFFER_OK;
-}
-
-/* null or a 32-byte HMAC */
-static int
-rd_hash_or_null(struct rd *r)
-{
-	if (r->pos < r->len && r->p[r->pos] == 0xf6) {
-		r->pos++;
-		return COFFER_OK;
-	}
-	return rd_fixed_bytes(r, 32);
-}
-
-static int
-rd_changes(struct rd *r)
-{
-	uint64_t n, i, m;
-	unsigned mt;
-
-	if (rd_array(r, &n) != COFFER_OK)
-		return COFFER_ERR_PROTO;
-	for (i = 0; i < n; i++) {
-		if (rd_head(r, &mt, &m) != COFFER_OK || mt != MT_MAP ||
-		    m != 3 || rd_key_is(r, "f") != COFFER_OK ||
-		    rd_text(r) != COFFER_OK ||
-		    rd_key_is(r, "new") != COFFER_OK ||
-		    rd_hash_or_null(r) != COFFER_OK ||
-		    rd_key_is(r, "old") != COFFER_OK ||
-		    rd_hash_or_null(r) != COFFER_OK)
-			return COFFER_ERR_PROTO;
-	}
-	return COFFER_OK;
-}
-
-static int
-rd_list(struct rd *r, int text)
-{
-	uint64_t n, i;
-
-	if (rd_array(r, &n) != COFFER_OK)
-		return COFFER_ERR_PROTO;
-	for (i = 0; i < n; i++)
-		if ((text ? rd_text(r) : rd_int(r)) != COFFER_OK)
-			return COFFER_ERR_PROTO;
-	return COFFER_OK;
-}
-
-static int
-rd_decision(struct rd *r)
-{
-	const unsigned char *s;
-	size_t n, i;
-
-	if (rd_str(r, MT_TEXT, &s, &n) != COFFER_OK)
-		return COFFER_ERR_PROTO;
-	for (i = 0; i < sizeof(arec_decisions) / sizeof(*arec_decisions); i++)
-		if (n == strlen(arec_decisions[i]) &&
-		    memcmp(s, arec_decisions[i], n) == 0)
-			return COFFER_OK;
-	return COFFER_ERR_PROTO;
-}
-
-static int
-rd_down(struct rd *r)
-{
-	uint64_t n, a, b;
-
-	if (rd_array(r, &n) != COFFER_OK || n != 2 ||
-	    rd_uint(r, &a) != COFFER_OK || rd_uint(r, &b) != COFFER_OK ||
-	    a > b)
-		return COFFER_ERR_PROTO;
-	return COFFER_OK;
-}
-
-/* The value of key k, checked against the CDDL. */
-static int
-rd_value(struct rd *r, enum arec_key k, struct arec_view *v)
-{
-	const unsigned char *s;
-	uint64_t x;
-	size_t n;
-
-	switch (k) {
-	case AK_N:
-		return rd_uint(r, &v->n);
-	case AK_V:
-		return rd_uint(r, &x) != COFFER_OK || x != 1 ?
-		    COFFER_ERR_PROTO : COFFER_OK;
-	case AK_TS:
-		return rd_uint(r, &v->ts);
-	case AK_SEQ:
-		return rd_uint(r, &v->seq);
-	case AK_OP:
-		return rd_str(r, MT_TEXT, &s, &n) != COFFER_OK || n == 0 ?
-		    COFFER_ERR_PROTO : COFFER_OK;
-	case AK_ST: case AK_AID: case AK_TID:
-		return rd_int(r);
-	case AK_WHY: case AK_AFPR: case AK_KIND: case AK_PEER: case AK_ROLE:
-	case AK_ACTOR:
-		return rd_text(r);
-	case AK_CHG:
-		return rd_changes(r);
-	case AK_DEC:
-		return rd_decision(r);
-	case AK_POL: case AK_NKEY:
-		return rd_fixed_bytes(r, 32);
-	case AK_NSIG:
-		return rd_fixed_bytes(r, 64);
-	case AK_PREV:
-		if (rd_fixed_bytes(r, 32) != COFFER_OK)
-			return COFFER_ERR_PROTO;
-		v->prev = r->p + r->pos - 32;
-		return COFFER_OK;
-	case AK_SESS:
-		return rd_fixed_bytes(r, 16);
-	case AK_RET: case AK_MASK:
-		return rd_list(r, 1);
-	case AK_TIDS:
-		return rd_list(r, 0);
-	case AK_DOWN:
-		return rd_down(r);
-	default:
-		return COFFER_ERR_PROTO;
-	}
-}
-
-#define AK_BIT(k) (1u << (k))
-#define AK_REQUIRED (AK_BIT(AK_N) | AK_BIT(AK_V) | AK_BIT(AK_OP) | \
-    AK_BIT(AK_TS) | AK_BIT(AK_DEC) | AK_BIT(AK_SEQ) | AK_BIT(AK_PREV))
-
-/* A key's encoding (head byte + up to 5 letters) packed into an integer. */
-static uint64_t
-key_word(const unsigned char *enc, size_t n)
-{
-	uint64_t w = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		w = w << 8 | enc[i];
-	return w;
-}
-
-static uint64_t arec_key_words[AK_COUNT_];
-
-static void
-key_words_init(void)
-{
-	unsigned char enc[8];
-	size_t n;
-	int i;
-
-	for (i = 0; i < AK_COUNT_; i++) {
-		n = strlen(arec_key_names[i]);
-		enc[0] = (unsigned char)(0x60 | n);
-		memcpy(enc + 1, arec_key_names[i], n);
-		arec_key_words[i] = key_word(enc, n + 1);
-	}
-}
-
-/*
- * The next key; it must come after the one before (canonical order).
- * coffer-verify spends much of its time here: keys are compared as
- * packed integers.
- */
-static int
-rd_key(struct rd *r, int after, enum arec_key *k)
-{
-	uint64_t w;
-	size_t n;
-	int i;
-
-	if (r->pos >= r->len || (r->p[r->pos] & 0xe0) != 0x60 ||
-	    (n = r->p[r->pos] & 0x1f) > 5 || r->len - r->pos - 1 < n)
-		return COFFER_ERR_PROTO;
-	w = key_word(r->p + r->pos, n + 1);
-	for (i = after + 1; i < AK_COUNT_; i++) {
-		if (arec_key_words[i] == w) {
-			*k = (enum arec_key)i;
-			r->pos += 1 + n;
-			return COFFER_OK;
-		}
-	}
-	return COFFER_ERR_PROTO;	/* unknown, repeated or out of order */
-}
-
-int
-arec_parse(const unsigned char *p, size_t len, struct arec_view *v)
-{
-	struct rd r = { p, len, 0 };
-	unsigned mt, seen = 0;
-	uint64_t nk, i;
-	enum arec_key k = AK_N;
-	int last = -1;
-	size_t at;
-
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	pthread_once(&once, key_words_init);
-	memset(v->val, 0, sizeof(v->val));
-	if (len > AREC_MAX || rd_head(&r, &mt, &nk) != COFFER_OK ||
-	    mt != MT_MAP || nk > AK_COUNT_)
-		return COFFER_ERR_PROTO;
-	for (i = 0; i < nk; i++) {
-		if (rd_key(&r, last, &k) != COFFER_OK)
-			return COFFER_ERR_PROTO;
-		at = r.pos;
-		if (rd_value(&r, k, v) != COFFER_OK)
-			return COFFER_ERR_PROTO;
-		v->val[k] = p + at;
-		v->vlen[k] = r.pos - at;
-		seen |= AK_BIT(k);
-		last = (int)k;
-	}
-	if (r.pos != len || (seen & AK_REQUIRED) != AK_REQUIRED)
-		return COFFER_ERR_PROTO;
-	return COFFER_OK;
-}
-
-/* ---- values for search filters ----------------------------------------- */
-
+/* The text arec_parse checked (as UTF-8 too): no second check here. */
 int
 arec_text(const struct arec_view *v, enum arec_key k,
     const unsigned char **s, size_t *n)
 {
 	struct rd r;
+	unsigned mt;
+	uint64_t x;
 
 	if ((unsigned)k >= AK_COUNT_ || v->val[k] == NULL)
 		return COFFER_ERR_NOT_FOUND;
 	r = (struct rd){ v->val[k], v->vlen[k], 0 };
-	return rd_str(&r, MT_TEXT, s, n);
+	if (rd_head(&r, &mt, &x) != COFFER_OK || mt != MT_TEXT ||
+	    x != r.len - r.pos)
+		return COFFER_ERR_PROTO;
+	*s = r.p + r.pos;
+	*n = (size_t)x;
+	return COFFER_OK;
 }
 
 /* The int at r (major 0 or 1, within int64: arec_parse checked). */
@@ -787,6 +903,7 @@ int
 arec_has_target(const struct arec_view *v, int64_t id)
 {
 	struct rd r;
+	unsigned mt;
 	uint64_t n, i;
 	int64_t x;
 
@@ -795,7 +912,7 @@ arec_has_target(const struct arec_view *v, int64_t id)
 	if (v->val[AK_TIDS] == NULL)
 		return 0;
 	r = (struct rd){ v->val[AK_TIDS], v->vlen[AK_TIDS], 0 };
-	if (rd_array(&r, &n) != COFFER_OK)
+	if (rd_head(&r, &mt, &n) != COFFER_OK || mt != MT_ARRAY)
 		return 0;
 	for (i = 0; i < n; i++) {
 		if (rd_int_value(&r, &x) != COFFER_OK)

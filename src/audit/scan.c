@@ -109,14 +109,14 @@ ckpt_by_current(struct av_ctx *c, const char *text, size_t len,
 	return rc;
 }
 
+/* The record's text k is want (short): compared as its canonical bytes. */
 static int
 text_is(const struct arec_view *v, enum arec_key k, const char *want)
 {
-	const unsigned char *s;
-	size_t n;
+	size_t n = strlen(want);
 
-	return arec_text(v, k, &s, &n) == COFFER_OK && n == strlen(want) &&
-	    memcmp(s, want, n) == 0;
+	return n < 24 && v->val[k] != NULL && v->vlen[k] == n + 1 &&
+	    v->val[k][0] == (0x60 | n) && memcmp(v->val[k] + 1, want, n) == 0;
 }
 
 /* Did this statement come from the key in force (or, unknown yet, from
@@ -191,8 +191,13 @@ fault(struct av_ctx *c, int kind, const char *fmt, ...)
 	return kind;
 }
 
-int
-av_map(const char *path, const unsigned char **p, size_t *len)
+/*
+ * populate: the whole file is about to be read (av_segment), so its pages
+ * are mapped in one go rather than by a fault every few pages.
+ */
+static int
+map_file(const char *path, const unsigned char **p, size_t *len,
+    int populate)
 {
 	struct stat sb;
 	void *m;
@@ -209,8 +214,8 @@ av_map(const char *path, const unsigned char **p, size_t *len)
 		return COFFER_ERR_IO;
 	}
 	if (sb.st_size > 0) {
-		m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd,
-		    0);
+		m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE |
+		    (populate ? MAP_POPULATE : 0), fd, 0);
 		if (m == MAP_FAILED) {
 			e = errno;
 			close(fd);
@@ -223,6 +228,12 @@ av_map(const char *path, const unsigned char **p, size_t *len)
 	}
 	close(fd);
 	return COFFER_OK;
+}
+
+int
+av_map(const char *path, const unsigned char **p, size_t *len)
+{
+	return map_file(path, p, len, 0);
 }
 
 void
@@ -311,10 +322,37 @@ seq_fault(struct av_ctx *c, const struct arec_view *v, const char *name,
 	    "be", v->seq, name, at, s);
 }
 
+/*
+ * merkle_cr_push for the batch's next leaf, taking each node that merges
+ * subtrees wholly inside the batch from c->tree instead of hashing it.
+ */
+static void
+push_leaf(struct av_ctx *c, const unsigned char leaf[32])
+{
+	struct merkle_cr *cr = &c->st.cr;
+	uint64_t s = cr->size, a;
+	unsigned h;
+
+	memcpy(cr->h[cr->n++], leaf, 32);
+	for (h = 1; s & 1; s >>= 1, h++) {
+		/* the merged node covers leaves [a, cr->size + 1) */
+		a = cr->size + 1 - ((uint64_t)1 << h);
+		if (h <= AV_BATCH_LOG && a >= c->tree_first)
+			memcpy(cr->h[cr->n - 2],
+			    c->tree[h][(a - c->tree_first) >> h], 32);
+		else
+			merkle_node(cr->h[cr->n - 2], cr->h[cr->n - 1],
+			    cr->h[cr->n - 2]);
+		cr->n--;
+	}
+	cr->size++;
+}
+
 /* One parsed record whose leaf hash is known: sequence, link, time. */
 static int
-on_record(struct av_ctx *c, const struct av_rec *r, const char *name,
-    const unsigned char *p, size_t len)
+on_record(struct av_ctx *c, const struct av_rec *r,
+    const unsigned char leaf[32], const char *name, const unsigned char *p,
+    size_t len)
 {
 	uint64_t s = c->st.size;
 
@@ -334,8 +372,8 @@ on_record(struct av_ctx *c, const struct av_rec *r, const char *name,
 	/* Judged once the next link or checkpoint vouches for the bytes. */
 	if (s > 0 && r->v.ts < c->st.last_ts)
 		c->pending_time = s + 1;
-	merkle_cr_push(&c->st.cr, r->leaf);
-	memcpy(c->st.last, r->leaf, 32);
+	push_leaf(c, leaf);
+	memcpy(c->st.last, leaf, 32);
 	c->st.last_ts = r->v.ts;
 	c->st.size++;
 	if (c->records++ == 0)
@@ -346,21 +384,54 @@ on_record(struct av_ctx *c, const struct av_rec *r, const char *name,
 	return c->nrefs ? check_refs(c) : AV_OK;
 }
 
-/* Hash the queued records' leaves two at a time, then check in order. */
+/*
+ * The nodes of level h wholly inside the batch of n leaves, from level
+ * h - 1, two at a time.  A node's two children lie side by side: 64 bytes.
+ */
+static void
+hash_level(struct av_ctx *c, unsigned h, unsigned n)
+{
+	uint64_t first = c->tree_first, size = (uint64_t)1 << h, a;
+	unsigned char (*kid)[32] = c->tree[h - 1], (*out)[32] = c->tree[h];
+	const unsigned char *in[AV_BATCH];
+	unsigned char *to[AV_BATCH];
+	size_t m = 0, i;
+
+	for (a = (first + size - 1) & ~(size - 1); a + size <= first + n;
+	    a += size) {
+		in[m] = kid[(a - first) >> (h - 1)];
+		to[m++] = out[(a - first) >> h];
+	}
+	for (i = 0; i + 1 < m; i += 2)
+		h256_prefixed2(0x01, in[i], 64, to[i], in[i + 1], 64,
+		    to[i + 1], c->scratch);
+	if (i < m)
+		merkle_node(in[i], in[i] + 32, to[i]);
+}
+
+/*
+ * Hash the queued records' leaves, and the nodes among them, two at a
+ * time (independent hashes keep the SHA unit busy), then check the
+ * records in order.
+ */
 static int
 flush(struct av_ctx *c, unsigned n, const char *name,
     const unsigned char *p, size_t len)
 {
 	struct av_rec *b = c->batch;
+	unsigned char (*leaf)[32] = c->tree[0];
 	unsigned i;
 
 	for (i = 0; i + 1 < n; i += 2)
-		h256_prefixed2(0x00, b[i].pl, b[i].plen, b[i].leaf,
-		    b[i + 1].pl, b[i + 1].plen, b[i + 1].leaf, c->scratch);
+		h256_prefixed2(0x00, b[i].pl, b[i].plen, leaf[i],
+		    b[i + 1].pl, b[i + 1].plen, leaf[i + 1], c->scratch);
 	if (i < n)
-		merkle_leaf(b[i].pl, b[i].plen, b[i].leaf);
+		merkle_leaf(b[i].pl, b[i].plen, leaf[i]);
+	c->tree_first = c->st.cr.size;
+	for (i = 1; i <= AV_BATCH_LOG; i++)
+		hash_level(c, i, n);
 	for (i = 0; i < n; i++)
-		if (on_record(c, &b[i], name, p, len) != AV_OK)
+		if (on_record(c, &b[i], leaf[i], name, p, len) != AV_OK)
 			return c->fault;
 	return AV_OK;
 }
@@ -480,7 +551,10 @@ walk_frames(struct av_ctx *c, const unsigned char *p, size_t len, size_t pos,
 				r->plen = plen;
 				r->at = at;
 				r->next = pos;
-				if (++n < AV_BATCH)
+				/* batches end on multiples of AV_BATCH, so
+				 * they hold whole subtrees */
+				if (++n < AV_BATCH &&
+				    ((c->st.size + n) & (AV_BATCH - 1)) != 0)
 					continue;
 				if (flush(c, n, name, p, len) != AV_OK)
 					return c->fault;
@@ -530,7 +604,7 @@ av_segment(struct av_ctx *c, uint64_t first, int trust_header, int last)
 	c->padding = 0;
 	if (seg_path(c, first, path, sizeof(path), &name) != COFFER_OK)
 		return fault(c, AV_IO, "path too long: %s", c->dir);
-	if (av_map(path, &p, &len) != COFFER_OK)
+	if (map_file(path, &p, &len, 1) != COFFER_OK)
 		return fault(c, AV_IO, "cannot read %s: %s", path,
 		    strerror(errno));
 	if (seg_header_parse(p, len, &h, &used) != COFFER_OK)

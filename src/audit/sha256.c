@@ -108,13 +108,15 @@ h256_blocks_shani(uint32_t st[8], const unsigned char *p, size_t nblocks)
  * Two independent messages at once: one sha256rnds2 chain leaves the SHA
  * unit idle between dependent instructions, two chains fill the gaps.
  * Leaf hashes of consecutive records are independent, so the verifier
- * hashes them in pairs.
+ * hashes them in pairs.  The blocks are given as lists of pointers, so
+ * that most of them are read where the caller has them.
  */
 __attribute__((target("sha,sse4.1,ssse3")))
 static void
-h256_blocks_shani_x2(uint32_t sta[8], const unsigned char *pa,
-    uint32_t stb[8], const unsigned char *pb, size_t nblocks)
+h256_blocks_shani_x2(uint32_t sta[8], const unsigned char *const *bla,
+    uint32_t stb[8], const unsigned char *const *blb, size_t nblocks)
 {
+	const unsigned char *pa, *pb;
 	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL,
 	    0x0405060700010203ULL);
 	__m128i a0, a1, b0, b1, ta, tb, k, sa0, sa1, sb0, sb1, ma[4], mb[4];
@@ -132,7 +134,9 @@ h256_blocks_shani_x2(uint32_t sta[8], const unsigned char *pa,
 	    0x1B);
 	b0 = _mm_alignr_epi8(tb, b1, 8);
 	b1 = _mm_blend_epi16(b1, tb, 0xF0);
-	for (; nblocks > 0; nblocks--, pa += 64, pb += 64) {
+	for (; nblocks > 0; nblocks--) {
+		pa = *bla++;
+		pb = *blb++;
 		sa0 = a0;
 		sa1 = a1;
 		sb0 = b0;
@@ -210,13 +214,13 @@ h256_blocks_shani(uint32_t st[8], const unsigned char *p, size_t nblocks)
 }
 
 static void
-h256_blocks_shani_x2(uint32_t sta[8], const unsigned char *pa,
-    uint32_t stb[8], const unsigned char *pb, size_t nblocks)
+h256_blocks_shani_x2(uint32_t sta[8], const unsigned char *const *bla,
+    uint32_t stb[8], const unsigned char *const *blb, size_t nblocks)
 {
 	(void)sta;
-	(void)pa;
+	(void)bla;
 	(void)stb;
-	(void)pb;
+	(void)blb;
 	(void)nblocks;
 }
 
@@ -320,34 +324,68 @@ h256(unsigned char out[32], const void *p, size_t n)
 	h256_final(&h, out);
 }
 
-/* prefix || data, padded, into buf; the number of 64-byte blocks. */
+/*
+ * The 64-byte blocks of prefix || data, padded, as a list of pointers:
+ * the blocks wholly inside data are read where they lie (the prefix
+ * shifts them: block k starts at data + 64k - 1); the first block, which
+ * holds the prefix, and the padded tail are built in buf (H256_MSG_BUF
+ * bytes).  Returns the number of blocks.
+ */
+#define H256_MSG_BUF (3 * 64)
+
 static size_t
-h256_pad(unsigned char prefix, const unsigned char *data, size_t len,
-    unsigned char *buf)
+h256_msg_blocks(unsigned char prefix, const unsigned char *data, size_t len,
+    unsigned char *buf, const unsigned char **blk)
 {
 	uint64_t bits = ((uint64_t)len + 1) * 8;
-	size_t n = len + 1, total, i;
+	size_t full = (len + 1) / 64, nb = 0, k, rest, total, i;
+	unsigned char *t = buf;
 
-	buf[0] = prefix;
-	memcpy(buf + 1, data, len);
-	buf[n++] = 0x80;
-	total = (n + 8 + 63) & ~(size_t)63;
-	memset(buf + n, 0, total - 8 - n);
+	if (full > 0) {
+		buf[0] = prefix;
+		memcpy(buf + 1, data, 63);
+		blk[nb++] = buf;
+		for (k = 1; k < full; k++)
+			blk[nb++] = data + 64 * k - 1;
+		t = buf + 64;
+		rest = len + 1 - 64 * full;
+		if (rest > 0)
+			memcpy(t, data + 64 * full - 1, rest);
+	} else {
+		t[0] = prefix;
+		if (len > 0)
+			memcpy(t + 1, data, len);
+		rest = len + 1;
+	}
+	t[rest] = 0x80;
+	total = rest + 9 <= 64 ? 64 : 128;
+	memset(t + rest + 1, 0, total - 8 - (rest + 1));
 	for (i = 0; i < 8; i++)
-		buf[total - 8 + i] = (unsigned char)(bits >> (56 - 8 * i));
-	return total / 64;
+		t[total - 8 + i] = (unsigned char)(bits >> (56 - 8 * i));
+	blk[nb++] = t;
+	if (total == 128)
+		blk[nb++] = t + 64;
+	return nb;
 }
 
+/* The state as the big-endian digest (a byte swap per word here). */
 static void
 h256_out(const uint32_t st[8], unsigned char out[32])
 {
 	unsigned i;
 
 	for (i = 0; i < 8; i++) {
+#if (defined(__GNUC__) || defined(__clang__)) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		uint32_t w = __builtin_bswap32(st[i]);
+
+		memcpy(out + 4 * i, &w, 4);
+#else
 		out[4 * i] = (unsigned char)(st[i] >> 24);
 		out[4 * i + 1] = (unsigned char)(st[i] >> 16);
 		out[4 * i + 2] = (unsigned char)(st[i] >> 8);
 		out[4 * i + 3] = (unsigned char)st[i];
+#endif
 	}
 }
 
@@ -356,9 +394,9 @@ h256_prefixed2(unsigned char prefix, const unsigned char *a, size_t alen,
     unsigned char outa[32], const unsigned char *b, size_t blen,
     unsigned char outb[32], unsigned char *scratch)
 {
+	const unsigned char *bla[H256_X2_BLOCKS], *blb[H256_X2_BLOCKS];
 	uint32_t sa[8], sb[8];
-	unsigned char *ba = scratch, *bb;
-	size_t na, nb, both;
+	size_t na, nb, both, k;
 	struct h256 h;
 
 	if (!h256_accelerated() || alen > H256_X2_MAX || blen > H256_X2_MAX) {
@@ -372,17 +410,16 @@ h256_prefixed2(unsigned char prefix, const unsigned char *a, size_t alen,
 		h256_final(&h, outb);
 		return;
 	}
-	na = h256_pad(prefix, a, alen, ba);
-	bb = ba + na * 64;
-	nb = h256_pad(prefix, b, blen, bb);
+	na = h256_msg_blocks(prefix, a, alen, scratch, bla);
+	nb = h256_msg_blocks(prefix, b, blen, scratch + H256_MSG_BUF, blb);
 	memcpy(sa, h256_iv, sizeof(sa));
 	memcpy(sb, h256_iv, sizeof(sb));
 	both = na < nb ? na : nb;
-	h256_blocks_shani_x2(sa, ba, sb, bb, both);
-	if (na > both)
-		h256_blocks_shani(sa, ba + both * 64, na - both);
-	if (nb > both)
-		h256_blocks_shani(sb, bb + both * 64, nb - both);
+	h256_blocks_shani_x2(sa, bla, sb, blb, both);
+	for (k = both; k < na; k++)
+		h256_blocks_shani(sa, bla[k], 1);
+	for (k = both; k < nb; k++)
+		h256_blocks_shani(sb, blb[k], 1);
 	h256_out(sa, outa);
 	h256_out(sb, outb);
 }

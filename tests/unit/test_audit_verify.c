@@ -501,6 +501,89 @@ t_fork_and_rollback(void **state)
 	assert_int_equal(verify(olddir, arg), AV_TRUNCATED);
 }
 
+/*
+ * The scan hashes records and the Merkle nodes among them in batches: the
+ * log's records put in one segment with checkpoints at sizes around the
+ * batch boundaries, each signed over the root merkle_cr_push gives, must
+ * verify, and the scan must end with the same compact range.
+ */
+static void
+check_batches(const uint64_t *at, size_t nat)
+{
+	struct img m, one;
+	struct av_ctx *c = calloc(1, sizeof(*c));
+	struct merkle_cr cr;
+	struct arec_view v;
+	unsigned char leaf[32];
+	uint64_t size = 0;
+	size_t i, j, k = 0;
+
+	assert_non_null(c);
+	img_load(logdir, &m);
+	memset(&one, 0, sizeof(one));
+	one.n = 1;
+	merkle_cr_init(&cr);
+	for (i = 0; i < m.n; i++) {
+		for (j = 0; j < m.s[i].n; j++) {
+			struct frame *f = &m.s[i].f[j];
+
+			if (f->type != FRAME_RECORD)
+				continue;
+			one.s[0].f[one.s[0].n++] = *f;
+			f->p = NULL;
+			size++;
+			if (k < nat && at[k] == size) {	/* re-signed below */
+				one.s[0].f[one.s[0].n].type = FRAME_CHECKPOINT;
+				one.s[0].f[one.s[0].n++].p = calloc(1, 1);
+				k++;
+			}
+		}
+	}
+	assert_int_equal(k, nat);
+	assert_int_equal(sh("rm -rf '%s' && mkdir '%s'", work, work), 0);
+	relink_resign(work, &one, sk, pk);
+	assert_int_equal(verify(work, ""), AV_OK);
+	/* in process: the scan's state against a push per leaf */
+	for (j = 0; j < one.s[0].n; j++) {
+		if (one.s[0].f[j].type != FRAME_RECORD)
+			continue;
+		assert_int_equal(arec_parse(one.s[0].f[j].p, one.s[0].f[j].len,
+		    &v), COFFER_OK);
+		merkle_leaf(one.s[0].f[j].p, one.s[0].f[j].len, leaf);
+		merkle_cr_push(&cr, leaf);
+	}
+	av_init(c, work, pk, ORIGIN);
+	assert_int_equal(av_segment(c, 0, 0, 1), AV_OK);
+	assert_int_equal(av_finish(c), AV_OK);
+	assert_int_equal(c->checkpoints, nat);
+	assert_int_equal(c->st.size, size);
+	assert_int_equal(c->st.cr.size, cr.size);
+	assert_int_equal(c->st.cr.n, cr.n);
+	assert_memory_equal(c->st.cr.h, cr.h, 32 * (size_t)cr.n);
+	/* and a changed record (the 20th) is still found */
+	for (j = 0, k = 0; k < 20; j++)
+		k += one.s[0].f[j].type == FRAME_RECORD;
+	one.s[0].f[j - 1].p[one.s[0].f[j - 1].len - 1] ^= 1;
+	img_save(work, &one);
+	assert_int_equal(verify(work, ""), AV_MODIFIED);
+	img_free(&one);
+	img_free(&m);
+	free(c);
+}
+
+static void
+t_batches(void **state)
+{
+	static const uint64_t around[] = { 1, 5, 15, 16, 17, 31, 32, 33, 47, 60 };
+	static const uint64_t end_only[] = { 60 };
+	static const uint64_t odd[] = { 3, 23, 41, 59 };
+
+	(void)state;
+	check_batches(around, sizeof(around) / sizeof(*around));
+	check_batches(end_only, 1);
+	check_batches(odd, sizeof(odd) / sizeof(*odd));
+}
+
 /* ---- the log under test ------------------------------------------------- */
 
 static void
@@ -597,6 +680,7 @@ main(void)
 		cmocka_unit_test(t_resign_other_key),
 		cmocka_unit_test(t_clock_rollback),
 		cmocka_unit_test(t_fork_and_rollback),
+		cmocka_unit_test(t_batches),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
