@@ -830,7 +830,7 @@ serve(const struct options *o, struct vault *v)
 	struct retention *ret = NULL;
 	struct idrot idrot[IDROT_MAX];
 	char sock[PATH_MAX], fpr[USERKEY_FPR_TEXT];
-	int rc, ex;
+	int rc, ex, exit_code;
 
 	memset(&d, 0, sizeof(d));
 	d.started = time(NULL);
@@ -905,7 +905,8 @@ serve(const struct options *o, struct vault *v)
 	log_info("serving vault %s on unix:%s%s%s (daemon key %s)",
 	    vault_dir(v), sock, o->listen ? " and tcp:" : "",
 	    o->listen ? o->listen : "", fpr);
-	server_run(g_server);
+	/* Fails only if its workers cannot start: then stop as on SIGTERM. */
+	exit_code = server_run(g_server) == COFFER_OK ? EXIT_OK : EXIT_FAILURE_;
 	retention_stop(ret);
 	/* a backup in progress finishes first; its records precede the stop */
 	schedule_stop(d.schedule);
@@ -915,7 +916,7 @@ serve(const struct options *o, struct vault *v)
 	dispatch_audit_event(&d, "daemon.stop", NULL, COFFER_OK, NULL);
 	ctx_free(&d);
 	log_info("stopped");
-	return EXIT_OK;
+	return exit_code;
 }
 
 int
