@@ -167,58 +167,91 @@ enc_array(struct obuf *b, const cbor_item_t *it, size_t depth)
 	return r;
 }
 
-/* One map entry encoded on its own so entries can be sorted by key bytes. */
-struct enc_pair {
-	struct obuf enc;  /* key encoding followed by value encoding */
-	size_t klen;      /* bytes of enc that are the key */
+/*
+ * A map's entries are encoded one after another into the output, then put
+ * in key order: a span per entry (offsets into the output) is sorted, and
+ * only if the order changed are the bytes rearranged, through one scratch
+ * copy.  A buffer per entry, as before, made two allocations per key of
+ * every answer (docs/performance.md §6).
+ */
+struct enc_span {
+	size_t off;       /* where the entry starts in the output */
+	size_t klen;      /* bytes of it that are the key */
+	size_t len;       /* key and value */
 };
 
+#define ENC_SPANS_ON_STACK 32
+
 static int
-enc_pair_cmp(const void *a, const void *b)
+enc_span_cmp(const void *a, const void *b, void *base)
 {
-	const struct enc_pair *x = a, *y = b;
+	const struct enc_span *x = a, *y = b;
+	const unsigned char *p = base;
 	size_t n = x->klen < y->klen ? x->klen : y->klen;
-	int c = memcmp(x->enc.p, y->enc.p, n);
+	int c = memcmp(p + x->off, p + y->off, n);
 
 	if (c != 0)
 		return c;
 	return (x->klen > y->klen) - (x->klen < y->klen);
 }
 
+/* Rewrite the n entries from start on in the sorted order of sp. */
+static int
+enc_map_reorder(struct obuf *b, size_t start, const struct enc_span *sp,
+    size_t n)
+{
+	size_t i, at = start, total = b->len - start;
+	unsigned char *copy;
+
+	for (i = 0; i < n && sp[i].off == at; i++)
+		at += sp[i].len;
+	if (i == n)
+		return COFFER_OK;	/* already in order */
+	if ((copy = malloc(total)) == NULL)
+		return COFFER_ERR_NOMEM;
+	memcpy(copy, b->p + start, total);
+	for (i = 0, at = start; i < n; i++) {
+		memcpy(b->p + at, copy + (sp[i].off - start), sp[i].len);
+		at += sp[i].len;
+	}
+	free(copy);
+	return COFFER_OK;
+}
+
 static int
 enc_map(struct obuf *b, const cbor_item_t *it, size_t depth)
 {
+	struct enc_span stack[ENC_SPANS_ON_STACK], *sp = stack;
 	struct cbor_pair *kv = cbor_map_handle(it);
-	struct enc_pair *pairs = NULL;
-	size_t i, n = cbor_map_size(it);
-	int r = COFFER_OK;
+	size_t i, start, n = cbor_map_size(it);
+	int r;
 
-	if (n > 0 && (pairs = calloc(n, sizeof(*pairs))) == NULL)
+	if ((r = enc_head(b, CBOR_TYPE_MAP, n)) != COFFER_OK || n == 0)
+		return r;
+	if (n > ENC_SPANS_ON_STACK && (sp = calloc(n, sizeof(*sp))) == NULL)
 		return COFFER_ERR_NOMEM;
+	start = b->len;
 	for (i = 0; i < n && r == COFFER_OK; i++) {
-		r = enc_item(&pairs[i].enc, kv[i].key, depth + 1);
-		pairs[i].klen = pairs[i].enc.len;
+		sp[i].off = b->len;
+		r = enc_item(b, kv[i].key, depth + 1);
+		sp[i].klen = b->len - sp[i].off;
 		if (r == COFFER_OK)
-			r = enc_item(&pairs[i].enc, kv[i].value, depth + 1);
+			r = enc_item(b, kv[i].value, depth + 1);
+		sp[i].len = b->len - sp[i].off;
 	}
 	if (r != COFFER_OK)
 		goto out;
 	if (n > 1)
-		qsort(pairs, n, sizeof(*pairs), enc_pair_cmp);
-	for (i = 1; i < n; i++) {
-		if (enc_pair_cmp(&pairs[i - 1], &pairs[i]) == 0) {
+		qsort_r(sp, n, sizeof(*sp), enc_span_cmp, b->p);
+	for (i = 1; i < n; i++)
+		if (enc_span_cmp(&sp[i - 1], &sp[i], b->p) == 0) {
 			r = COFFER_ERR_INVALID;	/* duplicate key */
 			goto out;
 		}
-	}
-	if ((r = enc_head(b, CBOR_TYPE_MAP, n)) != COFFER_OK)
-		goto out;
-	for (i = 0; i < n && r == COFFER_OK; i++)
-		r = obuf_put(b, pairs[i].enc.p, pairs[i].enc.len);
+	r = enc_map_reorder(b, start, sp, n);
 out:
-	for (i = 0; i < n; i++)
-		free(pairs[i].enc.p);
-	free(pairs);
+	if (sp != stack)
+		free(sp);
 	return r;
 }
 

@@ -199,10 +199,16 @@ access_present(const struct access_decision *d, const cbor_item_t *rec,
 			v = masked_value(f, (enum mask_format)d->pd.formats[fi],
 			    p[i].value);
 		}
-		if (v == NULL || msg_put(m, name, v) != COFFER_OK) {
+		/* rec's own key item, shared: its keys are unique already,
+		 * and a copy per field cost two allocations of each answer. */
+		if (v == NULL || !cbor_map_add(m,
+		    (struct cbor_pair){ .key = p[i].key, .value = v })) {
+			if (v != NULL)
+				cbor_decref(&v);
 			cbor_decref(&m);
 			return COFFER_ERR_NOMEM;
 		}
+		cbor_decref(&v);
 	}
 	*out = m;
 	return COFFER_OK;

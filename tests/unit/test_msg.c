@@ -161,6 +161,44 @@ test_nested_maps_sorted(void **state)
 	    'q', 0x01, 0x61, 'm', 0xa2, 0x61, 'x', 0xf4, 0x61, 'y', 0xf5));
 }
 
+/*
+ * More entries than the encoder keeps on its stack, inserted in a
+ * scrambled order, nested in a map that is itself out of order: the bytes
+ * must equal the same maps built in key order, which encode as built.
+ */
+static void
+test_big_map_sorted(void **state)
+{
+	cbor_item_t *scrambled = msg_new_map(), *ordered = msg_new_map();
+	cbor_item_t *a = msg_new_map(), *b = msg_new_map();
+	unsigned char *x = NULL, *y = NULL;
+	size_t nx = 0, ny = 0, i;
+	char key[8];
+
+	(void)state;
+	/* keys k0..k99; in key order: k0..k9 (shorter), then k10..k99 */
+	for (i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), "k%zu", (i * 37) % 100);
+		assert_int_equal(msg_put_uint(a, key, (i * 37) % 100),
+		    COFFER_OK);
+		snprintf(key, sizeof(key), "k%zu", i);
+		assert_int_equal(msg_put_uint(b, key, i), COFFER_OK);
+	}
+	assert_int_equal(msg_put(scrambled, "zz", a), COFFER_OK);
+	assert_int_equal(msg_put_str(scrambled, "b", "x"), COFFER_OK);
+	assert_int_equal(msg_put_str(ordered, "b", "x"), COFFER_OK);
+	assert_int_equal(msg_put(ordered, "zz", b), COFFER_OK);
+	assert_int_equal(msg_encode(scrambled, &x, &nx), COFFER_OK);
+	assert_int_equal(msg_encode(ordered, &y, &ny), COFFER_OK);
+	assert_int_equal(nx, ny);
+	assert_memory_equal(x, y, nx);
+	assert_memory_equal(x, "\xa2\x61" "b", 3);	/* "b" first */
+	free(x);
+	free(y);
+	cbor_decref(&scrambled);
+	cbor_decref(&ordered);
+}
+
 static void
 test_put_duplicate_key(void **state)
 {
@@ -513,6 +551,7 @@ main(void)
 		cmocka_unit_test(test_long_string_head),
 		cmocka_unit_test(test_map_keys_sorted),
 		cmocka_unit_test(test_nested_maps_sorted),
+		cmocka_unit_test(test_big_map_sorted),
 		cmocka_unit_test(test_put_duplicate_key),
 		cmocka_unit_test(test_encode_rejects_duplicates),
 		cmocka_unit_test(test_encode_rejects_non_protocol_items),
