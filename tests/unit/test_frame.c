@@ -1,6 +1,7 @@
 /*
  * test_frame.c - length-prefixed framing over a socketpair: the byte layout,
- * the cap checked before the body is read, clean and unclean closes.
+ * the cap checked before the body is read, clean and unclean closes, and
+ * the same read in pieces without blocking (frame_reader).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -269,6 +270,93 @@ test_max_frame(void **state)
 	free(w.buf);
 }
 
+/* --- frame_reader: a frame read in pieces, never blocking ------------- */
+
+/* Byte by byte across header and body; each piece returns at once. */
+static void
+test_reader_pieces(void **state)
+{
+	struct pair *p = *state;
+	static const unsigned char f[] = { 0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o',
+	    0, 0, 0, 2, 'o', 'k' };
+	struct frame_reader fr;
+	unsigned char *body = NULL;
+	size_t len = 0, i;
+	int done = 1;
+
+	memset(&fr, 0, sizeof(fr));
+	assert_int_equal(frame_reader_fill(&fr, p->b, 16, &done), COFFER_OK);
+	assert_int_equal(done, 0);	/* nothing there yet: no block */
+	for (i = 0; i < 9; i++) {
+		assert_int_equal(write(p->a, f + i, 1), 1);
+		assert_int_equal(frame_reader_fill(&fr, p->b, 16, &done), COFFER_OK);
+		assert_int_equal(done, i == 8);
+	}
+	frame_reader_take(&fr, &body, &len);
+	assert_int_equal(len, 5);
+	assert_memory_equal(body, "hello", 5);
+	free(body);
+	/* the next frame, whole in one write, is read no further than its end */
+	assert_int_equal(write(p->a, f + 9, 6), 6);
+	assert_int_equal(write(p->a, "\0", 1), 1);
+	assert_int_equal(frame_reader_fill(&fr, p->b, 16, &done), COFFER_OK);
+	assert_int_equal(done, 1);
+	frame_reader_take(&fr, &body, &len);
+	assert_int_equal(len, 2);
+	assert_memory_equal(body, "ok", 2);
+	free(body);
+	assert_int_equal(frame_reader_fill(&fr, p->b, 16, &done), COFFER_OK);
+	assert_int_equal(done, 0);
+	assert_int_equal(fr.hgot, 1);	/* the byte after it stayed queued */
+	frame_reader_reset(&fr);
+}
+
+static void
+test_reader_limits(void **state)
+{
+	struct pair *p = *state;
+	static const unsigned char zero[] = { 0, 0, 0, 0 };
+	static const unsigned char big[] = { 0, 0, 0, 17, 'x' };
+	struct frame_reader fr;
+	int done = 0;
+
+	memset(&fr, 0, sizeof(fr));
+	assert_int_equal(write(p->a, zero, 4), 4);
+	assert_int_equal(frame_reader_fill(&fr, p->b, 16, &done), COFFER_ERR_PROTO);
+	frame_reader_reset(&fr);
+	assert_int_equal(write(p->a, big, 5), 5);
+	assert_int_equal(frame_reader_fill(&fr, p->b, 16, &done), COFFER_ERR_TOO_BIG);
+	assert_null(fr.body);	/* nothing allocated for it */
+	frame_reader_reset(&fr);
+}
+
+static void
+test_reader_closes(void **state)
+{
+	struct pair *p = *state;
+	struct frame_reader fr;
+	int done = 0, fds[2];
+
+	memset(&fr, 0, sizeof(fr));
+	/* a close between frames is a clean end */
+	close(p->a);
+	p->a = -1;
+	assert_int_equal(frame_reader_fill(&fr, p->b, 16, &done), COFFER_ERR_EOF);
+	/* inside the header or the body it is a truncation */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	assert_int_equal(write(fds[0], "\0\0", 2), 2);
+	close(fds[0]);
+	assert_int_equal(frame_reader_fill(&fr, fds[1], 16, &done), COFFER_ERR_IO);
+	frame_reader_reset(&fr);
+	close(fds[1]);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	assert_int_equal(write(fds[0], "\0\0\0\3ab", 6), 6);
+	close(fds[0]);
+	assert_int_equal(frame_reader_fill(&fr, fds[1], 16, &done), COFFER_ERR_IO);
+	frame_reader_reset(&fr);
+	close(fds[1]);
+}
+
 int
 main(void)
 {
@@ -295,6 +383,12 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test(test_bad_fd),
 		cmocka_unit_test(test_pipe_not_socket),
+		cmocka_unit_test_setup_teardown(test_reader_pieces, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_reader_limits, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_reader_closes, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_max_frame, setup,
 		    teardown),
 	};
