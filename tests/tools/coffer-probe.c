@@ -121,8 +121,10 @@ copy_forward(void *arg)
 	return NULL;
 }
 
+/* A sealed request frame, whole, for a caller that writes it itself. */
 static int
-send_op(struct session *s, uint64_t id, const char *op)
+seal_op(struct session *s, uint64_t id, const char *op, unsigned char **f,
+    size_t *flen)
 {
 	cbor_item_t *m = msg_new_map();
 	unsigned char *buf = NULL;
@@ -135,8 +137,21 @@ send_op(struct session *s, uint64_t id, const char *op)
 	rc = msg_encode(m, &buf, &len);
 	cbor_decref(&m);
 	if (rc == COFFER_OK)
-		rc = session_send(s, buf, len);
+		rc = session_seal(s, buf, len, f, flen);
 	free(buf);
+	return rc;
+}
+
+static int
+send_op(struct session *s, uint64_t id, const char *op)
+{
+	unsigned char *f = NULL;
+	size_t flen = 0;
+	int rc = seal_op(s, id, op, &f, &flen);
+
+	if (rc == COFFER_OK)
+		rc = frame_write_raw(session_fd(s), f, flen);
+	free(f);
 	return rc;
 }
 
@@ -301,27 +316,6 @@ probe_flood(const char *sock, const char *user, const char *key)
 	session_free(s);
 	close(fd);
 	return closed && sent < 200000 ? 0 : 1;
-}
-
-/* A sealed request frame, whole, for a caller that writes it itself. */
-static int
-seal_op(struct session *s, uint64_t id, const char *op, unsigned char **f,
-    size_t *flen)
-{
-	cbor_item_t *m = msg_new_map();
-	unsigned char *buf = NULL;
-	size_t len;
-	int rc;
-
-	msg_put_uint(m, "id", id);
-	msg_put_str(m, "op", op);
-	msg_put(m, "args", msg_new_map());
-	rc = msg_encode(m, &buf, &len);
-	cbor_decref(&m);
-	if (rc == COFFER_OK)
-		rc = session_seal(s, buf, len, f, flen);
-	free(buf);
-	return rc;
 }
 
 /* The id of the next answer, or 0 if none came in 5 s or it failed. */
