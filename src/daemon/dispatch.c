@@ -34,7 +34,8 @@ struct op {
 	/*
 	 * May run long (scans, reports, imports, backups) or answer more than
 	 * DISPATCH_DEFER_MAX: run on a thread of its own, not on one of the
-	 * few event-loop workers every session shares (server.c).
+	 * few event-loop workers every session shares (server.c).  A list
+	 * that list_is_quick() stays on the worker.
 	 */
 	int runs_long;
 };
@@ -91,6 +92,44 @@ op_find(const char *name)
 		if (strcmp(ops[i].name, name) == 0)
 			return &ops[i];
 	return NULL;
+}
+
+/*
+ * A page of customers near the start, without filters, is a walk of the
+ * scope index for at most STORE_LIST_MAX rows (migration 9, docs/schema.md):
+ * a millisecond or two, so it is served on a worker, whose warm page cache
+ * makes it faster still.  Any other list may sort or count a large set
+ * (an agent's calls at a million customers: most of a second).
+ */
+#define QUICK_LIST_OFFSET_MAX 1000u
+
+static int
+list_is_quick(const cbor_item_t *args)
+{
+	const cbor_item_t *f;
+	uint64_t offset = 0;
+	char kind[32];
+
+	if (args == NULL || msg_get_str(args, "kind", kind, sizeof(kind)) !=
+	    COFFER_OK || strcmp(kind, "customer") != 0)
+		return 0;
+	if ((f = msg_get(args, "filters")) != NULL &&
+	    (!cbor_isa_map(f) || cbor_map_size(f) > 0))
+		return 0;
+	if (msg_get(args, "offset") != NULL &&
+	    (msg_get_uint(args, "offset", &offset) != COFFER_OK ||
+	    offset > QUICK_LIST_OFFSET_MAX))
+		return 0;
+	return 1;
+}
+
+/* Must this request leave the workers for a thread of its own? */
+static int
+runs_long(const struct op *op, const cbor_item_t *args)
+{
+	if (!op->runs_long)
+		return 0;
+	return !(op->fn == handle_record_list && list_is_quick(args));
 }
 
 /* { "code", "name", "message", ? "field" } */
@@ -691,7 +730,7 @@ dispatch_request(struct request *r, const unsigned char *msg, size_t len,
 	if (status == COFFER_OK && (op = op_find(opname)) == NULL)
 		status = coffer_detail(&d, COFFER_ERR_NOT_FOUND, "op",
 		    "unknown operation '%s'", opname);
-	if (status == COFFER_OK && op->runs_long && !r->on_own_thread) {
+	if (status == COFFER_OK && !r->on_own_thread && runs_long(op, args)) {
 		rc = DISPATCH_LONG;	/* nothing done yet: run it there */
 		goto unlock;
 	}
