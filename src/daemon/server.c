@@ -906,23 +906,43 @@ start_conn(struct server *s, int fd, int is_unix)
 	pthread_attr_destroy(&attr);
 }
 
-/* Shut every open connection for reading, then wait for them to end. */
+/* Shut every open connection with how, under the registry lock. */
+static void
+shut_all(struct server *s, int how)
+{
+	struct conn *c;
+
+	for (c = s->conns; c != NULL; c = c->next)
+		shutdown(c->fd, how);
+}
+
+/*
+ * Shut every open connection for reading, so the requests in progress
+ * finish and are answered, and wait for the sessions to end.  Past 10 s the
+ * rest are cut off for writing too (their answers are lost, their records
+ * are not) and waited for without a deadline: a long request still running
+ * on its own thread uses the server and the daemon's context, which the
+ * caller frees once this returns.
+ */
 static void
 drain(struct server *s)
 {
 	struct timespec deadline;
-	struct conn *c;
 
 	pthread_mutex_lock(&s->lock);
-	for (c = s->conns; c != NULL; c = c->next)
-		shutdown(c->fd, SHUT_RD);
+	shut_all(s, SHUT_RD);
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += 10;
 	while (s->nconns > 0)
 		if (pthread_cond_timedwait(&s->idle, &s->lock, &deadline) != 0)
 			break;
-	if (s->nconns > 0)
-		log_warn("%u sessions still open at shutdown", s->nconns);
+	if (s->nconns > 0) {
+		log_warn("%u sessions still busy 10 s after the stop: cut off; "
+		    "waiting for their requests to end", s->nconns);
+		shut_all(s, SHUT_RDWR);
+	}
+	while (s->nconns > 0)
+		pthread_cond_wait(&s->idle, &s->lock);
 	pthread_mutex_unlock(&s->lock);
 }
 
