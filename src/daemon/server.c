@@ -65,7 +65,8 @@ struct conn {
 	struct conn *next;       /* registry */
 	/* From the login on: */
 	struct session *sess;
-	struct store *st;        /* the session's own database connection */
+	struct store *st;        /* the session's own connection, opened by
+	                          * its first long request (conn_own_store) */
 	struct request r;
 	struct frame_reader in;  /* the request being read */
 	struct reply_slot slot;
@@ -620,6 +621,26 @@ conn_run_long(struct conn *c, unsigned char *msg, size_t len,
 }
 
 /*
+ * The session's own database connection, for its long requests: opened by
+ * the first, then kept (an import's staging table lives on it).  Most
+ * sessions never need one, and an idle one costs memory.
+ */
+static int
+conn_own_store(struct conn *c)
+{
+	struct daemon_ctx *d = c->srv->d;
+	int rc;
+
+	if (c->st != NULL)
+		return COFFER_OK;
+	rc = store_open(d->keys.db_path, d->keys.db_key, 0, &c->st);
+	if (rc != COFFER_OK)
+		log_err("%s: cannot open the database: %s", c->peer,
+		    coffer_strerror(rc));
+	return rc;
+}
+
+/*
  * One request, start to answer, on a worker (with the worker's database
  * connection) or, worker_st NULL, on a thread of its own (with the
  * session's).  Takes msg.  Ends with the connection armed, handed on (a
@@ -633,6 +654,12 @@ conn_turn(struct conn *c, unsigned char *msg, size_t len,
 	size_t resplen = 0;
 	int rc, own_thread = worker_st == NULL;
 
+	if (own_thread && (rc = conn_own_store(c)) != COFFER_OK) {
+		sodium_memzero(msg, len);
+		free(msg);
+		conn_end(c, rc);
+		return;
+	}
 	c->r.on_own_thread = own_thread;
 	c->r.st = own_thread ? c->st : worker_st;
 	rc = dispatch_request(&c->r, msg, len, &resp, &resplen);
@@ -690,7 +717,7 @@ conn_serve(struct conn *c, struct store *worker_st)
 		return;
 	}
 	atomic_store(&c->last_request, now_seconds());
-	conn_turn(c, msg, len, worker_st != NULL ? worker_st : c->st);
+	conn_turn(c, msg, len, worker_st);
 }
 
 /*
@@ -850,6 +877,10 @@ conn_main(void *arg)
 	}
 	atomic_fetch_add(&d->connections, 1);
 	log_info("%s: %s logged in", c->peer, r->user);
+	/* Workers serve its requests through their own connections; a long
+	 * request opens the session's again (conn_own_store). */
+	store_close(c->st);
+	c->st = r->st = NULL;
 	/* The receive timeout is the sweep's job now; sends on a long
 	 * request's thread still block at most this long. */
 	set_timeout(c->fd, s->cfg.idle_timeout);
