@@ -102,6 +102,16 @@ append(struct audit_log *l, int64_t target, uint64_t *seq)
 	return audit_append(l, &e, seq);
 }
 
+/* n records (targets 0..n-1), each durable before the next. */
+static void
+append_n(struct audit_log *l, int n)
+{
+	int k;
+
+	for (k = 0; k < n; k++)
+		assert_int_equal(append(l, k, NULL), COFFER_OK);
+}
+
 /* The whole log through the verification engine: its fault kind. */
 static int
 verify_dir(struct fx *f, struct av_ctx **out)
@@ -317,16 +327,13 @@ t_rotation(void **state)
 	char path[PATH_MAX];
 	struct stat sb;
 	size_t n = 0, i;
-	int k;
 
 	f->o.segment_max_bytes = 4096;
 	l = open_ok(f);
-	for (k = 0; k < 120; k++)
-		assert_int_equal(append(l, k, NULL), COFFER_OK);
+	append_n(l, 120);
 	audit_close(l);
 	l = open_ok(f);
-	for (k = 0; k < 30; k++)
-		assert_int_equal(append(l, k, NULL), COFFER_OK);
+	append_n(l, 30);
 	audit_close(l);
 	assert_int_equal(seg_list(f->dir, &firsts, &n), COFFER_OK);
 	assert_true(n >= 5);
@@ -359,12 +366,11 @@ t_padding(void **state)
 	char path[PATH_MAX];
 	struct stat sb;
 	size_t n = 0;
-	int k, fd;
+	int fd;
 
 	f->o.segment_max_bytes = 8192;
 	l = open_ok(f);
-	for (k = 0; k < 10; k++)
-		assert_int_equal(append(l, k, NULL), COFFER_OK);
+	append_n(l, 10);
 	assert_int_equal(seg_list(f->dir, &firsts, &n), COFFER_OK);
 	seg_path(f, firsts[n - 1], path, sizeof(path));
 	assert_int_equal(stat(path, &sb), 0);
@@ -377,8 +383,7 @@ t_padding(void **state)
 	c = NULL;
 	free(firsts);
 	/* a crash leaves the zeros: the next open continues after the data */
-	for (k = 0; k < 60; k++)
-		assert_int_equal(append(l, k, NULL), COFFER_OK);
+	append_n(l, 60);
 	audit_close(l);
 	l = open_ok(f);
 	assert_int_equal(append(l, 99, NULL), COFFER_OK);
@@ -435,10 +440,9 @@ t_reopen_refuses_tampering(void **state)
 	struct audit_log *l = open_ok(f);
 	char path[PATH_MAX], msg[256], save[PATH_MAX + 16];
 	struct stat sb;
-	int k, fd;
+	int fd;
 
-	for (k = 0; k < 20; k++)
-		assert_int_equal(append(l, k, NULL), COFFER_OK);
+	append_n(l, 20);
 	audit_close(l);
 	seg_path(f, 0, path, sizeof(path));
 	snprintf(save, sizeof(save), "%s.orig", path);
@@ -656,10 +660,8 @@ t_fail_closed_injected(void **state)
 	char ops[64][32];
 	uint64_t counts[64], seq;
 	size_t n;
-	int k;
 
-	for (k = 0; k < 5; k++)
-		assert_int_equal(append(l, k, NULL), COFFER_OK);
+	append_n(l, 5);
 	audit_test_fail_writes(l, 2);
 	assert_int_equal(append(l, 100, NULL), COFFER_ERR_AUDIT);
 	audit_health(l, &h);
@@ -692,15 +694,13 @@ t_fail_closed_env(void **state)
 	struct fx *f = *state;
 	struct audit_log *l;
 	char ops[16][32];
-	int k;
 
 	setenv("COFFER_AUDIT_FAIL_AFTER", "3", 1);
 	setenv("COFFER_AUDIT_FAIL_TIMES", "1", 1);
 	l = open_ok(f);
 	unsetenv("COFFER_AUDIT_FAIL_AFTER");
 	unsetenv("COFFER_AUDIT_FAIL_TIMES");
-	for (k = 0; k < 3; k++)
-		assert_int_equal(append(l, k, NULL), COFFER_OK);
+	append_n(l, 3);
 	assert_int_equal(append(l, 3, NULL), COFFER_ERR_AUDIT);
 	assert_int_equal(append(l, 4, NULL), COFFER_OK);
 	assert_int_equal(append(l, 5, NULL), COFFER_OK);
@@ -719,10 +719,8 @@ t_fail_closed_deleted_segment(void **state)
 	struct audit_health h;
 	char path[PATH_MAX], ops[16][32];
 	struct av_ctx *c = NULL;
-	int k;
 
-	for (k = 0; k < 5; k++)
-		assert_int_equal(append(l, k, NULL), COFFER_OK);
+	append_n(l, 5);
 	seg_path(f, 0, path, sizeof(path));
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(append(l, 5, NULL), COFFER_ERR_AUDIT);
@@ -749,10 +747,9 @@ t_fail_closed_replaced_segment(void **state)
 	struct fx *f = *state;
 	struct audit_log *l = open_ok(f);
 	char path[PATH_MAX], save[PATH_MAX + 8];
-	int k, fd;
+	int fd;
 
-	for (k = 0; k < 5; k++)
-		assert_int_equal(append(l, k, NULL), COFFER_OK);
+	append_n(l, 5);
 	seg_path(f, 0, path, sizeof(path));
 	snprintf(save, sizeof(save), "%s.keep", path);
 	assert_int_equal(rename(path, save), 0);
@@ -807,8 +804,7 @@ t_fail_closed_tmpfs(void **state)
 		skip();
 	}
 	l = open_ok(f);
-	for (k = 0; k < 10; k++)
-		assert_int_equal(append(l, k, NULL), COFFER_OK);
+	append_n(l, 10);
 	snprintf(filler, sizeof(filler), "%s/filler", f->dir);
 	fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	memset(buf, 'x', sizeof(buf));

@@ -943,6 +943,37 @@ check_workflow_action(enum policy_action a, const char *kind,
 }
 
 /*
+ * A workflow action of the default policy, as an agent sees it: granted
+ * on kind, own scope, with a write vector in which both fields are
+ * writable; refused on other_kind in words; not an update; refused to the
+ * compliance officer.
+ */
+static void
+check_agent_action(const struct policy *p, enum policy_action a,
+    const char *kind, const char *f1, const char *f2,
+    const char *other_kind, const char *reason)
+{
+	struct policy_subject s = subject("agent", "confidential");
+	struct policy_decision d;
+
+	assert_int_equal(policy_decide(p, &s, a, schema_kind(kind), &d),
+	    COFFER_OK);
+	assert_int_equal(d.scope.kind, SCOPE_OWN);
+	assert_non_null(d.fields);
+	assert_int_equal(policy_check_write(p, &d, f1), COFFER_OK);
+	assert_int_equal(policy_check_write(p, &d, f2), COFFER_OK);
+	assert_int_equal(policy_decide(p, &s, a, schema_kind(other_kind), &d),
+	    COFFER_ERR_DENIED);
+	assert_string_equal(d.reason, reason);
+	assert_int_equal(policy_decide(p, &s, POLICY_UPDATE, schema_kind(kind),
+	    &d), COFFER_ERR_DENIED);
+	s = subject("compliance", "secret");
+	assert_int_equal(policy_decide(p, &s, a, schema_kind(kind), &d),
+	    COFFER_ERR_DENIED);
+	check_workflow_action(a, kind, f1);
+}
+
+/*
  * The complete action (docs/workflow.md, followup.done): granted on
  * follow-ups only, own for an agent and team for a manager; its decision
  * carries the write vector (status and outcome), and it is not an update.
@@ -951,32 +982,17 @@ static void
 test_complete(void **state)
 {
 	struct policy *p = load_default();
-	const struct kind_def *fu = schema_kind("followup");
 	struct policy_decision d;
-	struct policy_subject s = subject("agent", "confidential");
+	struct policy_subject s = subject("manager", "secret");
 
 	(void)state;
-	assert_int_equal(policy_decide(p, &s, POLICY_COMPLETE, fu, &d),
-	    COFFER_OK);
-	assert_int_equal(d.scope.kind, SCOPE_OWN);
-	assert_non_null(d.fields);
-	assert_int_equal(policy_check_write(p, &d, "status"), COFFER_OK);
-	assert_int_equal(policy_check_write(p, &d, "outcome"), COFFER_OK);
-	assert_int_equal(policy_decide(p, &s, POLICY_COMPLETE,
-	    schema_kind("customer"), &d), COFFER_ERR_DENIED);
-	assert_string_equal(d.reason,
+	check_agent_action(p, POLICY_COMPLETE, "followup", "status",
+	    "outcome", "customer",
 	    "your role (agent) may not complete customers");
-	assert_int_equal(policy_decide(p, &s, POLICY_UPDATE, fu, &d),
-	    COFFER_ERR_DENIED);
-	s = subject("manager", "secret");
-	assert_int_equal(policy_decide(p, &s, POLICY_COMPLETE, fu, &d),
-	    COFFER_OK);
+	assert_int_equal(policy_decide(p, &s, POLICY_COMPLETE,
+	    schema_kind("followup"), &d), COFFER_OK);
 	assert_int_equal(d.scope.kind, SCOPE_TEAM);
-	s = subject("compliance", "secret");
-	assert_int_equal(policy_decide(p, &s, POLICY_COMPLETE, fu, &d),
-	    COFFER_ERR_DENIED);
 	assert_string_equal(policy_action_name(POLICY_COMPLETE), "complete");
-	check_workflow_action(POLICY_COMPLETE, "followup", "status");
 	policy_free(p);
 }
 
@@ -989,28 +1005,11 @@ static void
 test_screen(void **state)
 {
 	struct policy *p = load_default();
-	const struct kind_def *cust = schema_kind("customer");
-	struct policy_decision d;
-	struct policy_subject s = subject("agent", "confidential");
 
 	(void)state;
-	assert_int_equal(policy_decide(p, &s, POLICY_SCREEN, cust, &d),
-	    COFFER_OK);
-	assert_int_equal(d.scope.kind, SCOPE_OWN);
-	assert_non_null(d.fields);
-	assert_int_equal(policy_check_write(p, &d, "stage"), COFFER_OK);
-	assert_int_equal(policy_check_write(p, &d, "exclude_reason"),
-	    COFFER_OK);
-	assert_int_equal(policy_decide(p, &s, POLICY_SCREEN,
-	    schema_kind("call"), &d), COFFER_ERR_DENIED);
-	assert_string_equal(d.reason, "your role (agent) may not screen calls");
-	assert_int_equal(policy_decide(p, &s, POLICY_UPDATE, cust, &d),
-	    COFFER_ERR_DENIED);
-	s = subject("compliance", "secret");
-	assert_int_equal(policy_decide(p, &s, POLICY_SCREEN, cust, &d),
-	    COFFER_ERR_DENIED);
+	check_agent_action(p, POLICY_SCREEN, "customer", "stage",
+	    "exclude_reason", "call", "your role (agent) may not screen calls");
 	assert_string_equal(policy_action_name(POLICY_SCREEN), "screen");
-	check_workflow_action(POLICY_SCREEN, "customer", "stage");
 	policy_free(p);
 }
 
