@@ -35,6 +35,9 @@ cbor_item_t *msg_new_null(void);
 
 /* Add key -> value to a map (value reference is taken).  COFFER_ERR_NOMEM. */
 int msg_put(cbor_item_t *map, const char *key, cbor_item_t *value);
+/* A new map {key: value} in *out; value is taken, also on failure (a
+ * handler's result, in one step).  COFFER_ERR_NOMEM. */
+int msg_map_of(const char *key, cbor_item_t *value, cbor_item_t **out);
 int msg_put_str(cbor_item_t *map, const char *key, const char *s);
 int msg_put_int(cbor_item_t *map, const char *key, int64_t v);
 int msg_put_uint(cbor_item_t *map, const char *key, uint64_t v);

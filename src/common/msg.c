@@ -436,6 +436,26 @@ out:
 }
 
 int
+msg_map_of(const char *key, cbor_item_t *value, cbor_item_t **out)
+{
+	cbor_item_t *m = msg_new_map();
+	int r;
+
+	*out = NULL;
+	if (m == NULL) {
+		if (value != NULL)
+			cbor_decref(&value);
+		return COFFER_ERR_NOMEM;
+	}
+	if ((r = msg_put(m, key, value)) != COFFER_OK) {
+		cbor_decref(&m);
+		return r;
+	}
+	*out = m;
+	return COFFER_OK;
+}
+
+int
 msg_put_str(cbor_item_t *map, const char *key, const char *s)
 {
 	return msg_put(map, key, msg_new_str(s));

@@ -388,14 +388,11 @@ handle_record_list(struct request *r, const cbor_item_t *args,
 	    (uint32_t)cbor_array_size(recs), d)) != COFFER_OK) ||
 	    (rc = present_rows(&dec, recs, &seen)) != COFFER_OK)
 		goto out;
+	rc = msg_map_of("records", recs, &res);
+	recs = NULL; /* taken */
+	if (rc != COFFER_OK)
+		goto out;
 	rc = COFFER_ERR_NOMEM;
-	if ((res = msg_new_map()) == NULL)
-		goto out;
-	if (msg_put(res, "records", recs) != COFFER_OK) {
-		recs = NULL;
-		goto out;
-	}
-	recs = NULL; /* transferred */
 	if (msg_put_uint(res, "total", total) != COFFER_OK ||
 	    msg_put_uint(res, "offset", offset) != COFFER_OK ||
 	    access_put_seen(&dec, &seen, res) != COFFER_OK)

@@ -359,7 +359,7 @@ done_result(struct request *r, int64_t id, cbor_item_t **result)
 {
 	struct store_scope all = { SCOPE_ALL, 0, "", 0, 0 };
 	struct access_decision rd;
-	cbor_item_t *rec = NULL, *shown = NULL, *res = NULL;
+	cbor_item_t *rec = NULL, *shown = NULL;
 	int64_t version = 0;
 	int rc;
 
@@ -375,21 +375,10 @@ done_result(struct request *r, int64_t id, cbor_item_t **result)
 	    msg_put_str(shown, "status", "done") != COFFER_OK ||
 	    msg_put_int(shown, "version", version) != COFFER_OK)
 		rc = COFFER_ERR_NOMEM;
-	if (rc != COFFER_OK)
-		goto out;
-	rc = COFFER_ERR_NOMEM;
-	if ((res = msg_new_map()) == NULL ||
-	    msg_put(res, "followup", shown) != COFFER_OK)
-		goto out;
-	shown = NULL; /* taken */
-	*result = res;
-	res = NULL;
-	rc = COFFER_OK;
-out:
-	if (shown != NULL)
+	if (rc == COFFER_OK)
+		rc = msg_map_of("followup", shown, result);
+	else if (shown != NULL)
 		cbor_decref(&shown);
-	if (res != NULL)
-		cbor_decref(&res);
 	cbor_decref(&rec);
 	return rc;
 }

@@ -199,6 +199,20 @@ test_big_map_sorted(void **state)
 	cbor_decref(&ordered);
 }
 
+/* msg_map_of: one entry; a failed builder upstream (NULL) is refused. */
+static void
+test_map_of(void **state)
+{
+	cbor_item_t *m = NULL;
+
+	(void)state;
+	assert_int_equal(msg_map_of("k", msg_new_uint(5), &m), COFFER_OK);
+	expect_enc(m, B(0xa1, 0x61, 'k', 0x05));
+	m = (cbor_item_t *)1;
+	assert_int_equal(msg_map_of("k", NULL, &m), COFFER_ERR_NOMEM);
+	assert_null(m);
+}
+
 static void
 test_put_duplicate_key(void **state)
 {
@@ -552,6 +566,7 @@ main(void)
 		cmocka_unit_test(test_map_keys_sorted),
 		cmocka_unit_test(test_nested_maps_sorted),
 		cmocka_unit_test(test_big_map_sorted),
+		cmocka_unit_test(test_map_of),
 		cmocka_unit_test(test_put_duplicate_key),
 		cmocka_unit_test(test_encode_rejects_duplicates),
 		cmocka_unit_test(test_encode_rejects_non_protocol_items),
