@@ -106,4 +106,11 @@ expect_grep() {
 }
 
 # json_field FIELD: value of a top-level-ish "FIELD": number in $OUT.
+# flip FILE OFFSET: invert one byte in place. Writing a fixed byte instead
+# would leave the file unchanged whenever that byte was already there.
+flip() {
+	_b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "$(printf '\\%03o' $((255 - _b)))" |
+	    dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
 json_num() { grep -Eo "\"$1\": *[0-9]+" "$OUT" | head -1 | grep -Eo '[0-9]+$'; }

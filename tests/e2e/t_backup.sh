@@ -126,11 +126,6 @@ expect_grep 1 'wrong or damaged key file' "verify with a wrong key file fails" \
 
 # --- damaged backups: each fault named, each refused by restore -----------
 damaged() { rm -rf "$TMP/bad"; cp -a "$BK" "$TMP/bad"; }
-flip() { # flip FILE OFFSET: invert one byte
-	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-	printf "$(printf '\\%03o' $((255 - b)))" |
-	    dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
-}
 damaged; flip "$TMP/bad/coffer.db" 100000
 expect_grep 1 'bad/coffer.db: SHA-256 differs' "a flipped byte in the db copy: verify names coffer.db" \
     "$ADMIN" backup verify "$TMP/bad" -k "$VAULT/master.key" --key "$VAULT/daemon.pub"

@@ -62,7 +62,7 @@ expect_grep 6 'bad signature' "the current key alone cannot vouch for the start 
 cp -r "$VAULT/audit" "$TMP/tampered"
 SEG=$(ls "$TMP/tampered"/seg-*.log | head -1)
 OFF=$(grep -abo 'nsig' "$SEG" | head -1 | cut -d: -f1)
-printf 'Z' | dd of="$SEG" bs=1 seek=$((OFF + 20)) conv=notrunc 2>/dev/null
+flip "$SEG" $((OFF + 20))
 expect_grep 6 'forged key announcement' "a tampered key announcement is rejected" \
     "$VERIFY" --key "$TMP/audit0.pub" "$TMP/tampered"
 rm -rf "$TMP/tampered"

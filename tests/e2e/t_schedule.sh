@@ -153,7 +153,7 @@ expect_grep 9 'another vault key|signed by another' "another daemon's key is ref
 expect_grep 0 '"manifest": *"[0-9a-f]{64}"' "coffer --json backup verify" \
     as admin --json backup verify "$B1"
 cp -a "$B1" "$TMP/damaged"
-printf 'X' | dd of="$TMP/damaged/coffer.db" bs=1 seek=5000 conv=notrunc 2>/dev/null
+flip "$TMP/damaged/coffer.db" 5000
 expect_grep 7 'coffer.db' "a damaged copy is refused, naming the file (exit 7)" \
     as admin backup verify "$TMP/damaged"
 rm -rf "$TMP/damaged"
