@@ -405,7 +405,7 @@ t_prepare_sanitizes(void **state)
 {
 	char longs[3000];
 	struct audit_event e = { .op = "x", .peer = "a\xff" "b\xc3(",
-	    .decision = AUDIT_ALLOWED };
+	    .reason = "caf\xc3\xa9 \xe2\x80\x94 ok", .decision = AUDIT_ALLOWED };
 	struct arec_pre p;
 	struct arec_view v;
 	unsigned char prev[32] = { 0 }, *buf;
@@ -422,6 +422,9 @@ t_prepare_sanitizes(void **state)
 	assert_int_equal(arec_parse(buf, n, &v), COFFER_OK);
 	assert_int_equal(v.vlen[AK_PEER], 1 + 5);
 	assert_memory_equal(v.val[AK_PEER] + 1, "a?b?(", 5);
+	/* valid UTF-8 beyond ASCII is kept as it is */
+	assert_int_equal(v.vlen[AK_WHY], 1 + 12);
+	assert_memory_equal(v.val[AK_WHY] + 1, "caf\xc3\xa9 \xe2\x80\x94 ok", 12);
 	assert_int_equal(v.vlen[AK_ACTOR], 3 + AREC_STR_MAX);
 	free(buf);
 	arec_pre_free(&p);
