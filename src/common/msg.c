@@ -406,8 +406,8 @@ text_is(const cbor_item_t *it, const char *s, size_t n)
 	    (n == 0 || memcmp(cbor_string_handle(it), s, n) == 0);
 }
 
-int
-msg_put(cbor_item_t *map, const char *key, cbor_item_t *value)
+static int
+put_pair(cbor_item_t *map, const char *key, cbor_item_t *value, int check)
 {
 	cbor_item_t *k = NULL;
 	int r = COFFER_OK;
@@ -418,7 +418,7 @@ msg_put(cbor_item_t *map, const char *key, cbor_item_t *value)
 		r = COFFER_ERR_INVALID;
 		goto out;
 	}
-	if (msg_get(map, key) != NULL) {
+	if (check && msg_get(map, key) != NULL) {
 		r = COFFER_ERR_CONFLICT;
 		goto out;
 	}
@@ -433,6 +433,18 @@ out:
 		cbor_decref(&k);
 	cbor_decref(&value);
 	return r;
+}
+
+int
+msg_put(cbor_item_t *map, const char *key, cbor_item_t *value)
+{
+	return put_pair(map, key, value, 1);
+}
+
+int
+msg_put_fresh(cbor_item_t *map, const char *key, cbor_item_t *value)
+{
+	return put_pair(map, key, value, 0);
 }
 
 int

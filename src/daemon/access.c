@@ -162,6 +162,26 @@ masked_value(const struct field_def *f, enum mask_format fmt,
 	return msg_new_str(out);
 }
 
+/*
+ * schema_field, looking from *next on: a stored record's keys come in
+ * field order (row_to_map), so each is found at the first step instead of
+ * after a scan from the start.
+ */
+static const struct field_def *
+field_from(const struct kind_def *k, const char *name, size_t *next)
+{
+	size_t i, j;
+
+	for (j = 0; j < k->nfields; j++) {
+		i = (*next + j) % k->nfields;
+		if (strcmp(k->fields[i].name, name) == 0) {
+			*next = i + 1;
+			return &k->fields[i];
+		}
+	}
+	return NULL;
+}
+
 int
 access_present(const struct access_decision *d, const cbor_item_t *rec,
     cbor_item_t **out, struct access_seen *seen)
@@ -171,9 +191,9 @@ access_present(const struct access_decision *d, const cbor_item_t *rec,
 	struct cbor_pair *p;
 	cbor_item_t *m = NULL, *v;
 	char name[64];
-	size_t i, fi;
+	size_t i, fi, next = 0;
 
-	if (k == NULL || d->pd.fields == NULL || d->pd.formats == NULL ||
+	if (k == NULL || k->nfields == 0 || d->pd.fields == NULL || d->pd.formats == NULL ||
 	    !cbor_isa_map(rec))
 		return COFFER_ERR_INTERNAL;
 	if ((m = msg_new_map()) == NULL)
@@ -182,7 +202,7 @@ access_present(const struct access_decision *d, const cbor_item_t *rec,
 	for (i = 0; i < cbor_map_size(rec); i++) {
 		if (msg_item_str(p[i].key, name, sizeof(name)) != COFFER_OK)
 			continue;
-		f = schema_field(k, name);
+		f = field_from(k, name, &next);
 		fi = f != NULL ? (size_t)(f - k->fields) : 0;
 		if (f == NULL || fi >= d->pd.nfields || fi >= POLICY_MAX_FIELDS)
 			continue; /* not the schema's: never shown */

@@ -1648,7 +1648,8 @@ bind_value(sqlite3_stmt *s, int idx, const struct field_def *f,
 	}
 }
 
-/* One row (columns in field order) as a record map; NULLs are omitted. */
+/* One row (columns in field order) as a record map; NULLs are omitted.
+ * The schema's field names are distinct (test_schema), so no lookups. */
 static int
 row_to_map(sqlite3_stmt *s, const struct kind_def *k, cbor_item_t **out)
 {
@@ -1670,16 +1671,16 @@ row_to_map(sqlite3_stmt *s, const struct kind_def *k, cbor_item_t **out)
 		case FT_PHONE:
 		case FT_EMAIL:
 			txt = (const char *)sqlite3_column_text(s, (int)i);
-			rc = txt != NULL ? msg_put_str(m, f->name, txt) :
-			    COFFER_ERR_NOMEM;
+			rc = txt != NULL ? msg_put_fresh(m, f->name,
+			    msg_new_str(txt)) : COFFER_ERR_NOMEM;
 			break;
 		case FT_BOOL:
-			rc = msg_put_bool(m, f->name,
-			    sqlite3_column_int(s, (int)i));
+			rc = msg_put_fresh(m, f->name,
+			    msg_new_bool(sqlite3_column_int(s, (int)i)));
 			break;
 		default:
-			rc = msg_put_int(m, f->name,
-			    sqlite3_column_int64(s, (int)i));
+			rc = msg_put_fresh(m, f->name,
+			    msg_new_int(sqlite3_column_int64(s, (int)i)));
 			break;
 		}
 	}

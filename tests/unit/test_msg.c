@@ -230,6 +230,28 @@ test_put_duplicate_key(void **state)
 	cbor_decref(&m);
 }
 
+/* msg_put_fresh adds without looking; a key added twice by mistake is
+ * still caught, by the encoder. */
+static void
+test_put_fresh(void **state)
+{
+	cbor_item_t *m = msg_new_map();
+	int64_t i = 0;
+
+	(void)state;
+	assert_int_equal(msg_put_fresh(m, "a", msg_new_int(1)), COFFER_OK);
+	assert_int_equal(msg_put_fresh(m, "b", msg_new_int(2)), COFFER_OK);
+	assert_int_equal(msg_put_fresh(m, "c", NULL), COFFER_ERR_NOMEM);
+	assert_int_equal(msg_put_fresh(NULL, "c", msg_new_int(3)),
+	    COFFER_ERR_INVALID);
+	assert_int_equal(cbor_map_size(m), 2);
+	assert_int_equal(msg_item_int(msg_get(m, "b"), &i), COFFER_OK);
+	assert_int_equal(i, 2);
+	assert_int_equal(enc_status(cbor_incref(m)), COFFER_OK);
+	assert_int_equal(msg_put_fresh(m, "a", msg_new_int(3)), COFFER_OK);
+	assert_int_equal(enc_status(m), COFFER_ERR_INVALID);
+}
+
 /* A map with duplicate keys built by hand is refused by the encoder. */
 static void
 test_encode_rejects_duplicates(void **state)
@@ -568,6 +590,7 @@ main(void)
 		cmocka_unit_test(test_big_map_sorted),
 		cmocka_unit_test(test_map_of),
 		cmocka_unit_test(test_put_duplicate_key),
+		cmocka_unit_test(test_put_fresh),
 		cmocka_unit_test(test_encode_rejects_duplicates),
 		cmocka_unit_test(test_encode_rejects_non_protocol_items),
 		cmocka_unit_test(test_encode_indefinite_becomes_definite),
