@@ -876,7 +876,7 @@ handle_request_list(struct request *r, const cbor_item_t *args,
 {
 	int64_t *idv = NULL;
 	struct store_request q;
-	cbor_item_t *res = NULL, *arr = NULL, *one = NULL;
+	cbor_item_t *arr = NULL, *one = NULL;
 	char state[16];
 	size_t i, n = 0;
 	int rc, mine = 0, yes;
@@ -900,7 +900,7 @@ handle_request_list(struct request *r, const cbor_item_t *args,
 	    COFFER_OK)
 		goto out;
 	rc = COFFER_ERR_NOMEM;
-	if ((arr = msg_new_array()) == NULL || (res = msg_new_map()) == NULL)
+	if ((arr = msg_new_array()) == NULL)
 		goto out;
 	for (i = 0; i < n; i++) {
 		if ((rc = store_request_get(r->st, idv[i], &q)) != COFFER_OK)
@@ -912,21 +912,12 @@ handle_request_list(struct request *r, const cbor_item_t *args,
 		if (rc != COFFER_OK)
 			goto out;
 	}
-	rc = COFFER_ERR_NOMEM;
-	if (msg_put(res, "requests", arr) != COFFER_OK) {
-		arr = NULL;
-		goto out;
-	}
-	arr = NULL;
-	*result = res;
-	res = NULL;
-	rc = COFFER_OK;
+	rc = msg_map_of("requests", arr, result);
+	arr = NULL;	/* taken */
 out:
 	free(idv);
 	if (arr != NULL)
 		cbor_decref(&arr);
-	if (res != NULL)
-		cbor_decref(&res);
 	return rc;
 }
 
@@ -1516,7 +1507,7 @@ handle_record_history(struct request *r, const cbor_item_t *args,
 		return rc;
 	memset(&seen, 0, sizeof(seen));
 	rc = COFFER_ERR_NOMEM;
-	if ((arr = msg_new_array()) == NULL || (res = msg_new_map()) == NULL)
+	if ((arr = msg_new_array()) == NULL)
 		goto out;
 	for (i = 0; i < n; i++) {
 		if ((rc = history_entry(r, &dec, &h[i], &seen, &e)) !=
@@ -1525,12 +1516,11 @@ handle_record_history(struct request *r, const cbor_item_t *args,
 		if ((rc = msg_push(arr, e)) != COFFER_OK)
 			goto out;
 	}
-	rc = COFFER_ERR_NOMEM;
-	if (msg_put(res, "history", arr) != COFFER_OK) {
-		arr = NULL;
+	rc = msg_map_of("history", arr, &res);
+	arr = NULL;	/* taken */
+	if (rc != COFFER_OK)
 		goto out;
-	}
-	arr = NULL;
+	rc = COFFER_ERR_NOMEM;
 	if (msg_put_bool(res, "deleted", deleted) != COFFER_OK ||
 	    access_put_seen(&dec, &seen, res) != COFFER_OK)
 		goto out;
