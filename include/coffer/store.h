@@ -30,6 +30,12 @@ struct store;
 int store_open(const char *path, const unsigned char key[32], int create,
     struct store **out);
 void store_close(struct store *st);
+/*
+ * From any thread: make the statement st's connection is running (if any)
+ * stop with COFFER_ERR_UNAVAILABLE, for a stop that cannot wait for a long
+ * query.  The caller keeps st open for the duration of the call.
+ */
+void store_interrupt(struct store *st);
 
 /*
  * Process-wide: past this many bytes of SQLite memory, every connection's

@@ -244,7 +244,10 @@ insert_one(void *arg, int64_t line, const unsigned char *map, size_t len)
 	if (rc != COFFER_OK) {
 		char msg[sizeof(in->d->message)];
 
-		snprintf(msg, sizeof(msg), "%s", in->d->message);
+		/* a store failure without words of its own (the daemon
+		 * stopping, a full disk) is named by its status */
+		snprintf(msg, sizeof(msg), "%s", in->d->message[0] != '\0' ?
+		    in->d->message : coffer_strerror(rc));
 		return coffer_detail(in->d, rc, in->d->field, "line %lld: %s; "
 		    "nothing was imported", (long long)line, msg);
 	}

@@ -66,7 +66,8 @@ struct conn {
 	/* From the login on: */
 	struct session *sess;
 	struct store *st;        /* the session's own connection, opened by
-	                          * its first long request (conn_own_store) */
+	                          * its first long request (conn_own_store);
+	                          * set under srv->lock (drain interrupts it) */
 	struct request r;
 	struct frame_reader in;  /* the request being read */
 	struct reply_slot slot;
@@ -517,6 +518,20 @@ conn_release(struct conn *c)
 	conn_arm(c);
 }
 
+/* Set c->st, returning the old one: under the registry lock, because drain
+ * may interrupt a query on it from another thread. */
+static struct store *
+conn_swap_store(struct conn *c, struct store *st)
+{
+	struct store *old;
+
+	pthread_mutex_lock(&c->srv->lock);
+	old = c->st;
+	c->st = st;
+	pthread_mutex_unlock(&c->srv->lock);
+	return old;
+}
+
 static void
 conn_free(struct conn *c)
 {
@@ -524,7 +539,7 @@ conn_free(struct conn *c)
 
 	frame_reader_reset(&c->in);
 	session_free(c->sess);
-	store_close(c->st);
+	store_close(conn_swap_store(c, NULL));
 	/* Out of the registry before the fd number can be reused. */
 	conn_unregister(s, c);
 	close(c->fd);
@@ -629,14 +644,17 @@ static int
 conn_own_store(struct conn *c)
 {
 	struct daemon_ctx *d = c->srv->d;
+	struct store *st = NULL;
 	int rc;
 
 	if (c->st != NULL)
 		return COFFER_OK;
-	rc = store_open(d->keys.db_path, d->keys.db_key, 0, &c->st);
+	rc = store_open(d->keys.db_path, d->keys.db_key, 0, &st);
 	if (rc != COFFER_OK)
 		log_err("%s: cannot open the database: %s", c->peer,
 		    coffer_strerror(rc));
+	else
+		conn_swap_store(c, st);
 	return rc;
 }
 
@@ -832,16 +850,18 @@ conn_main(void *arg)
 	struct daemon_ctx *d = s->d;
 	struct request *r = &c->r;
 	struct epoll_event ev;
+	struct store *st = NULL;
 	int rc;
 
 	r->d = d;
 	set_timeout(c->fd, s->cfg.handshake_timeout);
-	if ((rc = store_open(d->keys.db_path, d->keys.db_key, 0, &c->st)) !=
+	if ((rc = store_open(d->keys.db_path, d->keys.db_key, 0, &st)) !=
 	    COFFER_OK) {
 		log_err("%s: cannot open the database: %s", c->peer,
 		    coffer_strerror(rc));
 		goto fail;
 	}
+	conn_swap_store(c, st);
 	r->st = c->st;
 	r->peer = c->peer;
 	rc = session_server_rot(c->fd, d->keys.identity_pk, d->keys.sign,
@@ -879,8 +899,8 @@ conn_main(void *arg)
 	log_info("%s: %s logged in", c->peer, r->user);
 	/* Workers serve its requests through their own connections; a long
 	 * request opens the session's again (conn_own_store). */
-	store_close(c->st);
-	c->st = r->st = NULL;
+	store_close(conn_swap_store(c, NULL));
+	r->st = NULL;
 	/* The receive timeout is the sweep's job now; sends on a long
 	 * request's thread still block at most this long. */
 	set_timeout(c->fd, s->cfg.idle_timeout);
@@ -947,33 +967,75 @@ shut_all(struct server *s, int how)
 		shutdown(c->fd, how);
 }
 
+/* Stop the query of every session running one on its own connection,
+ * under the registry lock (which keeps those connections open). */
+static void
+interrupt_all(struct server *s)
+{
+	struct conn *c;
+
+	for (c = s->conns; c != NULL; c = c->next)
+		store_interrupt(c->st);
+}
+
+static void
+deadline_in(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	ts->tv_sec += ts->tv_nsec / 1000000000L;
+	ts->tv_nsec %= 1000000000L;
+}
+
+/* How long requests in progress get to finish at a stop: 10 s.  Test
+ * builds take COFFER_DRAIN_GRACE_MS, so the cut-off can be tested. */
+static long
+drain_grace_ms(void)
+{
+#ifdef COFFER_TEST_HOOKS
+	const char *v = getenv("COFFER_DRAIN_GRACE_MS");
+
+	if (v != NULL && atol(v) > 0)
+		return atol(v);
+#endif
+	return 10000;
+}
+
 /*
  * Shut every open connection for reading, so the requests in progress
- * finish and are answered, and wait for the sessions to end.  Past 10 s the
- * rest are cut off for writing too (their answers are lost, their records
- * are not) and waited for without a deadline: a long request still running
+ * finish and are answered, and wait for the sessions to end.  Past the
+ * grace period the rest are cut off for writing too (their answers are
+ * lost, their records are not), the queries they are running are
+ * interrupted (they end with "unavailable", which their records say), and
+ * they are waited for without a deadline: a long request still running
  * on its own thread uses the server and the daemon's context, which the
- * caller frees once this returns.
+ * caller frees once this returns.  The interrupt is repeated every second
+ * for a request that goes on to another query.
  */
 static void
 drain(struct server *s)
 {
 	struct timespec deadline;
+	long grace = drain_grace_ms();
 
 	pthread_mutex_lock(&s->lock);
 	shut_all(s, SHUT_RD);
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += 10;
+	deadline_in(&deadline, grace);
 	while (s->nconns > 0)
 		if (pthread_cond_timedwait(&s->idle, &s->lock, &deadline) != 0)
 			break;
 	if (s->nconns > 0) {
-		log_warn("%u sessions still busy 10 s after the stop: cut off; "
-		    "waiting for their requests to end", s->nconns);
+		log_warn("%u sessions still busy %ld ms after the stop: cut "
+		    "off, their queries interrupted; waiting for their "
+		    "requests to end", s->nconns, grace);
 		shut_all(s, SHUT_RDWR);
 	}
-	while (s->nconns > 0)
-		pthread_cond_wait(&s->idle, &s->lock);
+	while (s->nconns > 0) {
+		interrupt_all(s);
+		deadline_in(&deadline, 1000);
+		(void)pthread_cond_timedwait(&s->idle, &s->lock, &deadline);
+	}
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -727,6 +727,8 @@ db_status(int rc)
 		return COFFER_ERR_NOMEM;
 	case SQLITE_NOTADB:
 		return COFFER_ERR_KEY;
+	case SQLITE_INTERRUPT:	/* store_interrupt: the daemon is stopping */
+		return COFFER_ERR_UNAVAILABLE;
 	case SQLITE_IOERR:
 	case SQLITE_FULL:
 	case SQLITE_CANTOPEN:
@@ -1006,6 +1008,13 @@ store_open(const char *path, const unsigned char key[32], int create,
 out:
 	store_close(st);
 	return rc;
+}
+
+void
+store_interrupt(struct store *st)
+{
+	if (st != NULL && st->db != NULL)
+		sqlite3_interrupt(st->db);
 }
 
 void

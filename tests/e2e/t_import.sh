@@ -3,8 +3,8 @@
 # import.md): UTF-8 with a BOM and GB18030 files with Chinese headers,
 # quoted fields with commas and newlines, all-or-nothing by default and
 # --skip-invalid with a rejects file, duplicates within the file and
-# against the vault, --check, who may import, the audit record, and a
-# 100,000-row file.
+# against the vault, --check, who may import, the audit record, a
+# 100,000-row file, and a stop in the middle of one.
 . tests/e2e/lib.sh
 make_vault 30
 start_daemon
@@ -118,6 +118,59 @@ expect_grep 0 "imported 100000 customers" "a 100,000-row file imports" \
 echo "# 100,000 rows imported in $(( ($(date +%s%N) - T0) / 1000000 )) ms (whole client command)"
 [ "$(count_customers)" -eq $((N2 + 100000)) ] && ok "100,000 customers more" ||
     not_ok "100,000 customers more"
+
+# --- a stop in the middle of a long import ------------------------------------
+# The daemon gets 1 ms of grace (a test build's COFFER_DRAIN_GRACE_MS; 10 s
+# otherwise), so the stop cuts the import's commit off and interrupts its
+# query: the daemon exits at once, nothing is half imported, and the log
+# says what happened.
+stop_daemon
+export COFFER_DRAIN_GRACE_MS=1
+start_daemon
+unset COFFER_DRAIN_GRACE_MS
+N3=$(count_customers)
+checks_done() { cat "$VAULT"/audit/seg-*.log |
+    grep -ao 'check: 100000 rows staged' | wc -l; }
+C0=$(checks_done)
+awk 'BEGIN { print "姓名,电话,公司"; for (i = 0; i < 100000; i++)
+    printf "客户%d,139%08d,公司%d\n", i, i, i % 97 }' >"$TMP/big2.csv"
+as mgr-north import customers "$TMP/big2.csv" --list big2 \
+    >"$TMP/imp.out" 2>"$TMP/imp.err" &
+IMP=$!
+# The client checks the staged rows, then commits them (about 3 s here).
+# The check's record is in the log before its answer leaves: then the
+# commit is on its way.
+i=0
+while [ "$(checks_done)" -le "$C0" ] && [ $i -lt 600 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+sleep 0.3
+T0=$(date +%s%N)
+kill -TERM "$DAEMON_PID"
+i=0
+while kill -0 "$DAEMON_PID" 2>/dev/null && [ $i -lt 100 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+MS=$(( ($(date +%s%N) - T0) / 1000000 ))
+if ! kill -0 "$DAEMON_PID" 2>/dev/null && [ "$MS" -lt 1500 ]; then
+	ok "a stop during a 100,000-row commit ends the daemon in $MS ms"
+else
+	not_ok "a stop during a 100,000-row commit ends the daemon within 1.5 s (took $MS ms)"
+	kill -KILL "$DAEMON_PID" 2>/dev/null
+fi
+wait "$DAEMON_PID" 2>/dev/null
+DAEMON_PID=
+wait "$IMP" 2>/dev/null && not_ok "the cut-off import reports a failure" ||
+    ok "the cut-off import reports a failure"
+grep -q 'still busy 1 ms after the stop: cut off, their queries interrupted' \
+    "$TMP/cofferd.log" && ok "the daemon says it cut the import off" ||
+    not_ok "the daemon says it cut the import off"
+start_daemon
+[ "$(count_customers)" -eq "$N3" ] && ok "nothing of the cut-off import was kept" ||
+    not_ok "nothing of the cut-off import was kept ($(count_customers), had $N3)"
+expect_grep 0 "import.commit +customer +error .*unavailable" \
+    "the interrupted commit is audited as an error" \
+    as compliance audit search --op import.commit --limit 50
 stop_daemon
 expect 0 "coffer-verify accepts the log" "$BIN/coffer-verify" -q \
     --key "$VAULT/audit/audit.vkey" "$VAULT/audit"

@@ -12,10 +12,12 @@
 
 #include <dirent.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -178,6 +180,57 @@ teardown(void **state)
 	test_rm_tree(f->dir);
 	free(f);
 	return 0;
+}
+
+/* Interrupting ------------------------------------------------------- */
+
+struct long_query {
+	struct store *st;
+	int status;
+};
+
+/* Counts to 300 million: tens of seconds unless interrupted. */
+static void *
+run_long_query(void *arg)
+{
+	struct long_query *q = arg;
+	sqlite3_stmt *s = NULL;
+
+	q->status = store_prep(q->st, "WITH RECURSIVE c(x) AS (SELECT 1 "
+	    "UNION ALL SELECT x + 1 FROM c WHERE x < 300000000) "
+	    "SELECT count(*) FROM c", &s);
+	if (q->status == COFFER_OK)
+		q->status = store_db_status(sqlite3_step(s));
+	sqlite3_finalize(s);
+	return NULL;
+}
+
+/* store_interrupt from another thread ends a running query with
+ * "unavailable" (the daemon's stop), and the connection goes on working. */
+static void
+test_interrupt(void **state)
+{
+	struct fx *f = *state;
+	struct long_query q = { .st = f->st, .status = -1 };
+	struct timespec t0, t1, nap = { 0, 200 * 1000000L };
+	struct store_user u;
+	pthread_t t;
+	double secs;
+
+	store_interrupt(NULL);	/* nothing to stop: no effect */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(pthread_create(&t, NULL, run_long_query, &q), 0);
+	nanosleep(&nap, NULL);
+	store_interrupt(f->st);
+	pthread_join(t, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_int_equal(q.status, COFFER_ERR_UNAVAILABLE);
+	assert_true(secs < 5.0);
+	/* the next query is not affected */
+	assert_int_equal(store_user_get(f->st, "a1", &u), COFFER_OK);
+	assert_int_equal(u.id, f->a1);
 }
 
 /* Opening ------------------------------------------------------------ */
@@ -1340,6 +1393,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_list_counts_migration,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_plan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_interrupt, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
