@@ -66,7 +66,8 @@ obuf_put(struct obuf *b, const void *src, size_t n)
 	if (n > SIZE_MAX - b->len)
 		return COFFER_ERR_TOO_BIG;
 	if (b->len + n > b->cap) {
-		ncap = b->cap ? b->cap : 64;
+		/* a record's answer fits the first buffer: one allocation */
+		ncap = b->cap ? b->cap : 1024;
 		while (ncap < b->len + n) {
 			if (ncap > SIZE_MAX / 2)
 				return COFFER_ERR_TOO_BIG;
@@ -201,20 +202,21 @@ enc_map_reorder(struct obuf *b, size_t start, const struct enc_span *sp,
     size_t n)
 {
 	size_t i, at = start, total = b->len - start;
-	unsigned char *copy;
+	unsigned char small[2048], *copy = small;
 
 	for (i = 0; i < n && sp[i].off == at; i++)
 		at += sp[i].len;
 	if (i == n)
 		return COFFER_OK;	/* already in order */
-	if ((copy = malloc(total)) == NULL)
+	if (total > sizeof(small) && (copy = malloc(total)) == NULL)
 		return COFFER_ERR_NOMEM;
 	memcpy(copy, b->p + start, total);
 	for (i = 0, at = start; i < n; i++) {
 		memcpy(b->p + at, copy + (sp[i].off - start), sp[i].len);
 		at += sp[i].len;
 	}
-	free(copy);
+	if (copy != small)
+		free(copy);
 	return COFFER_OK;
 }
 

@@ -173,16 +173,20 @@ test_big_map_sorted(void **state)
 	cbor_item_t *a = msg_new_map(), *b = msg_new_map();
 	unsigned char *x = NULL, *y = NULL;
 	size_t nx = 0, ny = 0, i;
-	char key[8];
+	char key[8], val[40];
 
 	(void)state;
-	/* keys k0..k99; in key order: k0..k9 (shorter), then k10..k99 */
+	/* keys k0..k99; in key order: k0..k9 (shorter), then k10..k99; the
+	 * values make the map bigger than the reorder's stack copy */
 	for (i = 0; i < 100; i++) {
 		snprintf(key, sizeof(key), "k%zu", (i * 37) % 100);
-		assert_int_equal(msg_put_uint(a, key, (i * 37) % 100),
-		    COFFER_OK);
+		snprintf(val, sizeof(val), "value %03zu of the scrambled map",
+		    (i * 37) % 100);
+		assert_int_equal(msg_put_str(a, key, val), COFFER_OK);
 		snprintf(key, sizeof(key), "k%zu", i);
-		assert_int_equal(msg_put_uint(b, key, i), COFFER_OK);
+		snprintf(val, sizeof(val), "value %03zu of the scrambled map",
+		    i);
+		assert_int_equal(msg_put_str(b, key, val), COFFER_OK);
 	}
 	assert_int_equal(msg_put(scrambled, "zz", a), COFFER_OK);
 	assert_int_equal(msg_put_str(scrambled, "b", "x"), COFFER_OK);
@@ -191,6 +195,7 @@ test_big_map_sorted(void **state)
 	assert_int_equal(msg_encode(scrambled, &x, &nx), COFFER_OK);
 	assert_int_equal(msg_encode(ordered, &y, &ny), COFFER_OK);
 	assert_int_equal(nx, ny);
+	assert_true(nx > 2048);
 	assert_memory_equal(x, y, nx);
 	assert_memory_equal(x, "\xa2\x61" "b", 3);	/* "b" first */
 	free(x);
