@@ -150,6 +150,7 @@ start_daemon "$ON"
 coffer_run audit-on list "$CLIENTS" "$SSECS"
 coffer_run audit-on create "$CLIENTS" "$SSECS"
 coffer_run audit-on mix "$CLIENTS" "$SSECS"
+coffer_run audit-on request "$CLIENTS" "$SSECS"
 coffer_run audit-on-256 get 256 "$SSECS"
 stop_daemon
 

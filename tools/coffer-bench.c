@@ -27,6 +27,7 @@
 #include "coffer/access.h"
 #include "coffer/err.h"
 #include "coffer/keys.h"
+#include "coffer/approval.h"
 #include "coffer/msg.h"
 #include "coffer/policy.h"
 #include "coffer/schema.h"
@@ -38,12 +39,17 @@
 #define LIST_SPAN 1000      /* list pages are drawn from the first 1000 */
 #define REQ_MAX 512         /* encoded request buffer */
 
-enum workload { W_GET, W_LIST, W_CREATE, W_MIX };
+enum workload { W_GET, W_LIST, W_CREATE, W_MIX, W_REQUEST };
 enum phase { PH_WARMUP, PH_MEASURE, PH_STOP };
-enum opkind { OP_GET, OP_LIST, OP_CREATE };
+/* OP_FILE and OP_APPROVE: the change-request flow's second and third
+ * steps (its first is an OP_GET, for the record's version). */
+enum opkind { OP_GET, OP_LIST, OP_CREATE, OP_FILE, OP_APPROVE, OP_KINDS };
 
 static const char *const workload_names[] = { "get", "list", "create",
-	"mix" };
+	"mix", "request" };
+static const char *const op_names[OP_KINDS] = { "get", "list", "create",
+	"request", "approve" };
+#define MANAGERS 2          /* mgr-north (agent01-05), mgr-south (06-10) */
 
 struct config {
 	const char *vault, *socket, *label;
@@ -368,6 +374,54 @@ req_create(struct wr *w, uint64_t id, int64_t cust, uint64_t started,
 	cb_head(w, 0, (uint64_t)cust);
 }
 
+static void
+cb_bytes(struct wr *w, const unsigned char *p, size_t n)
+{
+	cb_head(w, 2, n);
+	memcpy(w->b + w->n, p, n);
+	w->n += n;
+}
+
+/* request.create: an update of the customer's company, keys in the order
+ * id < op < kind < fields < reason < version. */
+static void
+req_file(struct wr *w, uint64_t id, int64_t cust, uint64_t version,
+    uint64_t n)
+{
+	char company[48];
+
+	snprintf(company, sizeof(company), "Bench Trading %" PRIu64, n);
+	req_start(w, id, "request.create", 6);
+	cb_str(w, "id");
+	cb_head(w, 0, (uint64_t)cust);
+	cb_str(w, "op");
+	cb_str(w, "update");
+	cb_str(w, "kind");
+	cb_str(w, "customer");
+	cb_str(w, "fields");
+	cb_head(w, 5, 1);
+	cb_str(w, "company");
+	cb_str(w, company);
+	cb_str(w, "reason");
+	cb_str(w, "coffer-bench: the customer's company changed");
+	cb_str(w, "version");
+	cb_head(w, 0, version);
+}
+
+/* request.approve, signed: keys id < comment < signature. */
+static void
+req_approve(struct wr *w, uint64_t id, uint64_t req_id,
+    const unsigned char sig[APPROVAL_SIG_BYTES])
+{
+	req_start(w, id, "request.approve", 3);
+	cb_str(w, "id");
+	cb_head(w, 0, req_id);
+	cb_str(w, "comment");
+	cb_str(w, "");
+	cb_str(w, "signature");
+	cb_bytes(w, sig, APPROVAL_SIG_BYTES);
+}
+
 /* --- one session ------------------------------------------------------ */
 
 struct agent {
@@ -388,6 +442,7 @@ struct bench {
 	unsigned char daemon_pk[32];
 	struct agent agents[AGENTS_MAX];
 	unsigned nagents;
+	struct agent managers[MANAGERS]; /* the request workload's approvers */
 	_Atomic int phase;
 	pthread_barrier_t ready;
 	pthread_mutex_t err_mu;
@@ -509,6 +564,36 @@ conn_call(struct conn *c, const struct wr *w, uint64_t id,
 	return conn_finish(c, id, result, err, errsz);
 }
 
+/*
+ * A filed request must be pending with its id and hash; an approval must
+ * have applied it (one approval is all the shipped policy asks of a
+ * manager for a customer's data).
+ */
+static int
+check_flow(enum opkind k, const cbor_item_t *res, char *err, size_t errsz)
+{
+	const cbor_item_t *q = k == OP_FILE ? msg_get(res, "request") : res;
+	const unsigned char *h = NULL;
+	char state[16] = "";
+	uint64_t rid = 0;
+	size_t hlen = 0;
+
+	if (q == NULL || !cbor_isa_map(q) ||
+	    msg_get_uint(q, "id", &rid) != COFFER_OK || rid == 0 ||
+	    msg_get_str(q, "state", state, sizeof(state)) != COFFER_OK ||
+	    (k == OP_FILE && (msg_get_bytes(q, "hash", &h, &hlen) !=
+	    COFFER_OK || hlen != APPROVAL_HASH_BYTES))) {
+		snprintf(err, errsz, "%s: unexpected result", op_names[k]);
+		return COFFER_ERR_PROTO;
+	}
+	if (strcmp(state, k == OP_FILE ? "pending" : "applied") != 0) {
+		snprintf(err, errsz, "%s: request %" PRIu64 " is %s", op_names[k],
+		    rid, state);
+		return COFFER_ERR_CONFLICT;
+	}
+	return COFFER_OK;
+}
+
 /* The check each workload applies to what came back. */
 static int
 check_result(enum opkind k, const cbor_item_t *res, int64_t want_id,
@@ -537,6 +622,11 @@ check_result(enum opkind k, const cbor_item_t *res, int64_t want_id,
 			return COFFER_ERR_PROTO;
 		}
 		return COFFER_OK;
+	case OP_FILE:
+	case OP_APPROVE:
+		return check_flow(k, res, err, errsz);
+	case OP_KINDS:
+		break;
 	}
 	return COFFER_ERR_INTERNAL;
 }
@@ -624,6 +714,22 @@ collect_ids(struct bench *b, struct agent *a, uint64_t *rs, char *err,
 	return rc;
 }
 
+/* A user's secret key from the vault's keys/ into sodium_malloc'd memory. */
+static int
+load_key(const struct bench *b, struct agent *a)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/keys/%s.key", b->cfg.vault, a->name);
+	if ((a->sk = sodium_malloc(64)) == NULL)
+		return COFFER_ERR_NOMEM;
+	if ((rc = userkey_load_secret(path, NULL, 0, a->sk)) != COFFER_OK)
+		fprintf(stderr, "coffer-bench: %s: %s\n", path,
+		    coffer_strerror(rc));
+	return rc;
+}
+
 static int
 load_agents(struct bench *b)
 {
@@ -643,21 +749,21 @@ load_agents(struct bench *b)
 		struct agent *a = &b->agents[i];
 
 		snprintf(a->name, sizeof(a->name), "agent%02u", i + 1);
-		snprintf(path, sizeof(path), "%s/keys/%s.key", b->cfg.vault,
-		    a->name);
-		if ((a->sk = sodium_malloc(64)) == NULL)
-			return COFFER_ERR_NOMEM;
-		if ((rc = userkey_load_secret(path, NULL, 0, a->sk)) !=
-		    COFFER_OK) {
-			fprintf(stderr, "coffer-bench: %s: %s\n", path,
-			    coffer_strerror(rc));
+		if ((rc = load_key(b, a)) != COFFER_OK)
 			return rc;
-		}
 		if ((rc = collect_ids(b, a, &rs, err, sizeof(err))) !=
 		    COFFER_OK) {
 			fprintf(stderr, "coffer-bench: setup: %s\n", err);
 			return rc;
 		}
+	}
+	if (b->cfg.workload != W_REQUEST)
+		return COFFER_OK;
+	for (i = 0; i < MANAGERS; i++) {
+		snprintf(b->managers[i].name, sizeof(b->managers[i].name),
+		    "%s", i == 0 ? "mgr-north" : "mgr-south");
+		if ((rc = load_key(b, &b->managers[i])) != COFFER_OK)
+			return rc;
 	}
 	return COFFER_OK;
 }
@@ -667,6 +773,9 @@ free_agents(struct bench *b)
 {
 	unsigned i;
 
+	for (i = 0; i < MANAGERS; i++)
+		if (b->managers[i].sk != NULL)
+			sodium_free(b->managers[i].sk);
 	for (i = 0; i < AGENTS_MAX; i++) {
 		if (b->agents[i].sk != NULL)
 			sodium_free(b->agents[i].sk);
@@ -692,6 +801,15 @@ struct slot {
 	enum opkind k;
 	int64_t cust;
 	uint64_t id, t0, hs_ns;
+	/* The request workload: the agent's session files a change to this
+	 * slot's own customer (no other slot touches it, so no conflicts),
+	 * its manager's session approves it. */
+	struct agent *mgr;
+	struct conn mc;
+	struct conn *cur;        /* where the outstanding request went */
+	int64_t own;             /* the slot's customer */
+	uint64_t version, req_id, nfiled;
+	unsigned char hash[APPROVAL_HASH_BYTES];
 };
 
 struct worker {
@@ -701,7 +819,7 @@ struct worker {
 	unsigned nslots;
 	uint64_t rs;
 	struct hist h;
-	uint64_t ok, errors, by_op[3];
+	uint64_t ok, errors, by_op[OP_KINDS];
 };
 
 static enum opkind
@@ -713,11 +831,75 @@ pick_op(struct worker *w)
 	case W_GET: return OP_GET;
 	case W_LIST: return OP_LIST;
 	case W_CREATE: return OP_CREATE;
+	case W_REQUEST: return OP_GET;	/* not used: see issue_flow */
 	case W_MIX:
 		break;
 	}
 	r = rnd_below(&w->rs, 100);   /* 80% reads, 15% creates, 5% lists */
 	return r < 80 ? OP_GET : r < 95 ? OP_CREATE : OP_LIST;
+}
+
+/*
+ * The change-request flow's next step: read the customer (for its
+ * version), file an update of it, approve that as the agent's manager,
+ * with the manager's signature over the request's hash.
+ */
+static int
+build_flow(struct slot *sl, struct wr *req)
+{
+	unsigned char sig[APPROVAL_SIG_BYTES];
+
+	sl->cur = sl->k == OP_APPROVE ? &sl->mc : &sl->c;
+	sl->id = sl->cur->next_id++;
+	sl->cust = sl->own;
+	switch (sl->k) {
+	case OP_GET:
+		req_get(req, sl->id, sl->own);
+		return COFFER_OK;
+	case OP_FILE:
+		req_file(req, sl->id, sl->own, sl->version, ++sl->nfiled);
+		return COFFER_OK;
+	case OP_APPROVE:
+		if (approval_sign(sl->mgr->sk, sl->req_id, sl->hash, "approve",
+		    "", sl->mgr->name, sig) != COFFER_OK)
+			return COFFER_ERR_CRYPTO;
+		req_approve(req, sl->id, sl->req_id, sig);
+		return COFFER_OK;
+	default:
+		return COFFER_ERR_INTERNAL;
+	}
+}
+
+/* What the flow's next step needs from this step's result. */
+static int
+take_flow(struct slot *sl, const cbor_item_t *res)
+{
+	const cbor_item_t *q;
+	const unsigned char *h = NULL;
+	size_t hlen = 0;
+	int64_t v = 0;
+
+	switch (sl->k) {
+	case OP_GET:
+		if (msg_get_int(msg_get(res, "record"), "version", &v) !=
+		    COFFER_OK || v < 1)
+			return COFFER_ERR_PROTO;
+		sl->version = (uint64_t)v;
+		sl->k = OP_FILE;
+		return COFFER_OK;
+	case OP_FILE:
+		q = msg_get(res, "request");
+		if (msg_get_uint(q, "id", &sl->req_id) != COFFER_OK ||
+		    msg_get_bytes(q, "hash", &h, &hlen) != COFFER_OK ||
+		    hlen != sizeof(sl->hash))
+			return COFFER_ERR_PROTO;
+		memcpy(sl->hash, h, hlen);
+		sl->k = OP_APPROVE;
+		return COFFER_OK;
+	default:
+		sl->k = OP_GET;
+		return COFFER_OK;
+	}
 }
 
 /* Build and send the slot's next request. */
@@ -729,6 +911,15 @@ issue(struct worker *w, struct slot *sl, char *err, size_t errsz)
 	struct wr req;
 	int rc;
 
+	if (w->b->cfg.workload == W_REQUEST) {
+		if ((rc = build_flow(sl, &req)) != COFFER_OK) {
+			snprintf(err, errsz, "%s: cannot sign the approval",
+			    sl->mgr->name);
+			return rc;
+		}
+		goto send;
+	}
+	sl->cur = &sl->c;
 	sl->k = pick_op(w);
 	sl->cust = a->ids[rnd_below(&w->rs, a->nids)];
 	sl->id = sl->c.next_id++;
@@ -746,27 +937,43 @@ issue(struct worker *w, struct slot *sl, char *err, size_t errsz)
 		req_create(&req, sl->id, sl->cust, (uint64_t)time(NULL) -
 		    rnd_below(&w->rs, 86400), 30 + rnd_below(&w->rs, 600));
 		break;
+	default:
+		return COFFER_ERR_INTERNAL;
 	}
+send:
 	sl->t0 = now_ns();
-	if ((rc = session_send(sl->c.s, req.b, req.n)) != COFFER_OK)
+	if ((rc = session_send(sl->cur->s, req.b, req.n)) != COFFER_OK)
 		snprintf(err, errsz, "session: %s", coffer_strerror(rc));
 	sl->outstanding = rc == COFFER_OK;
 	return rc;
 }
 
-/* Read and check the slot's response. */
+/* Read and check the slot's response; *k gets what it answered. */
 static int
-complete(struct slot *sl, char *err, size_t errsz)
+complete(struct slot *sl, enum opkind *k, char *err, size_t errsz)
 {
 	cbor_item_t *res = NULL;
 	int rc;
 
 	sl->outstanding = 0;
-	if ((rc = conn_finish(&sl->c, sl->id, &res, err, errsz)) == COFFER_OK)
+	*k = sl->k;
+	if ((rc = conn_finish(sl->cur, sl->id, &res, err, errsz)) == COFFER_OK)
 		rc = check_result(sl->k, res, sl->cust, err, errsz);
+	if (rc == COFFER_OK && sl->mgr != NULL &&
+	    (rc = take_flow(sl, res)) != COFFER_OK)
+		snprintf(err, errsz, "%s: unexpected result", op_names[*k]);
 	if (res != NULL)
 		cbor_decref(&res);
 	return rc;
+}
+
+static void
+slot_close(struct slot *sl)
+{
+	conn_close(&sl->c);
+	if (sl->mgr != NULL)
+		conn_close(&sl->mc);
+	sl->connected = 0;
 }
 
 static void
@@ -784,10 +991,9 @@ slot_failed(struct worker *w, struct slot *sl, int rc, const char *err)
 	w->errors++;
 	note_error(w->b, err);
 	if (rc == COFFER_ERR_IO || rc == COFFER_ERR_EOF ||
-	    rc == COFFER_ERR_CRYPTO || rc == COFFER_ERR_PROTO) {
-		conn_close(&sl->c);
-		sl->connected = 0;
-	}
+	    rc == COFFER_ERR_CRYPTO || rc == COFFER_ERR_PROTO ||
+	    sl->mgr != NULL)	/* a broken flow cannot go on */
+		slot_close(sl);
 }
 
 static void
@@ -804,6 +1010,10 @@ open_slots(struct worker *w)
 		t0 = now_ns();
 		rc = conn_open(w->b, sl->a, &sl->c);
 		sl->hs_ns = now_ns() - t0;
+		sl->cur = &sl->c;
+		if (rc == COFFER_OK && sl->mgr != NULL &&
+		    (rc = conn_open(w->b, sl->mgr, &sl->mc)) != COFFER_OK)
+			conn_close(&sl->c);
 		sl->connected = rc == COFFER_OK;
 		if (!sl->connected) {
 			w->errors++;
@@ -819,17 +1029,18 @@ static void
 turn(struct worker *w, struct slot *sl)
 {
 	char err[256];
+	enum opkind k;
 	uint64_t t1;
 	int rc;
 
-	rc = complete(sl, err, sizeof(err));
+	rc = complete(sl, &k, err, sizeof(err));
 	t1 = now_ns();
 	if (rc != COFFER_OK) {
 		slot_failed(w, sl, rc, err);
 	} else if (atomic_load(&w->b->phase) == PH_MEASURE) {
 		hist_add(&w->h, (t1 - sl->t0 + 500) / 1000);
 		w->ok++;
-		w->by_op[sl->k]++;
+		w->by_op[k]++;
 	}
 	if (sl->connected && atomic_load(&w->b->phase) != PH_STOP &&
 	    (rc = issue(w, sl, err, sizeof(err))) != COFFER_OK)
@@ -864,7 +1075,8 @@ worker_main(void *arg)
 	while (atomic_load(&w->b->phase) != PH_STOP) {
 		for (i = 0, n = 0; i < w->nslots; i++)
 			if (w->slots[i].connected) {
-				pf[n] = (struct pollfd){ .fd = w->slots[i].c.fd,
+				pf[n] = (struct pollfd){
+				    .fd = w->slots[i].cur->fd,
 				    .events = POLLIN };
 				who[n++] = &w->slots[i];
 			}
@@ -877,16 +1089,19 @@ worker_main(void *arg)
 				turn(w, who[i]);
 	}
 	/* The requests still out: their answers are read, not counted. */
-	for (i = 0; i < w->nslots; i++)
+	for (i = 0; i < w->nslots; i++) {
+		enum opkind k;
+
 		if (w->slots[i].connected && w->slots[i].outstanding &&
-		    complete(&w->slots[i], err, sizeof(err)) != COFFER_OK) {
+		    complete(&w->slots[i], &k, err, sizeof(err)) != COFFER_OK) {
 			w->errors++;
 			note_error(w->b, err);
 		}
+	}
 out:
 	for (i = 0; i < w->nslots; i++)
 		if (w->slots[i].connected)
-			conn_close(&w->slots[i].c);
+			slot_close(&w->slots[i]);
 	free(pf);
 	free(who);
 	return NULL;
@@ -896,7 +1111,7 @@ out:
 
 struct outcome {
 	struct hist h;
-	uint64_t ok, errors, by_op[3];
+	uint64_t ok, errors, by_op[OP_KINDS];
 	double secs, client_cpu_s;
 	double hs_mean_ms, hs_max_ms;
 	unsigned sessions;
@@ -927,7 +1142,7 @@ collect(struct worker *ws, unsigned n, struct slot *slots, unsigned nslots,
 		hist_merge(&o->h, &ws[i].h);
 		o->ok += ws[i].ok;
 		o->errors += ws[i].errors;
-		for (k = 0; k < 3; k++)
+		for (k = 0; k < OP_KINDS; k++)
 			o->by_op[k] += ws[i].by_op[k];
 	}
 	for (i = 0; i < nslots; i++) {
@@ -954,8 +1169,18 @@ run_load(struct bench *b, struct outcome *o)
 		free(ws);
 		return COFFER_ERR_NOMEM;
 	}
-	for (i = 0; i < b->cfg.clients; i++)
-		slots[i].a = &b->agents[i % b->nagents];
+	for (i = 0; i < b->cfg.clients; i++) {
+		struct agent *a = &b->agents[i % b->nagents];
+
+		slots[i].a = a;
+		if (b->cfg.workload != W_REQUEST)
+			continue;
+		/* agents 1-5 are mgr-north's, 6-10 mgr-south's; a slot's
+		 * customer is the agent's (i / nagents)-th, its own */
+		slots[i].mgr = &b->managers[(i % b->nagents) < 5 ? 0 : 1];
+		slots[i].own = a->ids[(i / b->nagents) % a->nids];
+		slots[i].k = OP_GET;
+	}
 	pthread_barrier_init(&b->ready, NULL, nt + 1);
 	atomic_store(&b->phase, PH_WARMUP);
 	for (i = 0; i < nt; i++) {
@@ -1038,8 +1263,9 @@ print_json(const struct bench *b, const struct outcome *o)
 	    c->clients, c->threads, o->sessions, o->secs, o->ok, o->errors,
 	    o->errors == 0 && o->ok > 0 ? "true" : "false", tps);
 	printf("\"ops\":{\"get\":%" PRIu64 ",\"list\":%" PRIu64 ",\"create\":%"
-	    PRIu64 "},", o->by_op[OP_GET], o->by_op[OP_LIST],
-	    o->by_op[OP_CREATE]);
+	    PRIu64 ",\"request\":%" PRIu64 ",\"approve\":%" PRIu64 "},",
+	    o->by_op[OP_GET], o->by_op[OP_LIST], o->by_op[OP_CREATE],
+	    o->by_op[OP_FILE], o->by_op[OP_APPROVE]);
 	printf("\"latency_us\":{\"mean\":%.1f,\"p50\":%" PRIu64 ",\"p90\":%"
 	    PRIu64 ",\"p99\":%" PRIu64 ",\"max\":%" PRIu64 "},",
 	    o->h.n ? (double)o->h.sum / (double)o->h.n : 0.0,
@@ -1068,9 +1294,15 @@ print_text(const struct bench *b, const struct outcome *o)
 	    c->label ? " [" : "", c->label ? c->label : "", c->label ? "]" : "",
 	    workload_names[c->workload], c->clients, o->sessions, o->secs);
 	printf("  throughput  %.0f requests/s (%" PRIu64 " requests; get %"
-	    PRIu64 ", list %" PRIu64 ", create %" PRIu64 ")\n",
+	    PRIu64 ", list %" PRIu64 ", create %" PRIu64 ", request %" PRIu64
+	    ", approve %" PRIu64 ")\n",
 	    o->secs > 0 ? (double)o->ok / o->secs : 0, o->ok,
-	    o->by_op[OP_GET], o->by_op[OP_LIST], o->by_op[OP_CREATE]);
+	    o->by_op[OP_GET], o->by_op[OP_LIST], o->by_op[OP_CREATE],
+	    o->by_op[OP_FILE], o->by_op[OP_APPROVE]);
+	if (c->workload == W_REQUEST)
+		printf("  flows       %.0f change requests filed and applied/s "
+		    "(read, file, approve)\n", o->secs > 0 ?
+		    (double)o->by_op[OP_APPROVE] / o->secs : 0);
 	printf("  latency     p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max "
 	    "%.2f ms  (mean %.2f ms)\n", hist_pct(&o->h, 0.5) / 1e3,
 	    hist_pct(&o->h, 0.9) / 1e3, hist_pct(&o->h, 0.99) / 1e3,
@@ -1164,7 +1396,7 @@ run_policy(const struct config *c)
 /* --- command line ----------------------------------------------------- */
 
 static const char usage_text[] =
-"usage: coffer-bench -d VAULT [-s SOCKET] [-w get|list|create|mix]\n"
+"usage: coffer-bench -d VAULT [-s SOCKET] [-w get|list|create|mix|request]\n"
 "                    [-c CLIENTS] [-j THREADS] [-t SECONDS]\n"
 "                    [--warmup SECONDS]\n"
 "                    [--pid DAEMON_PID] [--agents N] [--ids N] [--seed S]\n"
@@ -1182,6 +1414,11 @@ static const char usage_text[] =
 "  list    record.list of 50 own customers at a random offset < 1000\n"
 "  create  record.create of a call on an own customer\n"
 "  mix     80% get, 15% create, 5% list\n"
+"  request the change-request flow, three requests in turn: the agent\n"
+"          reads a customer of its own (one per session), files an\n"
+"          update of its company, and its manager (mgr-north for agent01-\n"
+"          05, mgr-south for agent06-10, on a second session) approves it\n"
+"          with a signature, which applies it\n"
 "Every response is checked; a run with any error is reported INVALID and\n"
 "exits 3.  --pid: report that process's CPU time over the measured\n"
 "window and its peak RSS (VmHWM).  --policy: time access_decide() alone.\n"
