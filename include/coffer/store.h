@@ -31,6 +31,14 @@ int store_open(const char *path, const unsigned char key[32], int create,
     struct store **out);
 void store_close(struct store *st);
 /*
+ * store_close without "PRAGMA optimize", for the daemon's short-lived
+ * connections (a login, a session's long requests): their optimize may
+ * want the write lock outside the daemon's write mutex, and waited up to
+ * the 5 s busy timeout while holding up a writer (creates of 4-5 s,
+ * docs/performance.md §7).  The workers' connections optimize at stop.
+ */
+void store_close_quiet(struct store *st);
+/*
  * From any thread: make the statement st's connection is running (if any)
  * stop with COFFER_ERR_UNAVAILABLE, for a stop that cannot wait for a long
  * query.  The caller keeps st open for the duration of the call.

@@ -1017,8 +1017,8 @@ store_interrupt(struct store *st)
 		sqlite3_interrupt(st->db);
 }
 
-void
-store_close(struct store *st)
+static void
+close_store(struct store *st, int optimize)
 {
 	size_t i, j;
 
@@ -1031,10 +1031,24 @@ store_close(struct store *st)
 	sqlite3_finalize(st->user_by_id);
 	sqlite3_finalize(st->insert);
 	if (st->db != NULL) {
-		sqlite3_exec(st->db, "PRAGMA optimize", NULL, NULL, NULL);
+		if (optimize)
+			sqlite3_exec(st->db, "PRAGMA optimize", NULL, NULL,
+			    NULL);
 		sqlite3_close_v2(st->db);
 	}
 	free(st);
+}
+
+void
+store_close(struct store *st)
+{
+	close_store(st, 1);
+}
+
+void
+store_close_quiet(struct store *st)
+{
+	close_store(st, 0);
 }
 
 /* Transactions ------------------------------------------------------- */
