@@ -297,22 +297,36 @@ save_checkpoint_file(struct audit_log *l, const char *text, size_t len)
 
 /* ---- the segment file (leader only) ------------------------------------ */
 
-/* Is seg_path still the file we hold open?  0 or an errno-like code. */
+/*
+ * Is seg_path still the file we hold open?  0 or an errno-like code.
+ * Only the identity is asked for, never the times: on Linux 6.13 and later
+ * a query of a file's times makes its next write stamp a fine-grained
+ * time, so every fdatasync would also write the inode block (a third
+ * device round trip per batch, docs/performance.md §6 "Session 6").
+ */
+static int
+identity_of(int dirfd, const char *path, int flags, struct statx *sx)
+{
+	return statx(dirfd, path, flags, STATX_INO | STATX_NLINK, sx);
+}
+
 static int
 check_identity(struct audit_log *l, char *why, size_t whysz)
 {
-	struct stat a, b;
+	struct statx a, b;
 
 	if (l->fd < 0) {
 		say(why, whysz, "no open segment");
 		return EBADF;
 	}
-	if (fstat(l->fd, &a) != 0 || stat(l->seg_path, &b) != 0 ||
-	    a.st_nlink == 0) {
+	if (identity_of(l->fd, "", AT_EMPTY_PATH, &a) != 0 ||
+	    identity_of(AT_FDCWD, l->seg_path, 0, &b) != 0 ||
+	    a.stx_nlink == 0) {
 		say(why, whysz, "%s was deleted", l->seg_path);
 		return ENOENT;
 	}
-	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+	if (a.stx_dev_major != b.stx_dev_major ||
+	    a.stx_dev_minor != b.stx_dev_minor || a.stx_ino != b.stx_ino) {
 		say(why, whysz, "%s was replaced by another file",
 		    l->seg_path);
 		return ESTALE;
@@ -323,9 +337,9 @@ check_identity(struct audit_log *l, char *why, size_t whysz)
 /*
  * Past the data, the open segment holds zero bytes written ahead of the
  * appends (PREALLOC_CHUNK at a time): a sync then writes data into blocks
- * the file already has, without changing its size or extents, so most
- * fdatasync calls write no inode update (2.4x faster here, measured in
- * docs/performance.md).  Readers stop at the zeros (FR_PAD).  RESERVE_BYTES
+ * the file already has, without changing its size or extents, so an
+ * fdatasync writes no inode update unless the modification time moved to
+ * a new clock tick (2.4x faster here, measured in docs/performance.md).  Readers stop at the zeros (FR_PAD).  RESERVE_BYTES
  * of them always remain, so "audit.unavailable" fits on a full disk.
  */
 static int
