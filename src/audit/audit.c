@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -297,36 +298,58 @@ save_checkpoint_file(struct audit_log *l, const char *text, size_t len)
 
 /* ---- the segment file (leader only) ------------------------------------ */
 
+/* Which file a path or descriptor names, and whether it is still linked. */
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+	nlink_t nlink;
+};
+
 /*
- * Is seg_path still the file we hold open?  0 or an errno-like code.
  * Only the identity is asked for, never the times: on Linux 6.13 and later
  * a query of a file's times makes its next write stamp a fine-grained
  * time, so every fdatasync would also write the inode block (a third
- * device round trip per batch, docs/performance.md §6 "Session 6").
+ * device round trip per batch, docs/performance.md §6 "Session 6").  A
+ * sandbox that refuses statx (EPERM) or a kernel without it gets stat.
  */
 static int
-identity_of(int dirfd, const char *path, int flags, struct statx *sx)
+identity_of(int dirfd, const char *path, int flags, struct file_id *id)
 {
-	return statx(dirfd, path, flags, STATX_INO | STATX_NLINK, sx);
+	struct statx sx;
+	struct stat sb;
+
+	if (statx(dirfd, path, flags, STATX_INO | STATX_NLINK, &sx) == 0) {
+		id->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+		id->ino = (ino_t)sx.stx_ino;
+		id->nlink = (nlink_t)sx.stx_nlink;
+		return 0;
+	}
+	if (errno != ENOSYS && errno != EPERM)
+		return -1;
+	if (fstatat(dirfd, path, &sb, flags) != 0)
+		return -1;
+	id->dev = sb.st_dev;
+	id->ino = sb.st_ino;
+	id->nlink = sb.st_nlink;
+	return 0;
 }
 
+/* Is seg_path still the file we hold open?  0 or an errno-like code. */
 static int
 check_identity(struct audit_log *l, char *why, size_t whysz)
 {
-	struct statx a, b;
+	struct file_id a, b;
 
 	if (l->fd < 0) {
 		say(why, whysz, "no open segment");
 		return EBADF;
 	}
 	if (identity_of(l->fd, "", AT_EMPTY_PATH, &a) != 0 ||
-	    identity_of(AT_FDCWD, l->seg_path, 0, &b) != 0 ||
-	    a.stx_nlink == 0) {
+	    identity_of(AT_FDCWD, l->seg_path, 0, &b) != 0 || a.nlink == 0) {
 		say(why, whysz, "%s was deleted", l->seg_path);
 		return ENOENT;
 	}
-	if (a.stx_dev_major != b.stx_dev_major ||
-	    a.stx_dev_minor != b.stx_dev_minor || a.stx_ino != b.stx_ino) {
+	if (a.dev != b.dev || a.ino != b.ino) {
 		say(why, whysz, "%s was replaced by another file",
 		    l->seg_path);
 		return ESTALE;
