@@ -31,13 +31,15 @@ int store_open(const char *path, const unsigned char key[32], int create,
     struct store **out);
 void store_close(struct store *st);
 /*
- * store_close without "PRAGMA optimize", for the daemon's short-lived
- * connections (a login, a session's long requests): their optimize may
- * want the write lock outside the daemon's write mutex, and waited up to
- * the 5 s busy timeout while holding up a writer (creates of 4-5 s,
- * docs/performance.md §7).  The workers' connections optimize at stop.
+ * Gather the query planner's statistics (sqlite_stat1) for every table
+ * whose statistics are missing or stale (PRAGMA optimize=0x10002, each
+ * index sampled up to STORE_ANALYSIS_LIMIT rows): about 2 s on a vault of
+ * a million customers never analysed, milliseconds once it has been.  The
+ * list queries need them: without, an agent's follow-ups took 2.0-2.6 s
+ * instead of 0.5 at a million customers (docs/performance.md §6).  It
+ * writes, so the caller holds the daemon's write mutex or is alone.
  */
-void store_close_quiet(struct store *st);
+int store_optimize(struct store *st);
 /*
  * From any thread: make the statement st's connection is running (if any)
  * stop with COFFER_ERR_UNAVAILABLE, for a stop that cannot wait for a long

@@ -516,6 +516,30 @@ check_database(struct vault *v, struct store **st)
 	return rc;
 }
 
+/*
+ * Before any session: statistics for the tables that have none or stale
+ * ones (store_optimize).  A vault that cannot gather them still serves,
+ * with slower lists; the retention sweep tries again within the hour.
+ */
+static void
+gather_statistics(struct store *st)
+{
+	struct timespec a, b;
+	long ms;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	rc = store_optimize(st);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (long)(b.tv_sec - a.tv_sec) * 1000 +
+	    (b.tv_nsec - a.tv_nsec) / 1000000;
+	if (rc != COFFER_OK)
+		log_warn("database statistics not gathered: %s; lists may be "
+		    "slow until the next try", coffer_strerror(rc));
+	else if (ms >= 100)
+		log_info("database statistics gathered in %ld ms", ms);
+}
+
 static void
 install_signals(void)
 {
@@ -968,8 +992,10 @@ main(int argc, char **argv)
 		ex = check_audit(v, &o);
 		if (ex == EXIT_OK)
 			printf("vault OK: %s\n", vault_dir(v));
-	} else
+	} else {
+		gather_statistics(st);
 		ex = serve(&o, v);
+	}
 	store_close(st);
 	vault_close(v);
 	return ex;

@@ -1,7 +1,8 @@
 /*
  * retention.c - erases tombstones whose retention period has ended
  * (docs/requests.md §6).  A sweeping thread with its own database
- * connection; every erasure is audited before it is committed.
+ * connection; every erasure is audited before it is committed.  The same
+ * thread refreshes the query planner's statistics every hour.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -17,6 +18,9 @@
 #include "coffer/retention.h"
 #include "coffer/schema.h"
 #include "coffer/store.h"
+
+/* SQLite's advice for long-lived connections: optimize hourly or daily. */
+#define STATISTICS_EVERY_S 3600
 
 struct retention {
 	struct daemon_ctx *d;
@@ -207,12 +211,32 @@ retention_sweep(struct daemon_ctx *d, struct store *st, int64_t now,
 	return rc;
 }
 
+/* Statistics that went stale since the start (store_optimize), refreshed
+ * under the write mutex: optimize writes, and every writer holds it. */
+static void
+refresh_statistics(struct daemon_ctx *d, struct store *st, time_t *last)
+{
+	time_t now = time(NULL);
+	int rc;
+
+	if (now - *last < STATISTICS_EVERY_S && now >= *last)
+		return;
+	*last = now;
+	pthread_mutex_lock(&d->write_lock);
+	rc = store_optimize(st);
+	pthread_mutex_unlock(&d->write_lock);
+	if (rc != COFFER_OK)
+		log_warn("retention: database statistics not refreshed: %s",
+		    coffer_strerror(rc));
+}
+
 static void *
 sweeper(void *arg)
 {
 	struct retention *r = arg;
 	struct store *st = NULL;
 	struct timespec until;
+	time_t stats_at = time(NULL);	/* gathered at start (cofferd.c) */
 	size_t n = 0;
 	int rc;
 
@@ -233,6 +257,7 @@ sweeper(void *arg)
 		else if (n > 0)
 			log_info("retention: erased %zu tombstone%s whose "
 			    "retention ended", n, n == 1 ? "" : "s");
+		refresh_statistics(r->d, st, &stats_at);
 		pthread_mutex_lock(&r->lock);
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += r->every_s;

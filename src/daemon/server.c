@@ -539,7 +539,7 @@ conn_free(struct conn *c)
 
 	frame_reader_reset(&c->in);
 	session_free(c->sess);
-	store_close_quiet(conn_swap_store(c, NULL));
+	store_close(conn_swap_store(c, NULL));
 	/* Out of the registry before the fd number can be reused. */
 	conn_unregister(s, c);
 	close(c->fd);
@@ -899,7 +899,7 @@ conn_main(void *arg)
 	log_info("%s: %s logged in", c->peer, r->user);
 	/* Workers serve its requests through their own connections; a long
 	 * request opens the session's again (conn_own_store). */
-	store_close_quiet(conn_swap_store(c, NULL));
+	store_close(conn_swap_store(c, NULL));
 	r->st = NULL;
 	/* The receive timeout is the sweep's job now; sends on a long
 	 * request's thread still block at most this long. */

@@ -67,9 +67,10 @@ report_fig_group(enum report_fig f)
 }
 
 /*
- * The vault runs no ANALYZE, and without statistics SQLite prefers the
- * equality on `deleted` (the retention sweep's <table>_erasable index)
- * to the agent's range: a scan of the whole table.  So the calls scan
+ * Without statistics SQLite prefers the equality on `deleted` (the
+ * retention sweep's <table>_erasable index) to the agent's range: a scan
+ * of the whole table.  The daemon gathers statistics at start
+ * (store_optimize), but a plan must not hang on them, so the calls scan
  * names its covering index, and elsewhere `+x.deleted` keeps `deleted`
  * out of index choice (docs/reports.md §5).
  *

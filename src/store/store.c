@@ -24,6 +24,8 @@
 #define KINDS_MAX 8        /* room in the statement cache */
 #define SQL_MAX 4096       /* longest statement we build */
 #define FILTERS_MAX 16
+/* Rows sampled per index by store_optimize (SQLite suggests 100-1000). */
+#define STORE_ANALYSIS_LIMIT 1000
 #define APPLICATION_ID 0x436f6666 /* "Coff" in the database header */
 #define SCOPES (SCOPE_ALL + 1)
 /*
@@ -1017,8 +1019,15 @@ store_interrupt(struct store *st)
 		sqlite3_interrupt(st->db);
 }
 
-static void
-close_store(struct store *st, int optimize)
+/*
+ * No "PRAGMA optimize" at close: statistics are gathered by the daemon at
+ * start and hourly, under its write mutex (store_optimize).  At close it
+ * came at no set time, a vault got statistics only once a daemon had
+ * stopped cleanly, and a login's connection could wait up to the busy
+ * timeout for the write lock while a writer waited on it.
+ */
+void
+store_close(struct store *st)
 {
 	size_t i, j;
 
@@ -1030,25 +1039,21 @@ close_store(struct store *st, int optimize)
 	sqlite3_finalize(st->user_by_name);
 	sqlite3_finalize(st->user_by_id);
 	sqlite3_finalize(st->insert);
-	if (st->db != NULL) {
-		if (optimize)
-			sqlite3_exec(st->db, "PRAGMA optimize", NULL, NULL,
-			    NULL);
+	if (st->db != NULL)
 		sqlite3_close_v2(st->db);
-	}
 	free(st);
 }
 
-void
-store_close(struct store *st)
+int
+store_optimize(struct store *st)
 {
-	close_store(st, 1);
-}
+	char sql[96];
 
-void
-store_close_quiet(struct store *st)
-{
-	close_store(st, 0);
+	if (st == NULL || st->db == NULL)
+		return COFFER_ERR_INVALID;
+	snprintf(sql, sizeof(sql), "PRAGMA analysis_limit = %d; "
+	    "PRAGMA optimize = 0x10002;", STORE_ANALYSIS_LIMIT);
+	return exec_sql(st->db, sql);
 }
 
 /* Transactions ------------------------------------------------------- */
