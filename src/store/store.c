@@ -1595,13 +1595,19 @@ sql_get_rows(struct sqlbuf *b, const struct kind_def *k, enum scope_kind sk,
 	    COFFER_OK;
 }
 
+static int sql_label_set(struct sqlbuf *b, const char *alias,
+    const char *none, unsigned allow);
+
 /*
  * The WHERE condition of a list in scope.  Rows reached through a customer
- * are selected by customer id set so the customer_id index drives it.
+ * are selected by customer id set so the customer_id index drives it; the
+ * label filter joins that set (a customer's label checked once, not once
+ * per call: an agent's count of calls at a million customers took 0.5-0.8
+ * s with a probe per row, 0.3-0.4 s so).  sql_label_cond adds the rest.
  */
 static int
 sql_scope_cond(struct sqlbuf *b, const struct kind_def *k,
-    enum scope_kind sk)
+    enum scope_kind sk, const struct store_scope *scope)
 {
 	const struct kind_def *ck = schema_kind("customer");
 	const struct field_def *of, *ref;
@@ -1624,9 +1630,16 @@ sql_scope_cond(struct sqlbuf *b, const struct kind_def *k,
 	sb_add(b, " AND t.%s IN (SELECT c.id FROM %s c WHERE c.%s", ref->name,
 	    ck->table, of->name);
 	if (sk == SCOPE_OWN)
-		sb_add(b, " = ?)");
+		sb_add(b, " = ?");
 	else
-		sb_add(b, " IN (%s))", team);
+		sb_add(b, " IN (%s)", team);
+	if (scope != NULL && scope->label_filter) {
+		sb_add(b, " AND ");
+		if (sql_label_set(b, "c", " IS NULL", scope->label_allow) !=
+		    COFFER_OK)
+			return COFFER_ERR_INTERNAL;
+	}
+	sb_add(b, ")");
 	return COFFER_OK;
 }
 
@@ -2352,7 +2365,7 @@ sql_label_set(struct sqlbuf *b, const char *alias, const char *none,
  */
 static int
 sql_label_cond(struct sqlbuf *b, const struct kind_def *k,
-    const struct store_scope *scope)
+    enum scope_kind sk, const struct store_scope *scope)
 {
 	const struct kind_def *ck = schema_kind("customer");
 	const struct field_def *ref;
@@ -2365,6 +2378,8 @@ sql_label_cond(struct sqlbuf *b, const struct kind_def *k,
 	}
 	if ((ref = customer_ref(k)) == NULL)
 		return COFFER_OK; /* not reached through a customer */
+	if (k->scope != SCOPE_VIA_OWNER_FIELD && sk != SCOPE_ALL)
+		return COFFER_OK; /* in sql_scope_cond's customer set */
 	sb_add(b, " AND (t.%s IS NULL OR EXISTS (SELECT 1 FROM %s lc "
 	    "INDEXED BY customers_label WHERE lc.id = t.%s AND ", ref->name,
 	    ck->table, ref->name);
@@ -2393,8 +2408,8 @@ list_where(struct sqlbuf *b, const struct kind_def *k, enum scope_kind sk,
 
 	sb_add(b, " FROM %s t WHERE %st.deleted = 0", k->table,
 	    page && sk == SCOPE_ALL ? "+" : "");
-	if ((rc = sql_scope_cond(b, k, sk)) != COFFER_OK ||
-	    (rc = sql_label_cond(b, k, scope)) != COFFER_OK)
+	if ((rc = sql_scope_cond(b, k, sk, scope)) != COFFER_OK ||
+	    (rc = sql_label_cond(b, k, sk, scope)) != COFFER_OK)
 		return rc;
 	for (i = 0; i < nfilters; i++) {
 		f = schema_field(k, filters[i].field);
@@ -2451,7 +2466,7 @@ counts_where(struct sqlbuf *b, const struct kind_def *k, enum scope_kind sk,
 	if (k != ck || nfilters > 0)
 		return COFFER_OK;
 	sb_add(b, " FROM customer_counts t WHERE 1");
-	if ((rc = sql_scope_cond(b, k, sk)) != COFFER_OK)
+	if ((rc = sql_scope_cond(b, k, sk, NULL)) != COFFER_OK)
 		return rc;
 	if (scope->label_filter) {
 		sb_add(b, " AND ");

@@ -1358,6 +1358,79 @@ test_list_plan(void **state)
 	assert_null(strstr(plan, "TEMP B-TREE"));
 }
 
+/*
+ * A list of calls in own or team scope with a label filter: the filter
+ * rides on the scope's customer set (sql_scope_cond).  Its total and its
+ * first page against plain SQL over a join, for every owner, team and
+ * ALL, and several allow-lists.
+ */
+static int
+calls_diff(struct fx *f, struct store_scope sc, const char *owners,
+    int filter, unsigned allow)
+{
+	cbor_item_t *arr = NULL;
+	uint64_t total = 0;
+	int64_t want, first, got;
+	char cond[640], sql[800];
+
+	sc.label_filter = filter;
+	sc.label_allow = allow;
+	assert_int_equal(store_record_list(f->st, schema_kind("call"), NULL,
+	    0, &sc, 5, 3, &arr, &total), COFFER_OK);
+	snprintf(cond, sizeof(cond), "FROM calls t JOIN customers c ON c.id"
+	    " = t.customer_id WHERE t.deleted = 0 AND %s AND (%d = 0 OR"
+	    " c.label IS NULL OR ((%u >> CASE c.label WHEN 'public' THEN 0"
+	    " WHEN 'internal' THEN 1 WHEN 'confidential' THEN 2 ELSE 3 END)"
+	    " & 1) = 1)", owners, filter, allow);
+	snprintf(sql, sizeof(sql), "SELECT count(*) %s", cond);
+	want = sql_int(f->st, sql);
+	snprintf(sql, sizeof(sql), "SELECT coalesce((SELECT t.id %s ORDER BY"
+	    " t.id LIMIT 1 OFFSET 3), 0)", cond);
+	first = sql_int(f->st, sql);
+	got = cbor_array_size(arr) > 0 ?
+	    rec_int(cbor_array_handle(arr)[0], "id") : 0;
+	cbor_decref(&arr);
+	if (total == (uint64_t)want && got == first)
+		return 0;
+	print_message("scope %d user %lld filter %d allow %u: total %llu,"
+	    " want %lld; first id %lld, want %lld\n", sc.kind,
+	    (long long)sc.user_id, filter, allow, (unsigned long long)total,
+	    (long long)want, (long long)got, (long long)first);
+	return 1;
+}
+
+static void
+test_list_calls_label_scope(void **state)
+{
+	static const unsigned allow[] = { 0, 1, 3, 5, 15 };
+	struct fx *f = *state;
+	const int64_t users[] = { f->a1, f->a2, f->b1, f->mgr };
+	char owners[128];
+	size_t i, j;
+	int d = 0;
+
+	seed_rnd();
+	fill_customers(f, 150);
+	/* two calls per customer, live or not, one in five tombstoned */
+	sql_exec(f->st, "INSERT INTO calls (customer_id, started, duration,"
+	    " created, updated) SELECT id, 1700000000 + id, 60, 1700000000,"
+	    " 1700000000 FROM customers, (SELECT 1 UNION ALL SELECT 2)");
+	sql_exec(f->st, "UPDATE calls SET deleted = 1 WHERE id % 5 = 0");
+	for (j = 0; j < sizeof(allow) / sizeof(allow[0]); j++) {
+		for (i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+			snprintf(owners, sizeof(owners), "c.owner_id = %lld",
+			    (long long)users[i]);
+			d += calls_diff(f, scope_of(SCOPE_OWN, users[i], NULL),
+			    owners, j > 0, allow[j]);
+		}
+		d += calls_diff(f, scope_of(SCOPE_TEAM, f->mgr, "east"),
+		    "c.owner_id IN (SELECT id FROM users WHERE team = 'east')",
+		    j > 0, allow[j]);
+		d += calls_diff(f, all_scope, "1", j > 0, allow[j]);
+	}
+	assert_int_equal(d, 0);
+}
+
 static int64_t
 stat_rows(struct store *st, const char *table)
 {
@@ -1399,6 +1472,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_and_wrong_key,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_optimize, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_calls_label_scope,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_file_not_a_vault,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_plaintext_on_disk,
