@@ -34,7 +34,8 @@ struct demo_options {
  * their calls, follow-ups and deals, and about one note per hundred
  * customers.  The users named in o must already exist.  Works in batches
  * of DEMO_BATCH customers, each its own transaction; on error the current
- * batch is rolled back and earlier batches stay.  COFFER_ERR_USAGE for bad
+ * batch is rolled back and earlier batches stay.  Ends by gathering the
+ * planner's statistics (store_optimize).  COFFER_ERR_USAGE for bad
  * options or a user id that names no user (checked before any write).
  */
 int demo_fill(struct store *st, const struct demo_options *o);

@@ -684,5 +684,9 @@ demo_fill(struct store *st, const struct demo_options *o)
 	}
 out:
 	close_bulks(&g);
+	/* what a daemon would gather at its first start (store_optimize),
+	 * gathered once here: a copied demo vault starts without the wait */
+	if (rc == COFFER_OK)
+		rc = store_optimize(st);
 	return rc;
 }

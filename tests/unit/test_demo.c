@@ -25,6 +25,7 @@
 #include "coffer/store.h"
 
 #include "helper.h"
+#include "../../src/store/store_int.h"
 
 #define NOW 1718000000 /* fixed clock: the output depends only on inputs */
 #define N_CUST 250
@@ -184,6 +185,23 @@ test_counts_and_progress(void **state)
 	assert_int_equal(count(f->st[1], "customer"), N_CUST);
 }
 
+/* Rows of the planner's statistics for a table (demo_fill gathers them). */
+static int64_t
+stat1_rows(struct store *st, const char *table)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(store_sqlite(st), "SELECT count(*) FROM"
+	    " sqlite_stat1 WHERE tbl = ?", -1, &s, NULL) != SQLITE_OK)
+		return -1;	/* no sqlite_stat1 at all */
+	sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
 static void
 test_batches(void **state)
 {
@@ -198,6 +216,7 @@ test_batches(void **state)
 	assert_int_equal(f->progress_calls, 2);
 	assert_int_equal(f->last_done, DEMO_BATCH + 10);
 	assert_int_equal(count(f->st[0], "customer"), DEMO_BATCH + 10);
+	assert_true(stat1_rows(f->st[0], "customers") > 0);
 }
 
 static void
