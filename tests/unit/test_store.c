@@ -1197,32 +1197,46 @@ scope_diff(struct fx *f, struct store_scope sc, const char *owners,
 	return total != want;
 }
 
-/* Mismatches over every owner, team and ALL, for a few allow-lists. */
+typedef int (*scope_diff_fn)(struct fx *, struct store_scope, const char *,
+    int, unsigned);
+
+/*
+ * Mismatches of diff over every owner, team and ALL, for a few
+ * allow-lists; col names the owner column in diff's SQL.
+ */
 static int
-totals_diff(struct fx *f)
+scopes_diff(struct fx *f, scope_diff_fn diff, const char *col)
 {
 	static const unsigned allow[] = { 0, 1, 3, 5, 15 };
 	const int64_t users[] = { f->a1, f->a2, f->b1, f->mgr };
+	static const char *const teams[] = { "east", "west" };
+	const int64_t leads[] = { f->mgr, f->b1 };
 	char owners[128];
 	size_t i, j;
 	int d = 0;
 
 	for (j = 0; j < sizeof(allow) / sizeof(allow[0]); j++) {
 		for (i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
-			snprintf(owners, sizeof(owners), "owner_id = %lld",
+			snprintf(owners, sizeof(owners), "%s = %lld", col,
 			    (long long)users[i]);
-			d += scope_diff(f, scope_of(SCOPE_OWN, users[i], NULL),
+			d += diff(f, scope_of(SCOPE_OWN, users[i], NULL),
 			    owners, j > 0, allow[j]);
 		}
-		d += scope_diff(f, scope_of(SCOPE_TEAM, f->mgr, "east"),
-		    "owner_id IN (SELECT id FROM users WHERE team = 'east')",
-		    j > 0, allow[j]);
-		d += scope_diff(f, scope_of(SCOPE_TEAM, f->b1, "west"),
-		    "owner_id IN (SELECT id FROM users WHERE team = 'west')",
-		    j > 0, allow[j]);
-		d += scope_diff(f, all_scope, "1", j > 0, allow[j]);
+		for (i = 0; i < 2; i++) {
+			snprintf(owners, sizeof(owners), "%s IN (SELECT id FROM"
+			    " users WHERE team = '%s')", col, teams[i]);
+			d += diff(f, scope_of(SCOPE_TEAM, leads[i], teams[i]),
+			    owners, j > 0, allow[j]);
+		}
+		d += diff(f, all_scope, "1", j > 0, allow[j]);
 	}
 	return d;
+}
+
+static int
+totals_diff(struct fx *f)
+{
+	return scopes_diff(f, scope_diff, "owner_id");
 }
 
 /* The counters' own invariant: no row counts nothing. */
@@ -1402,12 +1416,8 @@ calls_diff(struct fx *f, struct store_scope sc, const char *owners,
 static void
 test_list_calls_label_scope(void **state)
 {
-	static const unsigned allow[] = { 0, 1, 3, 5, 15 };
 	struct fx *f = *state;
-	const int64_t users[] = { f->a1, f->a2, f->b1, f->mgr };
-	char owners[128];
-	size_t i, j;
-	int d = 0;
+	int d;
 
 	seed_rnd();
 	fill_customers(f, 150);
@@ -1416,18 +1426,7 @@ test_list_calls_label_scope(void **state)
 	    " created, updated) SELECT id, 1700000000 + id, 60, 1700000000,"
 	    " 1700000000 FROM customers, (SELECT 1 UNION ALL SELECT 2)");
 	sql_exec(f->st, "UPDATE calls SET deleted = 1 WHERE id % 5 = 0");
-	for (j = 0; j < sizeof(allow) / sizeof(allow[0]); j++) {
-		for (i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
-			snprintf(owners, sizeof(owners), "c.owner_id = %lld",
-			    (long long)users[i]);
-			d += calls_diff(f, scope_of(SCOPE_OWN, users[i], NULL),
-			    owners, j > 0, allow[j]);
-		}
-		d += calls_diff(f, scope_of(SCOPE_TEAM, f->mgr, "east"),
-		    "c.owner_id IN (SELECT id FROM users WHERE team = 'east')",
-		    j > 0, allow[j]);
-		d += calls_diff(f, all_scope, "1", j > 0, allow[j]);
-	}
+	d = scopes_diff(f, calls_diff, "c.owner_id");
 	assert_int_equal(d, 0);
 }
 
