@@ -30,25 +30,10 @@
 #include "coffer/store.h"
 #include "coffer/vault.h"
 
-#define PROG "coffer-admin"
-
-enum exit_code { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2 };
+#include "admin.h"
 
 static int add_user_audited(struct vault *v, struct store *st,
     struct store_user *u);
-
-/* A parsed command line: positional words and the options seen. */
-struct args {
-	const char *pos[4];
-	int npos;
-	const char *key_file, *pass_file;
-	const char *admin, *admin_pubkey;
-	const char *role, *clearance, *team, *manager, *display, *pubkey;
-	const char *customers, *seed, *keys_dir, *calls;
-	const char *pin_key, *vault, *no_db; /* backup verify, restore */
-	const char *new_pass_file, *new_key_file; /* passphrase */
-	int help;
-};
 
 /* Help texts ------------------------------------------------------------ */
 
@@ -203,132 +188,6 @@ static const char help_pubkey[] =
 "\n"
 "exit status: 0 printed, 1 failure (missing or malformed DIR/daemon.pub),\n"
 "2 usage error.\n";
-
-/* Option parsing -------------------------------------------------------- */
-
-enum opt_id {
-	O_KEYFILE = 'k', O_PASSFILE = 'p', O_HELP = 'h',
-	O_ADMIN = 256, O_ADMIN_PUBKEY, O_ROLE, O_CLEARANCE, O_TEAM,
-	O_MANAGER, O_DISPLAY, O_PUBKEY, O_CUSTOMERS, O_SEED, O_KEYS_DIR, O_CALLS,
-	O_PIN_KEY, O_VAULT, O_NO_DB, O_NEW_PASSFILE, O_NEW_KEYFILE
-};
-
-static const char **
-opt_slot(struct args *a, int id)
-{
-	switch (id) {
-	case O_KEYFILE: return &a->key_file;
-	case O_PASSFILE: return &a->pass_file;
-	case O_ADMIN: return &a->admin;
-	case O_ADMIN_PUBKEY: return &a->admin_pubkey;
-	case O_ROLE: return &a->role;
-	case O_CLEARANCE: return &a->clearance;
-	case O_TEAM: return &a->team;
-	case O_MANAGER: return &a->manager;
-	case O_DISPLAY: return &a->display;
-	case O_PUBKEY: return &a->pubkey;
-	case O_CUSTOMERS: return &a->customers;
-	case O_CALLS: return &a->calls;
-	case O_SEED: return &a->seed;
-	case O_KEYS_DIR: return &a->keys_dir;
-	case O_PIN_KEY: return &a->pin_key;
-	case O_VAULT: return &a->vault;
-	case O_NO_DB: return &a->no_db;
-	case O_NEW_PASSFILE: return &a->new_pass_file;
-	case O_NEW_KEYFILE: return &a->new_key_file;
-	default: return NULL;
-	}
-}
-
-/*
- * Parse argv (argv[0] is the command word) with the given long options;
- * every option not in the list is a usage error naming it.  Positional
- * words are collected in order, at most maxpos of them.
- */
-static int
-parse_args(const char *cmd, int argc, char **argv,
-    const struct option *opts, int maxpos, struct args *a)
-{
-	int c;
-
-	memset(a, 0, sizeof(*a));
-	optind = 0; /* glibc: full re-initialisation */
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":k:p:h", opts, NULL)) != -1) {
-		const char **slot = opt_slot(a, c);
-
-		if (c == O_HELP) {
-			a->help = 1;
-		} else if (c == ':') {
-			fprintf(stderr, PROG " %s: option '%s' needs a value\n",
-			    cmd, argv[optind - 1]);
-			return EX_USAGE;
-		} else if (slot == NULL) {
-			fprintf(stderr, PROG " %s: unknown option '%s'\n", cmd,
-			    argv[optind - 1]);
-			return EX_USAGE;
-		} else if (*slot != NULL) {
-			fprintf(stderr, PROG " %s: option '%s' given twice\n",
-			    cmd, argv[optind - 1]);
-			return EX_USAGE;
-		} else {
-			*slot = optarg != NULL ? optarg : ""; /* "": a flag */
-		}
-	}
-	if (a->help)
-		return EX_OK;
-	for (; optind < argc; optind++) {
-		if (a->npos >= maxpos) {
-			fprintf(stderr, PROG " %s: unexpected argument '%s'\n",
-			    cmd, argv[optind]);
-			return EX_USAGE;
-		}
-		a->pos[a->npos++] = argv[optind];
-	}
-	if (a->key_file != NULL && a->pass_file != NULL) {
-		fprintf(stderr, PROG " %s: give --key-file or "
-		    "--passphrase-file, not both\n", cmd);
-		return EX_USAGE;
-	}
-	return EX_OK;
-}
-
-/* Positional words required: complain naming what is missing. */
-static int
-need_pos(const char *cmd, const struct args *a, int n, const char *what)
-{
-	if (a->npos >= n)
-		return EX_OK;
-	fprintf(stderr, PROG " %s: missing %s\nTry '" PROG " %s --help'.\n",
-	    cmd, what, cmd);
-	return EX_USAGE;
-}
-
-static int
-need_opt(const char *cmd, const char *val, const char *name)
-{
-	if (val != NULL)
-		return EX_OK;
-	fprintf(stderr, PROG " %s: %s is required\nTry '" PROG " %s --help'.\n",
-	    cmd, name, cmd);
-	return EX_USAGE;
-}
-
-static int
-parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end = NULL;
-	unsigned long long v;
-
-	if (s[0] < '0' || s[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = (uint64_t)v;
-	return 0;
-}
 
 /* Shared steps ---------------------------------------------------------- */
 
@@ -700,15 +559,16 @@ cmd_init(int argc, char **argv)
 	size_t passlen = 0;
 	int ex, rc;
 
-	if ((ex = parse_args("init", argc, argv, opts, 1, &a)) != EX_OK ||
+	if ((ex = admin_parse_args("init", argc, argv, opts, 1, &a)) != EX_OK ||
 	    a.help) {
 		if (ex == EX_OK)
 			fputs(help_init, stdout);
 		return ex;
 	}
-	if ((ex = need_pos("init", &a, 1, "the vault directory DIR")) ||
-	    (ex = need_opt("init", a.admin, "--admin NAME")) ||
-	    (ex = need_opt("init", a.admin_pubkey, "--admin-pubkey FILE")))
+	if ((ex = admin_need_pos("init", &a, 1, "the vault directory DIR")) ||
+	    (ex = admin_need_opt("init", a.admin, "--admin NAME")) ||
+	    (ex = admin_need_opt("init", a.admin_pubkey,
+	    "--admin-pubkey FILE")))
 		return ex;
 	/* Check every input before anything is created. */
 	if (a.key_file != NULL && lstat(a.key_file, &sb) == 0) {
@@ -834,16 +694,17 @@ cmd_user_add(int argc, char **argv)
 	struct args a;
 	int ex;
 
-	if ((ex = parse_args("user add", argc, argv, opts, 2, &a)) != EX_OK ||
-	    a.help) {
+	if ((ex = admin_parse_args("user add", argc, argv, opts, 2, &a)) !=
+	    EX_OK || a.help) {
 		if (ex == EX_OK)
 			fputs(help_user_add, stdout);
 		return ex;
 	}
-	if ((ex = need_pos("user add", &a, 2, "DIR and NAME")) ||
-	    (ex = need_opt("user add", a.role, "--role ROLE")) ||
-	    (ex = need_opt("user add", a.clearance, "--clearance LEVEL")) ||
-	    (ex = need_opt("user add", a.pubkey, "--pubkey FILE")))
+	if ((ex = admin_need_pos("user add", &a, 2, "DIR and NAME")) ||
+	    (ex = admin_need_opt("user add", a.role, "--role ROLE")) ||
+	    (ex = admin_need_opt("user add", a.clearance,
+	    "--clearance LEVEL")) ||
+	    (ex = admin_need_opt("user add", a.pubkey, "--pubkey FILE")))
 		return ex;
 	if ((ex = load_pubkey(a.pubkey, pk)) != EX_OK ||
 	    (ex = user_from_args(a.pos[1], a.role, a.clearance, a.team,
@@ -947,13 +808,14 @@ cmd_user_list(int argc, char **argv)
 	struct args a;
 	int ex, rc;
 
-	if ((ex = parse_args("user list", argc, argv, opts, 1, &a)) != EX_OK ||
-	    a.help) {
+	if ((ex = admin_parse_args("user list", argc, argv, opts, 1, &a)) !=
+	    EX_OK || a.help) {
 		if (ex == EX_OK)
 			fputs(help_user_list, stdout);
 		return ex;
 	}
-	if ((ex = need_pos("user list", &a, 1, "the vault directory DIR")) ||
+	if ((ex = admin_need_pos("user list", &a, 1,
+	    "the vault directory DIR")) ||
 	    (ex = open_vault(&a, a.pos[0], 0, &v)) != EX_OK)
 		return ex;
 	if ((ex = open_db(v, 0, &st)) != EX_OK)
@@ -1192,12 +1054,13 @@ demo_options_parse(const struct args *a, struct demo_params *dp)
 			dp->calls = -1.0;  /* demo_fill: none */
 	}
 	if (a->customers != NULL &&
-	    parse_u64(a->customers, 1, 1000000, &n) != 0) {
+	    admin_parse_u64(a->customers, 1, 1000000, &n) != 0) {
 		fprintf(stderr, PROG " demo: --customers %s: not a number from "
 		    "1 to 1000000\n", a->customers);
 		return EX_USAGE;
 	}
-	if (a->seed != NULL && parse_u64(a->seed, 0, UINT64_MAX, seed) != 0) {
+	if (a->seed != NULL &&
+	    admin_parse_u64(a->seed, 0, UINT64_MAX, seed) != 0) {
 		fprintf(stderr, PROG " demo: --seed %s: not an unsigned "
 		    "64-bit number\n", a->seed);
 		return EX_USAGE;
@@ -1272,7 +1135,7 @@ cmd_demo(int argc, char **argv)
 	struct demo_params dp;
 	int ex;
 
-	if ((ex = parse_args("demo", argc, argv, opts, 1, &a)) != EX_OK ||
+	if ((ex = admin_parse_args("demo", argc, argv, opts, 1, &a)) != EX_OK ||
 	    a.help) {
 		if (ex == EX_OK)
 			fputs(help_demo, stdout);
@@ -1284,7 +1147,7 @@ cmd_demo(int argc, char **argv)
 		    "options of demo\n");
 		return EX_USAGE;
 	}
-	if ((ex = need_pos("demo", &a, 1, "the vault directory DIR")) ||
+	if ((ex = admin_need_pos("demo", &a, 1, "the vault directory DIR")) ||
 	    (ex = demo_options_parse(&a, &dp)))
 		return ex;
 	return demo_build(a.pos[0], a.keys_dir, &dp);
@@ -1304,8 +1167,8 @@ cmd_pubkey(int argc, char **argv)
 	struct args a;
 	int ex, n;
 
-	if ((ex = parse_args("pubkey", argc, argv, opts, 1, &a)) != EX_OK ||
-	    a.help) {
+	if ((ex = admin_parse_args("pubkey", argc, argv, opts, 1, &a)) !=
+	    EX_OK || a.help) {
 		if (ex == EX_OK)
 			fputs(help_pubkey, stdout);
 		return ex;
@@ -1314,7 +1177,7 @@ cmd_pubkey(int argc, char **argv)
 		fprintf(stderr, PROG " pubkey: needs no key or passphrase\n");
 		return EX_USAGE;
 	}
-	if ((ex = need_pos("pubkey", &a, 1, "the vault directory DIR")))
+	if ((ex = admin_need_pos("pubkey", &a, 1, "the vault directory DIR")))
 		return ex;
 	n = snprintf(path, sizeof(path), "%s/" VAULT_DAEMON_PUB, a.pos[0]);
 	if (n < 0 || (size_t)n >= sizeof(path)) {
@@ -1509,13 +1372,13 @@ cmd_backup_create(int argc, char **argv)
 	double t0;
 	int ex, rc;
 
-	if ((ex = parse_args("backup", argc, argv, opts, 2, &a)) != EX_OK ||
-	    a.help) {
+	if ((ex = admin_parse_args("backup", argc, argv, opts, 2, &a)) !=
+	    EX_OK || a.help) {
 		if (ex == EX_OK)
 			fputs(help_backup, stdout);
 		return ex;
 	}
-	if ((ex = need_pos("backup", &a, 2, "DIR and OUT")) ||
+	if ((ex = admin_need_pos("backup", &a, 2, "DIR and OUT")) ||
 	    (ex = open_vault(&a, a.pos[0], 1, &v)) != EX_OK)
 		return ex;
 	t0 = now_seconds();
@@ -1609,13 +1472,13 @@ cmd_backup_verify(int argc, char **argv)
 	int ex, rc, have_pin = 0;
 
 	memset(&bi, 0, sizeof(bi));
-	if ((ex = parse_args("backup verify", argc, argv, opts, 1, &a)) !=
+	if ((ex = admin_parse_args("backup verify", argc, argv, opts, 1, &a)) !=
 	    EX_OK || a.help) {
 		if (ex == EX_OK)
 			fputs(help_backup_verify, stdout);
 		return ex;
 	}
-	if ((ex = need_pos("backup verify", &a, 1, "the backup OUT")) ||
+	if ((ex = admin_need_pos("backup verify", &a, 1, "the backup OUT")) ||
 	    (ex = backup_pin(&a, pin, &have_pin)) != EX_OK)
 		return ex;
 	if (a.no_db != NULL && (a.key_file != NULL || a.pass_file != NULL)) {
@@ -1711,13 +1574,14 @@ cmd_restore(int argc, char **argv)
 	int ex, rc, have_pin = 0;
 
 	memset(&bi, 0, sizeof(bi));
-	if ((ex = parse_args("restore", argc, argv, opts, 2, &a)) != EX_OK ||
-	    a.help) {
+	if ((ex = admin_parse_args("restore", argc, argv, opts, 2, &a)) !=
+	    EX_OK || a.help) {
 		if (ex == EX_OK)
 			fputs(help_restore, stdout);
 		return ex;
 	}
-	if ((ex = need_pos("restore", &a, 2, "the backup OUT and NEWDIR")) ||
+	if ((ex = admin_need_pos("restore", &a, 2,
+	    "the backup OUT and NEWDIR")) ||
 	    (ex = backup_pin(&a, pin, &have_pin)) != EX_OK ||
 	    (ex = open_backup_keys(&a, a.pos[0], &keys)) != EX_OK)
 		return ex;
@@ -1881,13 +1745,13 @@ cmd_passphrase(int argc, char **argv)
 	const char *was, *now;
 	int ex, rc;
 
-	if ((ex = parse_args("passphrase", argc, argv, opts, 1, &a)) !=
+	if ((ex = admin_parse_args("passphrase", argc, argv, opts, 1, &a)) !=
 	    EX_OK || a.help) {
 		if (ex == EX_OK)
 			fputs(help_passphrase, stdout);
 		return ex;
 	}
-	if ((ex = need_pos("passphrase", &a, 1, "DIR")) != EX_OK)
+	if ((ex = admin_need_pos("passphrase", &a, 1, "DIR")) != EX_OK)
 		return ex;
 	if (a.new_pass_file != NULL && a.new_key_file != NULL) {
 		fprintf(stderr, PROG " passphrase: give --new-passphrase-file "
@@ -1996,7 +1860,7 @@ rotate_what(const char *w, enum keys_subkey *id, const char **kind)
 }
 
 /*
- * The database key: e (prepared by cmd_rotate) gets both generations in
+ * The database key: e (prepared by admin_cmd_rotate) gets both generations in
  * its reason; a failure is a second record saying which key is in force.
  */
 static int
@@ -2055,13 +1919,14 @@ cmd_rotate(int argc, char **argv)
 	unsigned gen = 0;
 	int ex, rc, resumed = 0;
 
-	if ((ex = parse_args("rotate", argc, argv, opts, 2, &a)) != EX_OK ||
-	    a.help) {
+	if ((ex = admin_parse_args("rotate", argc, argv, opts, 2, &a)) !=
+	    EX_OK || a.help) {
 		if (ex == EX_OK)
 			fputs(help_rotate, stdout);
 		return ex;
 	}
-	if ((ex = need_pos("rotate", &a, 2, "the key and DIR")) != EX_OK ||
+	if ((ex = admin_need_pos("rotate", &a, 2, "the key and DIR")) !=
+	    EX_OK ||
 	    (ex = rotate_what(a.pos[0], &id, &kind)) != EX_OK ||
 	    (ex = current_passphrase(&a, a.pos[1], &pass, &passlen)) != EX_OK)
 		goto out;

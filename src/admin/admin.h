@@ -1,0 +1,56 @@
+/*
+ * admin.h - what coffer-admin's files share: the parsed command line, the
+ * exit codes, the helpers every command uses, and one entry point per
+ * command (main in coffer-admin.c dispatches to them).  Not a public
+ * contract: only src/admin uses it.
+ */
+#ifndef COFFER_ADMIN_H
+#define COFFER_ADMIN_H
+
+#include <getopt.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coffer/audit.h"
+#include "coffer/store.h"
+#include "coffer/vault.h"
+
+#define PROG "coffer-admin"
+
+enum exit_code { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2 };
+
+/* A parsed command line: positional words and the options seen. */
+struct args {
+	const char *pos[4];
+	int npos;
+	const char *key_file, *pass_file;
+	const char *admin, *admin_pubkey;
+	const char *role, *clearance, *team, *manager, *display, *pubkey;
+	const char *customers, *seed, *keys_dir, *calls;
+	const char *pin_key, *vault, *no_db; /* backup verify, restore */
+	const char *new_pass_file, *new_key_file; /* passphrase */
+	int help;
+};
+
+/* ---- admin_args.c: the command line ---- */
+
+/* What getopt_long returns: a short option's letter, or from 256. */
+enum opt_id {
+	O_KEYFILE = 'k', O_PASSFILE = 'p', O_HELP = 'h',
+	O_ADMIN = 256, O_ADMIN_PUBKEY, O_ROLE, O_CLEARANCE, O_TEAM,
+	O_MANAGER, O_DISPLAY, O_PUBKEY, O_CUSTOMERS, O_SEED, O_KEYS_DIR, O_CALLS,
+	O_PIN_KEY, O_VAULT, O_NO_DB, O_NEW_PASSFILE, O_NEW_KEYFILE
+};
+
+/*
+ * admin_parse_args and admin_need_* return an enum exit_code, a usage
+ * error told on stderr; admin_parse_u64 returns 0 or -1 and tells nothing.
+ */
+int admin_parse_args(const char *cmd, int argc, char **argv,
+    const struct option *opts, int maxpos, struct args *a);
+int admin_need_pos(const char *cmd, const struct args *a, int n,
+    const char *what);
+int admin_need_opt(const char *cmd, const char *val, const char *name);
+int admin_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+#endif
