@@ -53,4 +53,21 @@ int admin_need_pos(const char *cmd, const struct args *a, int n,
 int admin_need_opt(const char *cmd, const char *val, const char *name);
 int admin_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* ---- admin_common.c: steps the commands share ---- */
+
+/* Those returning int return an enum exit_code, the failure told on stderr. */
+void admin_report(const char *what, const char *subject, int rc);
+int admin_load_pubkey(const char *path, unsigned char pk[32]);
+void admin_report_open(const char *dir, const char *keyfile, int rc);
+void admin_report_rekey_recovery(const struct vault *v, const char *dir);
+int admin_open_vault(const struct args *a, const char *dir, int lock,
+    struct vault **out);
+int admin_open_db(struct vault *v, int create, struct store **st);
+void admin_print_fingerprint(const char *label, const unsigned char pk[32]);
+void admin_report_create(const char *dir, int rc);
+int admin_write_policy(const char *dir);
+double admin_now_seconds(void);
+int admin_audit(struct vault *v, const char *op, enum audit_decision dec,
+    int status, const char *reason);
+
 #endif

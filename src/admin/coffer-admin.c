@@ -189,188 +189,6 @@ static const char help_pubkey[] =
 "exit status: 0 printed, 1 failure (missing or malformed DIR/daemon.pub),\n"
 "2 usage error.\n";
 
-/* Shared steps ---------------------------------------------------------- */
-
-static void
-report(const char *what, const char *subject, int rc)
-{
-	if (rc == COFFER_ERR_IO && errno != 0)
-		fprintf(stderr, PROG ": %s%s%s: %s\n", what,
-		    subject ? " " : "", subject ? subject : "",
-		    strerror(errno));
-	else
-		fprintf(stderr, PROG ": %s%s%s: %s\n", what,
-		    subject ? " " : "", subject ? subject : "",
-		    coffer_strerror(rc));
-}
-
-static int
-load_pubkey(const char *path, unsigned char pk[32])
-{
-	int rc;
-
-	errno = 0;
-	if ((rc = userkey_load_public(path, pk)) == COFFER_OK)
-		return EX_OK;
-	if (rc == COFFER_ERR_INVALID)
-		fprintf(stderr, PROG ": %s: not a coffer public key (expected "
-		    "one line \"coffer-ed25519 BASE64 [COMMENT]\")\n", path);
-	else
-		report("public key", path, rc);
-	return EX_FAIL;
-}
-
-/*
- * Explain a vault_open failure in terms of what the admin can fix.
- * keyfile is the key file that was tried (NULL for a passphrase vault).
- */
-static void
-report_open(const char *dir, const char *keyfile, int rc)
-{
-	switch (rc) {
-	case COFFER_ERR_KEY:
-		if (keyfile != NULL)
-			fprintf(stderr, PROG ": %s: wrong or damaged key file "
-			    "for vault %s\n", keyfile, dir);
-		else
-			fprintf(stderr, PROG ": %s: wrong passphrase\n", dir);
-		break;
-	case COFFER_ERR_PERM:
-		fprintf(stderr, PROG ": %s: unsafe permissions: the directory "
-		    "must be yours and not writable by others, the sealed "
-		    "master key and the key file yours and mode 0600\n", dir);
-		break;
-	case COFFER_ERR_NOT_FOUND:
-		fprintf(stderr, PROG ": %s: no such vault directory\n", dir);
-		break;
-	case COFFER_ERR_PROTO:
-		fprintf(stderr, PROG ": %s/" VAULT_SEALED_FILE ": damaged or "
-		    "not a sealed master key\n", dir);
-		break;
-	case COFFER_ERR_IO:
-		if (keyfile != NULL)
-			fprintf(stderr, PROG ": key file %s: %s%s\n", keyfile,
-			    strerror(errno), errno == ENOENT ? " (give the "
-			    "key file with --key-file)" : "");
-		else
-			report("vault", dir, rc);
-		break;
-	case COFFER_ERR_BUSY:
-		fprintf(stderr, PROG ": %s: an interrupted database key "
-		    "rotation must be settled, but the vault is in use (a "
-		    "rotation running now, or cofferd): try again when it is "
-		    "free\n", dir);
-		break;
-	case COFFER_ERR_CONFLICT:
-		fprintf(stderr, PROG ": %s/" REKEY_MARKER_FILE ": malformed, "
-		    "or names generations that do not fit %s/" KEYS_GEN_FILE
-		    " (an interrupted database key rotation): see "
-		    "docs/keys.md\n", dir, dir);
-		break;
-	case COFFER_ERR_DB:
-		fprintf(stderr, PROG ": %s: the database opens with neither "
-		    "generation named by %s/" REKEY_MARKER_FILE " (an "
-		    "interrupted database key rotation): see docs/keys.md\n",
-		    dir, dir);
-		break;
-	default:
-		report("vault", dir, rc);
-	}
-}
-
-/* vault_open settled an interrupted database key rotation: say how. */
-static void
-report_rekey_recovery(const struct vault *v, const char *dir)
-{
-	unsigned from = 0, to = 0;
-
-	switch (vault_rekey_recovered(v, &from, &to)) {
-	case VAULT_REKEY_COMPLETED:
-		fprintf(stderr, PROG ": %s: completed an interrupted database "
-		    "key rotation: generation %u is in force (was %u)\n", dir,
-		    to, from);
-		break;
-	case VAULT_REKEY_ROLLED_BACK:
-		fprintf(stderr, PROG ": %s: an interrupted database key "
-		    "rotation to generation %u had not taken effect: "
-		    "generation %u stays in force\n", dir, to, from);
-		break;
-	default:
-		break;
-	}
-}
-
-/* Unseal the vault, asking for the passphrase if it needs one. */
-static int
-open_vault(const struct args *a, const char *dir, int lock,
-    struct vault **out)
-{
-	char *pass = NULL;
-	size_t passlen = 0;
-	char defkey[PATH_MAX];
-	const char *keyfile = a->key_file;
-	int needs, rc;
-
-	*out = NULL;
-	errno = 0;
-	if ((needs = vault_needs_passphrase(dir)) < 0) {
-		if (-needs == COFFER_ERR_IO)
-			fprintf(stderr, PROG ": %s: not a vault (%s/"
-			    VAULT_SEALED_FILE ": %s)\n", dir, dir,
-			    strerror(errno));
-		else
-			report_open(dir, NULL, -needs);
-		return EX_FAIL;
-	}
-	if (needs == 0 && keyfile == NULL) {
-		/* the same default vault_open uses, named in messages */
-		snprintf(defkey, sizeof(defkey), "%s/" VAULT_KEY_FILE, dir);
-		keyfile = defkey;
-	}
-	if (needs == 1) {
-		if ((pass = sodium_malloc(PASSPHRASE_MAX)) == NULL)
-			return EX_FAIL;
-		rc = passphrase_get(a->pass_file, "Vault passphrase: ", 0, pass,
-		    PASSPHRASE_MAX, &passlen);
-		if (rc != COFFER_OK) {
-			report("passphrase", a->pass_file, rc);
-			sodium_free(pass);
-			return EX_FAIL;
-		}
-	}
-	errno = 0;
-	rc = vault_open(dir, needs ? NULL : keyfile, pass, passlen, out);
-	sodium_free(pass);
-	if (rc != COFFER_OK) {
-		report_open(dir, needs ? NULL : keyfile, rc);
-		return EX_FAIL;
-	}
-	report_rekey_recovery(*out, dir);
-	if (lock && (rc = vault_lock(*out)) != COFFER_OK) {
-		if (rc == COFFER_ERR_BUSY)
-			fprintf(stderr, PROG ": %s: the vault is in use (is "
-			    "cofferd running? stop it first)\n", dir);
-		else
-			report("lock", dir, rc);
-		vault_close(*out);
-		*out = NULL;
-		return EX_FAIL;
-	}
-	return EX_OK;
-}
-
-static int
-open_db(struct vault *v, int create, struct store **st)
-{
-	int rc = vault_store_open(v, create, st);
-
-	if (rc != COFFER_OK) {
-		report("database", vault_store_path(v), rc);
-		return EX_FAIL;
-	}
-	return EX_OK;
-}
-
 static void
 copy_field(char *dst, size_t dstsz, const char *src)
 {
@@ -424,17 +242,8 @@ add_user(struct store *st, struct store_user *u)
 	else if (d.message[0] != '\0')
 		fprintf(stderr, PROG ": user %s: %s\n", u->name, d.message);
 	else
-		report("user", u->name, rc);
+		admin_report("user", u->name, rc);
 	return EX_FAIL;
-}
-
-static void
-print_fingerprint(const char *label, const unsigned char pk[32])
-{
-	char fpr[USERKEY_FPR_TEXT];
-
-	userkey_fingerprint(pk, fpr, sizeof(fpr));
-	printf("%s %s\n", label, fpr);
 }
 
 /* init ------------------------------------------------------------------ */
@@ -459,22 +268,10 @@ new_passphrase(const struct args *a, char **pass, size_t *passlen)
 		    "or the two entries differ); use --key-file or "
 		    "--passphrase-file\n");
 	else
-		report("passphrase file", a->pass_file, rc);
+		admin_report("passphrase file", a->pass_file, rc);
 	sodium_free(*pass);
 	*pass = NULL;
 	return EX_FAIL;
-}
-
-static void
-report_create(const char *dir, int rc)
-{
-	if (rc == COFFER_ERR_CONFLICT)
-		fprintf(stderr, PROG ": %s: exists and is not an empty "
-		    "directory\n", dir);
-	else if (rc == COFFER_ERR_PERM)
-		fprintf(stderr, PROG ": %s: exists and is not yours\n", dir);
-	else
-		report("cannot create vault", dir, rc);
 }
 
 /* The new vault's database with its first administrator. */
@@ -489,54 +286,11 @@ init_database(struct vault *v, const struct args *a,
 	if ((ex = user_from_args(a->admin, "admin", "internal", NULL,
 	    a->display, pk, &u)) != EX_OK)
 		return ex;
-	if ((ex = open_db(v, 1, &st)) != EX_OK)
+	if ((ex = admin_open_db(v, 1, &st)) != EX_OK)
 		return ex;
 	ex = add_user_audited(v, st, &u);
 	store_close(st);
 	return ex;
-}
-
-/*
- * DIR/policy.yaml: the default policy compiled into the tools, for the
- * site to adapt (docs/policy.md).  Mode 0640 and never over an existing
- * file: cofferd refuses a policy writable by group or others.
- */
-static int
-write_policy(const char *dir)
-{
-	char path[PATH_MAX];
-	size_t off = 0;
-	ssize_t n;
-	int fd;
-
-	if (snprintf(path, sizeof(path), "%s/policy.yaml", dir) >=
-	    (int)sizeof(path)) {
-		fprintf(stderr, PROG ": %s: path too long\n", dir);
-		return EX_FAIL;
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0640);
-	if (fd < 0) {
-		fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
-		return EX_FAIL;
-	}
-	while (off < access_default_policy_len) {
-		n = write(fd, access_default_policy + off,
-		    access_default_policy_len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	if (off != access_default_policy_len || fsync(fd) != 0) {
-		fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
-		close(fd);
-		unlink(path);
-		return EX_FAIL;
-	}
-	close(fd);
-	return EX_OK;
 }
 
 static int
@@ -577,18 +331,18 @@ cmd_init(int argc, char **argv)
 		    a.key_file);
 		return EX_FAIL;
 	}
-	if ((ex = load_pubkey(a.admin_pubkey, pk)) != EX_OK ||
+	if ((ex = admin_load_pubkey(a.admin_pubkey, pk)) != EX_OK ||
 	    (ex = new_passphrase(&a, &pass, &passlen)) != EX_OK)
 		return ex;
 	errno = 0;
 	rc = vault_create(a.pos[0], a.key_file, pass, passlen, &v);
 	sodium_free(pass);
 	if (rc != COFFER_OK) {
-		report_create(a.pos[0], rc);
+		admin_report_create(a.pos[0], rc);
 		return EX_FAIL;
 	}
 	if ((rc = vault_lock(v)) != COFFER_OK) {
-		report("lock", a.pos[0], rc);
+		admin_report("lock", a.pos[0], rc);
 		vault_discard(v);
 		return EX_FAIL;
 	}
@@ -596,13 +350,13 @@ cmd_init(int argc, char **argv)
 		vault_discard(v);
 		return ex;
 	}
-	if ((ex = write_policy(vault_dir(v))) != EX_OK) {
+	if ((ex = admin_write_policy(vault_dir(v))) != EX_OK) {
 		vault_discard(v);
 		return ex;
 	}
 	printf("vault created: %s\n", vault_dir(v));
 	printf("administrator: %s\n", a.admin);
-	print_fingerprint("daemon key:", vault_identity_pk(v));
+	admin_print_fingerprint("daemon key:", vault_identity_pk(v));
 	vault_close(v);
 	return EX_OK;
 }
@@ -622,7 +376,7 @@ set_manager(struct store *st, const char *manager, struct store_user *u)
 			fprintf(stderr, PROG ": --manager %s: no such user\n",
 			    manager);
 		else
-			report("user", manager, rc);
+			admin_report("user", manager, rc);
 		return EX_FAIL;
 	}
 	u->manager_id = m.id;
@@ -706,17 +460,17 @@ cmd_user_add(int argc, char **argv)
 	    "--clearance LEVEL")) ||
 	    (ex = admin_need_opt("user add", a.pubkey, "--pubkey FILE")))
 		return ex;
-	if ((ex = load_pubkey(a.pubkey, pk)) != EX_OK ||
+	if ((ex = admin_load_pubkey(a.pubkey, pk)) != EX_OK ||
 	    (ex = user_from_args(a.pos[1], a.role, a.clearance, a.team,
 	    a.display, pk, &u)) != EX_OK)
 		return ex;
-	if ((ex = open_vault(&a, a.pos[0], 1, &v)) != EX_OK)
+	if ((ex = admin_open_vault(&a, a.pos[0], 1, &v)) != EX_OK)
 		return ex;
-	if ((ex = open_db(v, 0, &st)) == EX_OK &&
+	if ((ex = admin_open_db(v, 0, &st)) == EX_OK &&
 	    (ex = set_manager(st, a.manager, &u)) == EX_OK &&
 	    (ex = add_user_audited(v, st, &u)) == EX_OK) {
 		printf("user %s added (id %" PRId64 ")\n", u.name, u.id);
-		print_fingerprint("key:", u.pubkey);
+		admin_print_fingerprint("key:", u.pubkey);
 	}
 	store_close(st);
 	vault_close(v);
@@ -816,13 +570,13 @@ cmd_user_list(int argc, char **argv)
 	}
 	if ((ex = admin_need_pos("user list", &a, 1,
 	    "the vault directory DIR")) ||
-	    (ex = open_vault(&a, a.pos[0], 0, &v)) != EX_OK)
+	    (ex = admin_open_vault(&a, a.pos[0], 0, &v)) != EX_OK)
 		return ex;
-	if ((ex = open_db(v, 0, &st)) != EX_OK)
+	if ((ex = admin_open_db(v, 0, &st)) != EX_OK)
 		goto out;
 	if ((rc = store_user_list(st, &list)) != COFFER_OK ||
 	    !cbor_isa_array(list)) {
-		report("user list", vault_store_path(v), rc ? rc :
+		admin_report("user list", vault_store_path(v), rc ? rc :
 		    COFFER_ERR_INTERNAL);
 		ex = EX_FAIL;
 		goto out;
@@ -925,7 +679,7 @@ demo_keypair(const char *keys_dir, const char *name, unsigned char pk[32])
 		if (rc == COFFER_ERR_CONFLICT)
 			fprintf(stderr, PROG ": %s: already exists\n", sk_path);
 		else
-			report("key", sk_path, rc);
+			admin_report("key", sk_path, rc);
 		return EX_FAIL;
 	}
 	return EX_OK;
@@ -990,7 +744,7 @@ demo_populate(struct vault *v, const char *keys_dir,
 	struct store *st = NULL;
 	int finished = 0, ex, rc;
 
-	if ((ex = open_db(v, 1, &st)) != EX_OK)
+	if ((ex = admin_open_db(v, 1, &st)) != EX_OK)
 		return ex;
 	if ((ex = demo_add_users(v, st, keys_dir, agent_ids, nmade)) != EX_OK)
 		goto out;
@@ -1006,7 +760,7 @@ demo_populate(struct vault *v, const char *keys_dir,
 		o.progress_arg = &finished;
 	}
 	if ((rc = demo_fill(st, &o)) != COFFER_OK) {
-		report("demo data", vault_store_path(v), rc);
+		admin_report("demo data", vault_store_path(v), rc);
 		ex = EX_FAIL;
 	}
 out:
@@ -1087,18 +841,18 @@ demo_build(const char *dir, const char *keys_arg, const struct demo_params *dp)
 		strcat(keys_dir, "/keys");
 	errno = 0;
 	if ((rc = vault_create(dir, keyfile, NULL, 0, &v)) != COFFER_OK) {
-		report_create(dir, rc);
+		admin_report_create(dir, rc);
 		return EX_FAIL;
 	}
 	if ((rc = vault_lock(v)) != COFFER_OK) {
-		report("lock", dir, rc);
+		admin_report("lock", dir, rc);
 		vault_discard(v);
 		return EX_FAIL;
 	}
 	if (mkdir(keys_dir, 0700) == 0)
 		made_keys = 1;
 	else if (errno != EEXIST) {
-		report("keys directory", keys_dir, COFFER_ERR_IO);
+		admin_report("keys directory", keys_dir, COFFER_ERR_IO);
 		vault_discard(v);
 		return EX_FAIL;
 	}
@@ -1108,14 +862,14 @@ demo_build(const char *dir, const char *keys_arg, const struct demo_params *dp)
 		vault_discard(v);
 		return ex;
 	}
-	if ((ex = write_policy(vault_dir(v))) != EX_OK) {
+	if ((ex = admin_write_policy(vault_dir(v))) != EX_OK) {
 		demo_remove_keys(keys_dir, nmade, made_keys);
 		vault_discard(v);
 		return ex;
 	}
 	printf("demo vault created: %s\n", vault_dir(v));
 	printf("user keys (unencrypted, demo only): %s\n", keys_dir);
-	print_fingerprint("daemon key:", vault_identity_pk(v));
+	admin_print_fingerprint("daemon key:", vault_identity_pk(v));
 	vault_close(v);
 	return EX_OK;
 }
@@ -1184,11 +938,11 @@ cmd_pubkey(int argc, char **argv)
 		fprintf(stderr, PROG " pubkey: %s: path too long\n", a.pos[0]);
 		return EX_FAIL;
 	}
-	if ((ex = load_pubkey(path, pk)) != EX_OK)
+	if ((ex = admin_load_pubkey(path, pk)) != EX_OK)
 		return ex;
 	userkey_format_public(pk, "cofferd", line, sizeof(line));
 	printf("%s\n", line);
-	print_fingerprint("fingerprint:", pk);
+	admin_print_fingerprint("fingerprint:", pk);
 	return EX_OK;
 }
 
@@ -1288,7 +1042,7 @@ report_backup(const char *what, const char *dir, int rc,
 		fprintf(stderr, PROG ": %s: %s%s%s: %s\n", what, dir,
 		    d->field[0] ? "/" : "", d->field, d->message);
 	else
-		report(what, dir, rc);
+		admin_report(what, dir, rc);
 }
 
 static void
@@ -1302,40 +1056,6 @@ fmt_utc(uint64_t secs, char *buf, size_t bufsz)
 		snprintf(buf, bufsz, "?");
 }
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* One record by this tool in v's log; failure is reported here. */
-static int
-audit_admin(struct vault *v, const char *op, enum audit_decision dec,
-    int status, const char *reason)
-{
-	struct audit_event e;
-	char peer[48];
-	int rc;
-
-	snprintf(peer, sizeof(peer), "offline:uid=%u", (unsigned)getuid());
-	memset(&e, 0, sizeof(e));
-	e.op = op;
-	e.actor = "coffer-admin";
-	e.peer = peer;
-	e.decision = dec;
-	e.status = status;
-	e.reason = reason;
-	if ((rc = vault_audit_append(v, &e)) != COFFER_OK) {
-		fprintf(stderr, PROG ": %s: the audit log cannot be written: "
-		    "%s\n", op, coffer_strerror(rc));
-		return EX_FAIL;
-	}
-	return EX_OK;
-}
-
 static void
 print_backup_info(const struct backup_info *bi, const char *dir)
 {
@@ -1344,7 +1064,7 @@ print_backup_info(const struct backup_info *bi, const char *dir)
 	fmt_utc(bi->m.created, t, sizeof(t));
 	printf("backup      %s\n", dir);
 	printf("manifest    sha256:%s\n", bi->id);
-	print_fingerprint("vault key  ", bi->m.vault_pk);
+	admin_print_fingerprint("vault key  ", bi->m.vault_pk);
 	printf("created     %s\n", t);
 	printf("files       %zu\n", bi->m.nfiles);
 	printf("audit log   %" PRIu64 " records, all covered by the signed "
@@ -1379,12 +1099,12 @@ cmd_backup_create(int argc, char **argv)
 		return ex;
 	}
 	if ((ex = admin_need_pos("backup", &a, 2, "DIR and OUT")) ||
-	    (ex = open_vault(&a, a.pos[0], 1, &v)) != EX_OK)
+	    (ex = admin_open_vault(&a, a.pos[0], 1, &v)) != EX_OK)
 		return ex;
-	t0 = now_seconds();
+	t0 = admin_now_seconds();
 	snprintf(reason, sizeof(reason), "backup to %s", a.pos[1]);
 	/* Before the snapshot: the backup carries the record of itself. */
-	if ((ex = audit_admin(v, "backup.create", AUDIT_ALLOWED, 0, reason)) !=
+	if ((ex = admin_audit(v, "backup.create", AUDIT_ALLOWED, 0, reason)) !=
 	    EX_OK)
 		goto out;
 	memset(&d, 0, sizeof(d));
@@ -1394,14 +1114,14 @@ cmd_backup_create(int argc, char **argv)
 		snprintf(reason, sizeof(reason), "backup to %s failed: %s %s",
 		    a.pos[1], d.field, d.message[0] ? d.message :
 		    coffer_strerror(rc));
-		audit_admin(v, "backup.create", AUDIT_ERROR, rc, reason);
+		admin_audit(v, "backup.create", AUDIT_ERROR, rc, reason);
 		ex = EX_FAIL;
 		goto out;
 	}
 	printf("backup written: %s\n", a.pos[1]);
 	printf("manifest: sha256:%s\n", id);
-	print_fingerprint("vault key:", vault_identity_pk(v));
-	printf("time: %.2f s\n", now_seconds() - t0);
+	admin_print_fingerprint("vault key:", vault_identity_pk(v));
+	printf("time: %.2f s\n", admin_now_seconds() - t0);
 out:
 	vault_close(v);
 	return ex;
@@ -1419,13 +1139,13 @@ backup_pin(const struct args *a, unsigned char pk[32], int *have)
 		return EX_USAGE;
 	}
 	if (a->pin_key != NULL) {
-		if (load_pubkey(a->pin_key, pk) != EX_OK)
+		if (admin_load_pubkey(a->pin_key, pk) != EX_OK)
 			return EX_FAIL;
 		*have = 1;
 	} else if (a->vault != NULL) {
 		if (snprintf(path, sizeof(path), "%s/" VAULT_DAEMON_PUB,
 		    a->vault) >= (int)sizeof(path) ||
-		    load_pubkey(path, pk) != EX_OK)
+		    admin_load_pubkey(path, pk) != EX_OK)
 			return EX_FAIL;
 		*have = 1;
 	}
@@ -1448,7 +1168,7 @@ open_backup_keys(const struct args *a, const char *out, struct vault **keys)
 		snprintf(defkey, sizeof(defkey), "%s/" VAULT_KEY_FILE, b.vault);
 		b.key_file = defkey;
 	}
-	return open_vault(&b, out, 0, keys);
+	return admin_open_vault(&b, out, 0, keys);
 }
 
 static int
@@ -1489,7 +1209,7 @@ cmd_backup_verify(int argc, char **argv)
 	if (a.no_db == NULL &&
 	    (ex = open_backup_keys(&a, a.pos[0], &keys)) != EX_OK)
 		return ex;
-	if (a.vault != NULL && (ex = open_vault(&a, a.vault, 1, &src)) !=
+	if (a.vault != NULL && (ex = admin_open_vault(&a, a.vault, 1, &src)) !=
 	    EX_OK)
 		goto out;
 	memset(&d, 0, sizeof(d));
@@ -1512,7 +1232,7 @@ cmd_backup_verify(int argc, char **argv)
 		snprintf(reason, sizeof(reason), "backup %s OK, manifest "
 		    "sha256:%s", a.pos[0], bi.id);
 	}
-	if (src != NULL && audit_admin(src, "backup.verify", rc ? AUDIT_ERROR :
+	if (src != NULL && admin_audit(src, "backup.verify", rc ? AUDIT_ERROR :
 	    AUDIT_ALLOWED, rc, reason) != EX_OK)
 		ex = EX_FAIL;
 out:
@@ -1545,13 +1265,13 @@ record_restore(const struct args *a, const struct backup_info *bi)
 	char reason[PATH_MAX + 256], t[32];
 	int ex;
 
-	if ((ex = open_vault(a, a->pos[1], 1, &nv)) != EX_OK)
+	if ((ex = admin_open_vault(a, a->pos[1], 1, &nv)) != EX_OK)
 		return ex;
 	fmt_utc(bi->m.created, t, sizeof(t));
 	snprintf(reason, sizeof(reason), "restored from backup manifest "
 	    "sha256:%s (%s), created %s, audit size %" PRIu64, bi->id,
 	    a->pos[0], t, bi->m.audit_size);
-	ex = audit_admin(nv, "vault.restore", AUDIT_ALLOWED, 0, reason);
+	ex = admin_audit(nv, "vault.restore", AUDIT_ALLOWED, 0, reason);
 	vault_close(nv);
 	return ex;
 }
@@ -1604,7 +1324,7 @@ cmd_restore(int argc, char **argv)
 		    "key was not compared with a known daemon key\n");
 	printf("restored: %s\n", a.pos[1]);
 	printf("from backup manifest sha256:%s\n", bi.id);
-	print_fingerprint("daemon key:", bi.m.vault_pk);
+	admin_print_fingerprint("daemon key:", bi.m.vault_pk);
 	printf("audit log: %" PRIu64 " records from the backup, then "
 	    "\"vault.restore\"\n", bi.m.audit_size);
 out:
@@ -1657,7 +1377,7 @@ current_passphrase(const struct args *a, const char *dir, char **pass,
 	*pass = NULL;
 	*passlen = 0;
 	if ((needs = vault_needs_passphrase(dir)) < 0) {
-		report_open(dir, NULL, -needs);
+		admin_report_open(dir, NULL, -needs);
 		return EX_FAIL;
 	}
 	if (needs == 0)
@@ -1666,7 +1386,7 @@ current_passphrase(const struct args *a, const char *dir, char **pass,
 		return EX_FAIL;
 	if ((rc = passphrase_get(a->pass_file, "Current vault passphrase: ", 0,
 	    *pass, PASSPHRASE_MAX, passlen)) != COFFER_OK) {
-		report("passphrase", a->pass_file, rc);
+		admin_report("passphrase", a->pass_file, rc);
 		sodium_free(*pass);
 		*pass = NULL;
 		return EX_FAIL;
@@ -1693,7 +1413,7 @@ new_seal_passphrase(const struct args *a, char **pass, size_t *passlen)
 		fprintf(stderr, PROG ": passphrase: no new passphrase (no "
 		    "terminal, empty, or the two entries differ)\n");
 	else
-		report("new passphrase file", a->new_pass_file, rc);
+		admin_report("new passphrase file", a->new_pass_file, rc);
 	sodium_free(*pass);
 	*pass = NULL;
 	return EX_FAIL;
@@ -1712,11 +1432,11 @@ open_locked(const struct args *a, const char *dir, const char *pass,
 	errno = 0;
 	if ((rc = vault_open(dir, pass ? NULL : a->key_file, pass, passlen,
 	    v)) != COFFER_OK) {
-		report_open(dir, pass ? NULL : a->key_file != NULL ?
+		admin_report_open(dir, pass ? NULL : a->key_file != NULL ?
 		    a->key_file : VAULT_KEY_FILE, rc);
 		return EX_FAIL;
 	}
-	report_rekey_recovery(*v, dir);
+	admin_report_rekey_recovery(*v, dir);
 	if ((rc = vault_lock(*v)) != COFFER_OK) {
 		fprintf(stderr, PROG ": %s: %s\n", dir, rc == COFFER_ERR_BUSY ?
 		    "the vault is in use (is cofferd running? stop it first)" :
@@ -1770,7 +1490,7 @@ cmd_passphrase(int argc, char **argv)
 	snprintf(reason, sizeof(reason), "master key resealed under %s "
 	    "(was %s)", now, was);
 	/* Recorded first: if the log cannot be written, nothing changes. */
-	if ((ex = audit_admin(v, "key.reseal", AUDIT_ALLOWED, 0, reason)) !=
+	if ((ex = admin_audit(v, "key.reseal", AUDIT_ALLOWED, 0, reason)) !=
 	    EX_OK)
 		goto out;
 	errno = 0;
@@ -1780,10 +1500,10 @@ cmd_passphrase(int argc, char **argv)
 			fprintf(stderr, PROG ": %s: exists (the new key file must "
 			    "be a new file)\n", a.new_key_file);
 		else
-			report("reseal", a.pos[0], rc);
+			admin_report("reseal", a.pos[0], rc);
 		snprintf(reason, sizeof(reason), "reseal failed: %s; the old "
 		    "material still opens the vault", coffer_strerror(rc));
-		audit_admin(v, "key.reseal", AUDIT_ERROR, rc, reason);
+		admin_audit(v, "key.reseal", AUDIT_ERROR, rc, reason);
 		ex = EX_FAIL;
 		goto out;
 	}
@@ -1875,11 +1595,11 @@ rotate_database_key(struct vault *v, const char *dir, const char *keyfile,
 	snprintf(reason, sizeof(reason), "database-key rotated from "
 	    "generation %u to generation %u", from, from + 1);
 	e->reason = reason;
-	t0 = now_seconds();
+	t0 = admin_now_seconds();
 	errno = 0;
 	if ((rc = vault_rotate_key(v, KEYS_SUB_DATABASE, keyfile, pass,
 	    passlen, e, &gen, NULL)) != COFFER_OK) {
-		report("rotate database-key", dir, rc);
+		admin_report("rotate database-key", dir, rc);
 		snprintf(reason, sizeof(reason), "database-key rotation from "
 		    "generation %u to generation %u failed: %s; generation %u "
 		    "is in force", from, from + 1, coffer_strerror(rc),
@@ -1894,7 +1614,7 @@ rotate_database_key(struct vault *v, const char *dir, const char *keyfile,
 		return EX_FAIL;
 	}
 	printf("database-key of %s rotated from generation %u to generation "
-	    "%u in %.1f s\n", dir, from, gen, now_seconds() - t0);
+	    "%u in %.1f s\n", dir, from, gen, admin_now_seconds() - t0);
 	printf("the database is re-encrypted; the old key no longer opens "
 	    "it\n");
 	return EX_OK;
@@ -1951,7 +1671,7 @@ cmd_rotate(int argc, char **argv)
 	errno = 0;
 	if ((rc = vault_rotate_key(v, id, pass ? NULL : a.key_file, pass,
 	    passlen, &e, &gen, &resumed)) != COFFER_OK) {
-		report("rotate", a.pos[1], rc);
+		admin_report("rotate", a.pos[1], rc);
 		ex = EX_FAIL;
 		goto out;
 	}
