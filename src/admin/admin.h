@@ -70,4 +70,20 @@ double admin_now_seconds(void);
 int admin_audit(struct vault *v, const char *op, enum audit_decision dec,
     int status, const char *reason);
 
+/* ---- admin_user.c: adding a user, also for init and demo ---- */
+
+int admin_user_from_args(const char *name, const char *role,
+    const char *clearance, const char *team, const char *display,
+    const unsigned char pk[32], struct store_user *u);
+int admin_set_manager(struct store *st, const char *manager,
+    struct store_user *u);
+int admin_add_user_audited(struct vault *v, struct store *st,
+    struct store_user *u);
+
+/*
+ * The commands, one per word main dispatches: argv[0] is that word ("user"
+ * for user add); each returns an enum exit_code.
+ */
+int admin_cmd_user(int argc, char **argv);
+
 #endif
