@@ -84,6 +84,7 @@ int admin_add_user_audited(struct vault *v, struct store *st,
  * The commands, one per word main dispatches: argv[0] is that word ("user"
  * for user add); each returns an enum exit_code.
  */
+int admin_cmd_init(int argc, char **argv);
 int admin_cmd_user(int argc, char **argv);
 
 #endif
