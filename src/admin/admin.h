@@ -86,5 +86,7 @@ int admin_add_user_audited(struct vault *v, struct store *st,
  */
 int admin_cmd_init(int argc, char **argv);
 int admin_cmd_user(int argc, char **argv);
+int admin_cmd_demo(int argc, char **argv);
+int admin_cmd_pubkey(int argc, char **argv);
 
 #endif
