@@ -88,5 +88,7 @@ int admin_cmd_init(int argc, char **argv);
 int admin_cmd_user(int argc, char **argv);
 int admin_cmd_demo(int argc, char **argv);
 int admin_cmd_pubkey(int argc, char **argv);
+int admin_cmd_backup(int argc, char **argv);
+int admin_cmd_restore(int argc, char **argv);
 
 #endif
