@@ -90,5 +90,7 @@ int admin_cmd_demo(int argc, char **argv);
 int admin_cmd_pubkey(int argc, char **argv);
 int admin_cmd_backup(int argc, char **argv);
 int admin_cmd_restore(int argc, char **argv);
+int admin_cmd_passphrase(int argc, char **argv);
+int admin_cmd_rotate(int argc, char **argv);
 
 #endif
