@@ -48,13 +48,21 @@ int
 admin_parse_args(const char *cmd, int argc, char **argv,
     const struct option *opts, int maxpos, struct args *a)
 {
-	int c;
+	int c, li = -1;
 
 	memset(a, 0, sizeof(*a));
 	optind = 0; /* glibc: full re-initialisation */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":k:p:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":k:p:h", opts, &li)) != -1) {
 		const char **slot = opt_slot(a, c);
+		char name[40];
+
+		/* the option as given: argv[optind - 1] may be its value */
+		if (li >= 0)
+			snprintf(name, sizeof(name), "--%s", opts[li].name);
+		else
+			snprintf(name, sizeof(name), "-%c", c);
+		li = -1;
 
 		if (c == O_HELP) {
 			a->help = 1;
@@ -68,7 +76,7 @@ admin_parse_args(const char *cmd, int argc, char **argv,
 			return EX_USAGE;
 		} else if (*slot != NULL) {
 			fprintf(stderr, PROG " %s: option '%s' given twice\n",
-			    cmd, argv[optind - 1]);
+			    cmd, name);
 			return EX_USAGE;
 		} else {
 			*slot = optarg != NULL ? optarg : ""; /* "": a flag */

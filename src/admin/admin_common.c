@@ -289,7 +289,7 @@ admin_audit(struct vault *v, const char *op, enum audit_decision dec,
 	snprintf(peer, sizeof(peer), "offline:uid=%u", (unsigned)getuid());
 	memset(&e, 0, sizeof(e));
 	e.op = op;
-	e.actor = "coffer-admin";
+	e.actor = PROG;
 	e.peer = peer;
 	e.decision = dec;
 	e.status = status;

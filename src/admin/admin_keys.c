@@ -344,7 +344,7 @@ admin_cmd_rotate(int argc, char **argv)
 	e.op = "key.rotate";
 	e.kind = kind;
 	e.target_id = (int64_t)vault_key_generation(v, id) + 1;
-	e.actor = "coffer-admin";
+	e.actor = PROG;
 	e.peer = peer;
 	e.decision = AUDIT_ALLOWED;
 	e.reason = reason;

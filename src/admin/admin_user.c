@@ -158,7 +158,7 @@ admin_add_user_audited(struct vault *v, struct store *st, struct store_user *u)
 	snprintf(peer, sizeof(peer), "offline:uid=%u", (unsigned)getuid());
 	memset(&e, 0, sizeof(e));
 	e.op = "user.add";
-	e.actor = "coffer-admin";
+	e.actor = PROG;
 	e.peer = peer;
 	e.kind = "user";
 	e.target_id = u->id;

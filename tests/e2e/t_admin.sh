@@ -226,6 +226,10 @@ expect_grep 2 "unknown option '--customers'" "an option of another command: exit
     "$ADMIN" pubkey "$PV" --customers 3
 expect_grep 2 'needs a value' "option without its value: exit 2" \
     "$ADMIN" user list "$PV" --key-file
+expect_grep 2 "option '--admin' given twice" "an option given twice is named: exit 2" \
+    "$ADMIN" init "$TMP/x" --admin a --admin b
+expect_grep 2 "option '-k' given twice" "a short option given twice is named: exit 2" \
+    "$ADMIN" init "$TMP/x" -k "$TMP/k1" -k "$TMP/k2"
 expect_grep 2 'not both' "--key-file and --passphrase-file together: exit 2" \
     "$ADMIN" user list "$PV" -k "$KF" -p "$SEC/pass"
 expect_grep 2 'admin' "init without --admin: exit 2" "$ADMIN" init "$TMP/x"
