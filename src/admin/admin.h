@@ -58,6 +58,9 @@ int admin_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Those returning int return an enum exit_code, the failure told on stderr. */
 void admin_report(const char *what, const char *subject, int rc);
 int admin_load_pubkey(const char *path, unsigned char pk[32]);
+/* PASSPHRASE_MAX bytes of sodium_malloc'd memory (the caller
+ * sodium_free()s it), or NULL with the failure told on stderr. */
+char *admin_passphrase_buffer(void);
 void admin_report_open(const char *dir, const char *keyfile, int rc);
 void admin_report_rekey_recovery(const struct vault *v, const char *dir);
 int admin_open_vault(const struct args *a, const char *dir, int lock,

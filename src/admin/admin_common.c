@@ -133,6 +133,17 @@ admin_report_rekey_recovery(const struct vault *v, const char *dir)
 	}
 }
 
+/* PASSPHRASE_MAX bytes of locked memory for a passphrase, or NULL told. */
+char *
+admin_passphrase_buffer(void)
+{
+	char *p = sodium_malloc(PASSPHRASE_MAX);
+
+	if (p == NULL)
+		fputs(PROG ": no locked memory for a passphrase\n", stderr);
+	return p;
+}
+
 /* Unseal the vault, asking for the passphrase if it needs one. */
 int
 admin_open_vault(const struct args *a, const char *dir, int lock,
@@ -161,7 +172,7 @@ admin_open_vault(const struct args *a, const char *dir, int lock,
 		keyfile = defkey;
 	}
 	if (needs == 1) {
-		if ((pass = sodium_malloc(PASSPHRASE_MAX)) == NULL)
+		if ((pass = admin_passphrase_buffer()) == NULL)
 			return EX_FAIL;
 		rc = passphrase_get(a->pass_file, "Vault passphrase: ", 0, pass,
 		    PASSPHRASE_MAX, &passlen);

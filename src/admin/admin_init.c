@@ -64,7 +64,7 @@ new_passphrase(const struct args *a, char **pass, size_t *passlen)
 	*pass = NULL;
 	if (a->key_file != NULL)
 		return EX_OK;
-	if ((*pass = sodium_malloc(PASSPHRASE_MAX)) == NULL)
+	if ((*pass = admin_passphrase_buffer()) == NULL)
 		return EX_FAIL;
 	rc = passphrase_get(a->pass_file, "New vault passphrase: ", 1, *pass,
 	    PASSPHRASE_MAX, passlen);

@@ -69,7 +69,7 @@ current_passphrase(const struct args *a, const char *dir, char **pass,
 	}
 	if (needs == 0)
 		return EX_OK;
-	if ((*pass = sodium_malloc(PASSPHRASE_MAX)) == NULL)
+	if ((*pass = admin_passphrase_buffer()) == NULL)
 		return EX_FAIL;
 	if ((rc = passphrase_get(a->pass_file, "Current vault passphrase: ", 0,
 	    *pass, PASSPHRASE_MAX, passlen)) != COFFER_OK) {
@@ -90,7 +90,7 @@ new_seal_passphrase(const struct args *a, char **pass, size_t *passlen)
 	*passlen = 0;
 	if (a->new_key_file != NULL)
 		return EX_OK;
-	if ((*pass = sodium_malloc(PASSPHRASE_MAX)) == NULL)
+	if ((*pass = admin_passphrase_buffer()) == NULL)
 		return EX_FAIL;
 	rc = passphrase_get(a->new_pass_file, "New vault passphrase: ", 1,
 	    *pass, PASSPHRASE_MAX, passlen);
