@@ -58,6 +58,14 @@ int admin_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Those returning int return an enum exit_code, the failure told on stderr. */
 void admin_report(const char *what, const char *subject, int rc);
 int admin_load_pubkey(const char *path, unsigned char pk[32]);
+/*
+ * e zeroed and made this tool's record of op: actor PROG, peer
+ * "offline:uid=N" written into the caller's peer buffer, which must
+ * outlive e (ADMIN_PEER_MAX bytes is enough).
+ */
+#define ADMIN_PEER_MAX 48
+void admin_event(struct audit_event *e, const char *op, char *peer,
+    size_t peersz);
 /* PASSPHRASE_MAX bytes of sodium_malloc'd memory (the caller
  * sodium_free()s it), or NULL with the failure told on stderr. */
 char *admin_passphrase_buffer(void);

@@ -147,7 +147,7 @@ print_backup_info(const struct backup_info *bi, const char *dir)
 }
 
 static int
-cmd_backup_create(int argc, char **argv)
+admin_backup_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "key-file", required_argument, NULL, O_KEYFILE },
@@ -242,7 +242,7 @@ open_backup_keys(const struct args *a, const char *out, struct vault **keys)
 }
 
 static int
-cmd_backup_verify(int argc, char **argv)
+admin_backup_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "key", required_argument, NULL, O_PIN_KEY },
@@ -316,7 +316,7 @@ int
 admin_cmd_backup(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "verify") == 0)
-		return cmd_backup_verify(argc - 1, argv + 1);
+		return admin_backup_verify(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)) {
 		fputs(help_backup, stdout);
@@ -324,7 +324,7 @@ admin_cmd_backup(int argc, char **argv)
 		fputs(help_backup_verify, stdout);
 		return EX_OK;
 	}
-	return cmd_backup_create(argc, argv);
+	return admin_backup_create(argc, argv);
 }
 
 /* The restored vault's first own record: where it came from, who did it. */

@@ -288,20 +288,27 @@ admin_now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+void
+admin_event(struct audit_event *e, const char *op, char *peer,
+    size_t peersz)
+{
+	snprintf(peer, peersz, "offline:uid=%u", (unsigned)getuid());
+	memset(e, 0, sizeof(*e));
+	e->op = op;
+	e->actor = PROG;
+	e->peer = peer;
+}
+
 /* One record by this tool in v's log; failure is reported here. */
 int
 admin_audit(struct vault *v, const char *op, enum audit_decision dec,
     int status, const char *reason)
 {
 	struct audit_event e;
-	char peer[48];
+	char peer[ADMIN_PEER_MAX];
 	int rc;
 
-	snprintf(peer, sizeof(peer), "offline:uid=%u", (unsigned)getuid());
-	memset(&e, 0, sizeof(e));
-	e.op = op;
-	e.actor = PROG;
-	e.peer = peer;
+	admin_event(&e, op, peer, sizeof(peer));
 	e.decision = dec;
 	e.status = status;
 	e.reason = reason;

@@ -318,7 +318,7 @@ admin_cmd_rotate(int argc, char **argv)
 	struct vault *v = NULL;
 	enum keys_subkey id = KEYS_SUB_AUDIT_SIGN;
 	struct args a;
-	char *pass = NULL, peer[48], reason[160], fpr[USERKEY_FPR_TEXT];
+	char *pass = NULL, peer[ADMIN_PEER_MAX], reason[160], fpr[USERKEY_FPR_TEXT];
 	const char *kind = NULL;
 	size_t passlen = 0;
 	unsigned gen = 0;
@@ -337,15 +337,11 @@ admin_cmd_rotate(int argc, char **argv)
 		goto out;
 	if ((ex = open_locked(&a, a.pos[1], pass, passlen, &v)) != EX_OK)
 		goto out;
-	snprintf(peer, sizeof(peer), "offline:uid=%u", (unsigned)getuid());
 	snprintf(reason, sizeof(reason), "%s rotated to generation %u",
 	    kind, vault_key_generation(v, id) + 1);
-	memset(&e, 0, sizeof(e));
-	e.op = "key.rotate";
+	admin_event(&e, "key.rotate", peer, sizeof(peer));
 	e.kind = kind;
 	e.target_id = (int64_t)vault_key_generation(v, id) + 1;
-	e.actor = PROG;
-	e.peer = peer;
 	e.decision = AUDIT_ALLOWED;
 	e.reason = reason;
 	if (id == KEYS_SUB_DATABASE) {

@@ -144,35 +144,31 @@ int
 admin_add_user_audited(struct vault *v, struct store *st, struct store_user *u)
 {
 	struct audit_event e;
-	char peer[48];
+	char peer[ADMIN_PEER_MAX];
 	int ex, rc;
 
 	if (store_begin(st) != COFFER_OK) {
-		fprintf(stderr, "coffer-admin: cannot start a transaction\n");
+		fprintf(stderr, PROG ": cannot start a transaction\n");
 		return EX_FAIL;
 	}
 	if ((ex = add_user(st, u)) != EX_OK) {
 		store_rollback(st);
 		return ex;
 	}
-	snprintf(peer, sizeof(peer), "offline:uid=%u", (unsigned)getuid());
-	memset(&e, 0, sizeof(e));
-	e.op = "user.add";
-	e.actor = PROG;
-	e.peer = peer;
+	admin_event(&e, "user.add", peer, sizeof(peer));
 	e.kind = "user";
 	e.target_id = u->id;
 	e.decision = AUDIT_ALLOWED;
 	e.reason = u->name;
 	if ((rc = vault_audit_append(v, &e)) != COFFER_OK) {
 		store_rollback(st);
-		fprintf(stderr, "coffer-admin: user %s not added: the audit "
+		fprintf(stderr, PROG ": user %s not added: the audit "
 		    "log cannot be written: %s\n", u->name, coffer_strerror(rc));
 		return EX_FAIL;
 	}
 	if (store_commit(st) != COFFER_OK) {
 		store_rollback(st);
-		fprintf(stderr, "coffer-admin: user %s: commit failed\n",
+		fprintf(stderr, PROG ": user %s: commit failed\n",
 		    u->name);
 		return EX_FAIL;
 	}
@@ -180,7 +176,7 @@ admin_add_user_audited(struct vault *v, struct store *st, struct store_user *u)
 }
 
 static int
-cmd_user_add(int argc, char **argv)
+admin_user_add(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "key-file", required_argument, NULL, O_KEYFILE },
@@ -301,7 +297,7 @@ print_user_row(const cbor_item_t *m)
 }
 
 static int
-cmd_user_list(int argc, char **argv)
+admin_user_list(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "key-file", required_argument, NULL, O_KEYFILE },
@@ -354,9 +350,9 @@ int
 admin_cmd_user(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "add") == 0)
-		return cmd_user_add(argc - 1, argv + 1);
+		return admin_user_add(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "list") == 0)
-		return cmd_user_list(argc - 1, argv + 1);
+		return admin_user_list(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)) {
 		fputs(help_user_add, stdout);
