@@ -42,12 +42,35 @@ enum opt_id {
 	O_PIN_KEY, O_VAULT, O_NO_DB, O_NEW_PASSFILE, O_NEW_KEYFILE
 };
 
+/* In every command's long options: how to unlock the vault, and the end. */
+#define ADMIN_OPTS_UNLOCK \
+	{ "key-file", required_argument, NULL, O_KEYFILE }, \
+	{ "passphrase-file", required_argument, NULL, O_PASSFILE }
+#define ADMIN_OPTS_END \
+	{ "help", no_argument, NULL, O_HELP }, \
+	{ NULL, 0, NULL, 0 }
+
 /*
  * admin_parse_args and admin_need_* return an enum exit_code, a usage
  * error told on stderr; admin_parse_u64 returns 0 or -1 and tells nothing.
+ * With --help, admin_parse_args prints help to stdout and sets a->help:
+ * the command is done.
  */
 int admin_parse_args(const char *cmd, int argc, char **argv,
-    const struct option *opts, int maxpos, struct args *a);
+    const struct option *opts, int maxpos, const char *help, struct args *a);
+/*
+ * A command of subcommands: argv[1] names one of subs, which runs with
+ * argv from there.  --help or -h prints the fallback's help, then each
+ * sub's.  Any other word runs fallback with argv whole or, without a
+ * fallback, is a usage error naming the word.
+ */
+struct admin_sub {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+};
+int admin_run_sub(const char *cmd, int argc, char **argv,
+    const struct admin_sub *subs, size_t n, const struct admin_sub *fallback);
 int admin_need_pos(const char *cmd, const struct args *a, int n,
     const char *what);
 int admin_need_opt(const char *cmd, const char *val, const char *name);
@@ -69,6 +92,15 @@ void admin_event(struct audit_event *e, const char *op, char *peer,
 /* PASSPHRASE_MAX bytes of sodium_malloc'd memory (the caller
  * sodium_free()s it), or NULL with the failure told on stderr. */
 char *admin_passphrase_buffer(void);
+/*
+ * The passphrase a vault is to be sealed with: none (*pass NULL) when
+ * keyfile is given, else from passfile or asked twice on the terminal.
+ * Failures are told: missing when nothing usable was typed, else the
+ * file's error as file_what.  *pass is the caller's to sodium_free.
+ */
+int admin_new_passphrase(const char *keyfile, const char *passfile,
+    const char *missing, const char *file_what, char **pass,
+    size_t *passlen);
 void admin_report_open(const char *dir, const char *keyfile, int rc);
 void admin_report_rekey_recovery(const struct vault *v, const char *dir);
 int admin_open_vault(const struct args *a, const char *dir, int lock,

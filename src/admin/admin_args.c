@@ -42,11 +42,12 @@ opt_slot(struct args *a, int id)
 /*
  * Parse argv (argv[0] is the command word) with the given long options;
  * every option not in the list is a usage error naming it.  Positional
- * words are collected in order, at most maxpos of them.
+ * words are collected in order, at most maxpos of them.  --help prints
+ * help and nothing else is checked.
  */
 int
 admin_parse_args(const char *cmd, int argc, char **argv,
-    const struct option *opts, int maxpos, struct args *a)
+    const struct option *opts, int maxpos, const char *help, struct args *a)
 {
 	int c, li = -1;
 
@@ -82,8 +83,10 @@ admin_parse_args(const char *cmd, int argc, char **argv,
 			*slot = optarg != NULL ? optarg : ""; /* "": a flag */
 		}
 	}
-	if (a->help)
+	if (a->help) {
+		fputs(help, stdout);
 		return EX_OK;
+	}
 	for (; optind < argc; optind++) {
 		if (a->npos >= maxpos) {
 			fprintf(stderr, PROG " %s: unexpected argument '%s'\n",
@@ -135,4 +138,50 @@ admin_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 		return -1;
 	*out = (uint64_t)v;
 	return 0;
+}
+
+/* "add or list", "a, b or c": the subcommands' names, for a message. */
+static void
+sub_names(const struct admin_sub *subs, size_t n, char *buf, size_t bufsz)
+{
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && len < bufsz; i++)
+		len += (size_t)snprintf(buf + len, bufsz - len, "%s%s",
+		    i == 0 ? "" : i + 1 == n ? " or " : ", ", subs[i].name);
+}
+
+int
+admin_run_sub(const char *cmd, int argc, char **argv,
+    const struct admin_sub *subs, size_t n, const struct admin_sub *fallback)
+{
+	char names[128];
+	size_t i;
+
+	for (i = 0; argc >= 2 && i < n; i++)
+		if (strcmp(argv[1], subs[i].name) == 0)
+			return subs[i].run(argc - 1, argv + 1);
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)) {
+		if (fallback != NULL)
+			fputs(fallback->help, stdout);
+		for (i = 0; i < n; i++) {
+			if (fallback != NULL || i > 0)
+				fputs("\n", stdout);
+			fputs(subs[i].help, stdout);
+		}
+		return EX_OK;
+	}
+	if (fallback != NULL)
+		return fallback->run(argc, argv);
+	sub_names(subs, n, names, sizeof(names));
+	if (argc >= 2)
+		fprintf(stderr, PROG " %s: unknown subcommand '%s'\n", cmd,
+		    argv[1]);
+	else
+		fprintf(stderr, PROG " %s: missing subcommand (%s)\n", cmd,
+		    names);
+	fprintf(stderr, "Try '" PROG " %s --help'.\n", cmd);
+	return EX_USAGE;
 }

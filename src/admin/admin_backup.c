@@ -150,10 +150,8 @@ static int
 admin_backup_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "key-file", required_argument, NULL, O_KEYFILE },
-		{ "passphrase-file", required_argument, NULL, O_PASSFILE },
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 }
+		ADMIN_OPTS_UNLOCK,
+		ADMIN_OPTS_END
 	};
 	struct coffer_errdetail d;
 	struct vault *v = NULL;
@@ -162,12 +160,9 @@ admin_backup_create(int argc, char **argv)
 	double t0;
 	int ex, rc;
 
-	if ((ex = admin_parse_args("backup", argc, argv, opts, 2, &a)) !=
-	    EX_OK || a.help) {
-		if (ex == EX_OK)
-			fputs(help_backup, stdout);
+	if ((ex = admin_parse_args("backup", argc, argv, opts, 2,
+	    help_backup, &a)) != EX_OK || a.help)
 		return ex;
-	}
 	if ((ex = admin_need_pos("backup", &a, 2, "DIR and OUT")) ||
 	    (ex = admin_open_vault(&a, a.pos[0], 1, &v)) != EX_OK)
 		return ex;
@@ -248,10 +243,8 @@ admin_backup_verify(int argc, char **argv)
 		{ "key", required_argument, NULL, O_PIN_KEY },
 		{ "vault", required_argument, NULL, O_VAULT },
 		{ "no-db", no_argument, NULL, O_NO_DB },
-		{ "key-file", required_argument, NULL, O_KEYFILE },
-		{ "passphrase-file", required_argument, NULL, O_PASSFILE },
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 }
+		ADMIN_OPTS_UNLOCK,
+		ADMIN_OPTS_END
 	};
 	struct coffer_errdetail d;
 	struct backup_info bi;
@@ -262,12 +255,9 @@ admin_backup_verify(int argc, char **argv)
 	int ex, rc, have_pin = 0;
 
 	memset(&bi, 0, sizeof(bi));
-	if ((ex = admin_parse_args("backup verify", argc, argv, opts, 1, &a)) !=
-	    EX_OK || a.help) {
-		if (ex == EX_OK)
-			fputs(help_backup_verify, stdout);
+	if ((ex = admin_parse_args("backup verify", argc, argv, opts, 1,
+	    help_backup_verify, &a)) != EX_OK || a.help)
 		return ex;
-	}
 	if ((ex = admin_need_pos("backup verify", &a, 1, "the backup OUT")) ||
 	    (ex = backup_pin(&a, pin, &have_pin)) != EX_OK)
 		return ex;
@@ -315,16 +305,12 @@ out:
 int
 admin_cmd_backup(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "verify") == 0)
-		return admin_backup_verify(argc - 1, argv + 1);
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0)) {
-		fputs(help_backup, stdout);
-		fputs("\n", stdout);
-		fputs(help_backup_verify, stdout);
-		return EX_OK;
-	}
-	return admin_backup_create(argc, argv);
+	static const struct admin_sub verify = { "verify",
+	    admin_backup_verify, help_backup_verify };
+	static const struct admin_sub create = { "", admin_backup_create,
+	    help_backup };
+
+	return admin_run_sub("backup", argc, argv, &verify, 1, &create);
 }
 
 /* The restored vault's first own record: where it came from, who did it. */
@@ -351,10 +337,8 @@ admin_cmd_restore(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "key", required_argument, NULL, O_PIN_KEY },
-		{ "key-file", required_argument, NULL, O_KEYFILE },
-		{ "passphrase-file", required_argument, NULL, O_PASSFILE },
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 }
+		ADMIN_OPTS_UNLOCK,
+		ADMIN_OPTS_END
 	};
 	struct coffer_errdetail d;
 	struct backup_info bi;
@@ -364,12 +348,9 @@ admin_cmd_restore(int argc, char **argv)
 	int ex, rc, have_pin = 0;
 
 	memset(&bi, 0, sizeof(bi));
-	if ((ex = admin_parse_args("restore", argc, argv, opts, 2, &a)) !=
-	    EX_OK || a.help) {
-		if (ex == EX_OK)
-			fputs(help_restore, stdout);
+	if ((ex = admin_parse_args("restore", argc, argv, opts, 2,
+	    help_restore, &a)) != EX_OK || a.help)
 		return ex;
-	}
 	if ((ex = admin_need_pos("restore", &a, 2,
 	    "the backup OUT and NEWDIR")) ||
 	    (ex = backup_pin(&a, pin, &have_pin)) != EX_OK ||

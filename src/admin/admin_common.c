@@ -144,6 +144,32 @@ admin_passphrase_buffer(void)
 	return p;
 }
 
+int
+admin_new_passphrase(const char *keyfile, const char *passfile,
+    const char *missing, const char *file_what, char **pass,
+    size_t *passlen)
+{
+	int rc;
+
+	*pass = NULL;
+	*passlen = 0;
+	if (keyfile != NULL)
+		return EX_OK;
+	if ((*pass = admin_passphrase_buffer()) == NULL)
+		return EX_FAIL;
+	rc = passphrase_get(passfile, "New vault passphrase: ", 1, *pass,
+	    PASSPHRASE_MAX, passlen);
+	if (rc == COFFER_OK)
+		return EX_OK;
+	if (passfile == NULL && rc == COFFER_ERR_USAGE)
+		fprintf(stderr, PROG ": %s\n", missing);
+	else
+		admin_report(file_what, passfile, rc);
+	sodium_free(*pass);
+	*pass = NULL;
+	return EX_FAIL;
+}
+
 /* Unseal the vault, asking for the passphrase if it needs one. */
 int
 admin_open_vault(const struct args *a, const char *dir, int lock,

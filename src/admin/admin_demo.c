@@ -330,19 +330,15 @@ admin_cmd_demo(int argc, char **argv)
 		{ "calls", required_argument, NULL, O_CALLS },
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "keys-dir", required_argument, NULL, O_KEYS_DIR },
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 }
+		ADMIN_OPTS_END
 	};
 	struct args a;
 	struct demo_params dp;
 	int ex;
 
-	if ((ex = admin_parse_args("demo", argc, argv, opts, 1, &a)) != EX_OK ||
-	    a.help) {
-		if (ex == EX_OK)
-			fputs(help_demo, stdout);
+	if ((ex = admin_parse_args("demo", argc, argv, opts, 1,
+	    help_demo, &a)) != EX_OK || a.help)
 		return ex;
-	}
 	if (a.key_file != NULL || a.pass_file != NULL) {
 		fprintf(stderr, PROG " demo: the demo always uses a key file "
 		    "DIR/master.key; --key-file/--passphrase-file are not "
@@ -359,20 +355,16 @@ int
 admin_cmd_pubkey(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 }
+		ADMIN_OPTS_END
 	};
 	char path[PATH_MAX], line[USERKEY_PUBLIC_TEXT];
 	unsigned char pk[32];
 	struct args a;
 	int ex, n;
 
-	if ((ex = admin_parse_args("pubkey", argc, argv, opts, 1, &a)) !=
-	    EX_OK || a.help) {
-		if (ex == EX_OK)
-			fputs(help_pubkey, stdout);
+	if ((ex = admin_parse_args("pubkey", argc, argv, opts, 1,
+	    help_pubkey, &a)) != EX_OK || a.help)
 		return ex;
-	}
 	if (a.key_file != NULL || a.pass_file != NULL) {
 		fprintf(stderr, PROG " pubkey: needs no key or passphrase\n");
 		return EX_USAGE;

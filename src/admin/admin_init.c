@@ -55,32 +55,6 @@ static const char help_init[] =
 "  coffer-admin init /var/lib/coffer --key-file /etc/coffer/master.key \\\n"
 "      --admin alice --admin-pubkey alice.pub\n";
 
-/* The passphrase for a new passphrase vault, from a file or asked twice. */
-static int
-new_passphrase(const struct args *a, char **pass, size_t *passlen)
-{
-	int rc;
-
-	*pass = NULL;
-	if (a->key_file != NULL)
-		return EX_OK;
-	if ((*pass = admin_passphrase_buffer()) == NULL)
-		return EX_FAIL;
-	rc = passphrase_get(a->pass_file, "New vault passphrase: ", 1, *pass,
-	    PASSPHRASE_MAX, passlen);
-	if (rc == COFFER_OK)
-		return EX_OK;
-	if (a->pass_file == NULL && rc == COFFER_ERR_USAGE)
-		fprintf(stderr, PROG ": init: no passphrase (no terminal, empty, "
-		    "or the two entries differ); use --key-file or "
-		    "--passphrase-file\n");
-	else
-		admin_report("passphrase file", a->pass_file, rc);
-	sodium_free(*pass);
-	*pass = NULL;
-	return EX_FAIL;
-}
-
 /* The new vault's database with its first administrator. */
 static int
 init_database(struct vault *v, const struct args *a,
@@ -104,13 +78,11 @@ int
 admin_cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "key-file", required_argument, NULL, O_KEYFILE },
-		{ "passphrase-file", required_argument, NULL, O_PASSFILE },
+		ADMIN_OPTS_UNLOCK,
 		{ "admin", required_argument, NULL, O_ADMIN },
 		{ "admin-pubkey", required_argument, NULL, O_ADMIN_PUBKEY },
 		{ "display", required_argument, NULL, O_DISPLAY },
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 }
+		ADMIN_OPTS_END
 	};
 	unsigned char pk[32];
 	struct vault *v = NULL;
@@ -120,12 +92,9 @@ admin_cmd_init(int argc, char **argv)
 	size_t passlen = 0;
 	int ex, rc;
 
-	if ((ex = admin_parse_args("init", argc, argv, opts, 1, &a)) != EX_OK ||
-	    a.help) {
-		if (ex == EX_OK)
-			fputs(help_init, stdout);
+	if ((ex = admin_parse_args("init", argc, argv, opts, 1,
+	    help_init, &a)) != EX_OK || a.help)
 		return ex;
-	}
 	if ((ex = admin_need_pos("init", &a, 1, "the vault directory DIR")) ||
 	    (ex = admin_need_opt("init", a.admin, "--admin NAME")) ||
 	    (ex = admin_need_opt("init", a.admin_pubkey,
@@ -139,7 +108,10 @@ admin_cmd_init(int argc, char **argv)
 		return EX_FAIL;
 	}
 	if ((ex = admin_load_pubkey(a.admin_pubkey, pk)) != EX_OK ||
-	    (ex = new_passphrase(&a, &pass, &passlen)) != EX_OK)
+	    (ex = admin_new_passphrase(a.key_file, a.pass_file, "init: no "
+	    "passphrase (no terminal, empty, or the two entries differ); use "
+	    "--key-file or --passphrase-file", "passphrase file", &pass,
+	    &passlen)) != EX_OK)
 		return ex;
 	errno = 0;
 	rc = vault_create(a.pos[0], a.key_file, pass, passlen, &v);

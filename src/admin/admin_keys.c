@@ -81,31 +81,6 @@ current_passphrase(const struct args *a, const char *dir, char **pass,
 	return EX_OK;
 }
 
-static int
-new_seal_passphrase(const struct args *a, char **pass, size_t *passlen)
-{
-	int rc;
-
-	*pass = NULL;
-	*passlen = 0;
-	if (a->new_key_file != NULL)
-		return EX_OK;
-	if ((*pass = admin_passphrase_buffer()) == NULL)
-		return EX_FAIL;
-	rc = passphrase_get(a->new_pass_file, "New vault passphrase: ", 1,
-	    *pass, PASSPHRASE_MAX, passlen);
-	if (rc == COFFER_OK)
-		return EX_OK;
-	if (a->new_pass_file == NULL && rc == COFFER_ERR_USAGE)
-		fprintf(stderr, PROG ": passphrase: no new passphrase (no "
-		    "terminal, empty, or the two entries differ)\n");
-	else
-		admin_report("new passphrase file", a->new_pass_file, rc);
-	sodium_free(*pass);
-	*pass = NULL;
-	return EX_FAIL;
-}
-
 /*
  * Open the vault at dir (with pass, or a's key file, or DIR's) and take its
  * lock, for a command that changes keys; each failure said on stderr.
@@ -137,13 +112,11 @@ int
 admin_cmd_passphrase(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "key-file", required_argument, NULL, O_KEYFILE },
-		{ "passphrase-file", required_argument, NULL, O_PASSFILE },
+		ADMIN_OPTS_UNLOCK,
 		{ "new-passphrase-file", required_argument, NULL,
 		    O_NEW_PASSFILE },
 		{ "new-key-file", required_argument, NULL, O_NEW_KEYFILE },
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 }
+		ADMIN_OPTS_END
 	};
 	struct vault *v = NULL;
 	struct args a;
@@ -152,12 +125,9 @@ admin_cmd_passphrase(int argc, char **argv)
 	const char *was, *now;
 	int ex, rc;
 
-	if ((ex = admin_parse_args("passphrase", argc, argv, opts, 1, &a)) !=
-	    EX_OK || a.help) {
-		if (ex == EX_OK)
-			fputs(help_passphrase, stdout);
+	if ((ex = admin_parse_args("passphrase", argc, argv, opts, 1,
+	    help_passphrase, &a)) != EX_OK || a.help)
 		return ex;
-	}
 	if ((ex = admin_need_pos("passphrase", &a, 1, "DIR")) != EX_OK)
 		return ex;
 	if (a.new_pass_file != NULL && a.new_key_file != NULL) {
@@ -170,7 +140,10 @@ admin_cmd_passphrase(int argc, char **argv)
 		return ex;
 	if ((ex = open_locked(&a, a.pos[0], pass, passlen, &v)) != EX_OK)
 		goto out;
-	if ((ex = new_seal_passphrase(&a, &npass, &npasslen)) != EX_OK)
+	if ((ex = admin_new_passphrase(a.new_key_file, a.new_pass_file,
+	    "passphrase: no new passphrase (no terminal, empty, or the two "
+	    "entries differ)", "new passphrase file", &npass, &npasslen)) !=
+	    EX_OK)
 		goto out;
 	was = pass != NULL ? "a passphrase" : "a key file";
 	now = a.new_key_file != NULL ? "a new key file" : "a new passphrase";
@@ -309,10 +282,8 @@ int
 admin_cmd_rotate(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "key-file", required_argument, NULL, O_KEYFILE },
-		{ "passphrase-file", required_argument, NULL, O_PASSFILE },
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 }
+		ADMIN_OPTS_UNLOCK,
+		ADMIN_OPTS_END
 	};
 	struct audit_event e;
 	struct vault *v = NULL;
@@ -324,12 +295,9 @@ admin_cmd_rotate(int argc, char **argv)
 	unsigned gen = 0;
 	int ex, rc, resumed = 0;
 
-	if ((ex = admin_parse_args("rotate", argc, argv, opts, 2, &a)) !=
-	    EX_OK || a.help) {
-		if (ex == EX_OK)
-			fputs(help_rotate, stdout);
+	if ((ex = admin_parse_args("rotate", argc, argv, opts, 2,
+	    help_rotate, &a)) != EX_OK || a.help)
 		return ex;
-	}
 	if ((ex = admin_need_pos("rotate", &a, 2, "the key and DIR")) !=
 	    EX_OK ||
 	    (ex = rotate_what(a.pos[0], &id, &kind)) != EX_OK ||

@@ -179,16 +179,14 @@ static int
 admin_user_add(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "key-file", required_argument, NULL, O_KEYFILE },
-		{ "passphrase-file", required_argument, NULL, O_PASSFILE },
+		ADMIN_OPTS_UNLOCK,
 		{ "role", required_argument, NULL, O_ROLE },
 		{ "clearance", required_argument, NULL, O_CLEARANCE },
 		{ "team", required_argument, NULL, O_TEAM },
 		{ "manager", required_argument, NULL, O_MANAGER },
 		{ "display", required_argument, NULL, O_DISPLAY },
 		{ "pubkey", required_argument, NULL, O_PUBKEY },
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 }
+		ADMIN_OPTS_END
 	};
 	unsigned char pk[32];
 	struct vault *v = NULL;
@@ -197,12 +195,9 @@ admin_user_add(int argc, char **argv)
 	struct args a;
 	int ex;
 
-	if ((ex = admin_parse_args("user add", argc, argv, opts, 2, &a)) !=
-	    EX_OK || a.help) {
-		if (ex == EX_OK)
-			fputs(help_user_add, stdout);
+	if ((ex = admin_parse_args("user add", argc, argv, opts, 2,
+	    help_user_add, &a)) != EX_OK || a.help)
 		return ex;
-	}
 	if ((ex = admin_need_pos("user add", &a, 2, "DIR and NAME")) ||
 	    (ex = admin_need_opt("user add", a.role, "--role ROLE")) ||
 	    (ex = admin_need_opt("user add", a.clearance,
@@ -300,10 +295,8 @@ static int
 admin_user_list(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "key-file", required_argument, NULL, O_KEYFILE },
-		{ "passphrase-file", required_argument, NULL, O_PASSFILE },
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 }
+		ADMIN_OPTS_UNLOCK,
+		ADMIN_OPTS_END
 	};
 	struct vault *v = NULL;
 	struct store *st = NULL;
@@ -311,12 +304,9 @@ admin_user_list(int argc, char **argv)
 	struct args a;
 	int ex, rc;
 
-	if ((ex = admin_parse_args("user list", argc, argv, opts, 1, &a)) !=
-	    EX_OK || a.help) {
-		if (ex == EX_OK)
-			fputs(help_user_list, stdout);
+	if ((ex = admin_parse_args("user list", argc, argv, opts, 1,
+	    help_user_list, &a)) != EX_OK || a.help)
 		return ex;
-	}
 	if ((ex = admin_need_pos("user list", &a, 1,
 	    "the vault directory DIR")) ||
 	    (ex = admin_open_vault(&a, a.pos[0], 0, &v)) != EX_OK)
@@ -349,19 +339,11 @@ out:
 int
 admin_cmd_user(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "add") == 0)
-		return admin_user_add(argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "list") == 0)
-		return admin_user_list(argc - 1, argv + 1);
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0)) {
-		fputs(help_user_add, stdout);
-		fputs("\n", stdout);
-		fputs(help_user_list, stdout);
-		return EX_OK;
-	}
-	fprintf(stderr, PROG " user: %s%s%s\nTry '" PROG " user --help'.\n",
-	    argc >= 2 ? "unknown subcommand '" : "missing subcommand (add "
-	    "or list)", argc >= 2 ? argv[1] : "", argc >= 2 ? "'" : "");
-	return EX_USAGE;
+	static const struct admin_sub subs[] = {
+		{ "add", admin_user_add, help_user_add },
+		{ "list", admin_user_list, help_user_list },
+	};
+
+	return admin_run_sub("user", argc, argv, subs,
+	    sizeof(subs) / sizeof(subs[0]), NULL);
 }
